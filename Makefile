@@ -1,0 +1,111 @@
+# Top-level build.  `make` builds build/BOOTX64.EFI; `make test` runs every
+# test and ends with "N passed, N failed, N skipped".  See README.md.
+
+.DEFAULT_GOAL := all
+BUILD		:= build
+HOST_CC		?= gcc
+HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED -DDEBUG
+TSAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=thread
+HOSTED_SRC	:= tests/host/hosted.c
+HDRS		:= $(wildcard */*.h tests/host/*.h)
+
+HOST_TESTS	:=
+SCRIPT_TESTS	:=
+
+# $(call host_test,NAME,SOURCES): a host test binary build/host/NAME.
+define host_test
+HOST_TESTS += $(BUILD)/host/$(1)
+$(BUILD)/host/$(1): $(2) $(HOSTED_SRC) $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(HOST_CC) $$(HOST_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
+endef
+
+# $(call host_test_tsan,NAME,SOURCES): the same under ThreadSanitizer.
+define host_test_tsan
+HOST_TESTS += $(BUILD)/host/$(1)-tsan
+$(BUILD)/host/$(1)-tsan: $(2) $(HOSTED_SRC) $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(HOST_CC) $$(TSAN_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
+endef
+
+# ---- the hypervisor monolith (freestanding, linked by linker.ld) ----
+CC		:= gcc
+NASM		:= nasm
+HV_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
+		   -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+		   -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+		   -Wall -Wextra -Werror -I. -MMD -MP
+HV_LDFLAGS	:= -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld
+HV_C		:= $(wildcard hv/*.c smp/*.c ept/*.c rmap/*.c)
+HV_ASM		:= $(wildcard hv/*.asm smp/*.asm)
+HV_OBJS		:= $(HV_C:%.c=$(BUILD)/hv-obj/%.o) $(HV_ASM:%.asm=$(BUILD)/hv-obj/%.asm.o)
+
+$(BUILD)/hv-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv-obj/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -o $@ $<
+
+# Two links: the first one's text symbols become the table backtraces use.
+# The table lives in .rodata after .text, so the text addresses stay put;
+# the second rule checks that they did.
+$(BUILD)/hv0.elf: $(HV_OBJS) linker.ld
+	ld $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+
+$(BUILD)/symtab.c: $(BUILD)/hv0.elf scripts/gen_symtab.sh
+	scripts/gen_symtab.sh $< > $@
+
+$(BUILD)/symtab.o: $(BUILD)/symtab.c
+	$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv.elf: $(HV_OBJS) $(BUILD)/symtab.o linker.ld
+	ld $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(BUILD)/symtab.o
+	@nm -n $(BUILD)/hv0.elf | awk '$$2 ~ /^[tT]$$/' > $(BUILD)/syms0.txt
+	@nm -n $@ | awk '$$2 ~ /^[tT]$$/' > $(BUILD)/syms1.txt
+	@cmp -s $(BUILD)/syms0.txt $(BUILD)/syms1.txt || { echo "text moved between links"; exit 1; }
+
+# ---- the UEFI loader (GNU-EFI), with the monolith embedded ----
+EFI_INC		:= -I/usr/include/efi -I/usr/include/efi/x86_64
+EFI_CFLAGS	:= -std=gnu11 -O2 -ffreestanding -fno-stack-protector -fpic -fshort-wchar \
+		   -mno-red-zone -mno-mmx -mno-sse -maccumulate-outgoing-args \
+		   -DGNU_EFI_USE_MS_ABI $(EFI_INC) -I. -Wall -Wextra -Werror \
+		   -Wno-unused-parameter -MMD -MP
+EFI_C		:= $(wildcard boot/*.c)
+EFI_OBJS	:= $(EFI_C:%.c=$(BUILD)/efi-obj/%.o)
+
+$(BUILD)/efi-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/hv_blob.o: $(BUILD)/hv.elf
+	objcopy --strip-debug $< $(BUILD)/blob/hv.elf 2>/dev/null || \
+	  { mkdir -p $(BUILD)/blob && objcopy --strip-debug $< $(BUILD)/blob/hv.elf; }
+	cd $(BUILD)/blob && objcopy -I binary -O elf64-x86-64 -B i386:x86-64 hv.elf ../hv_blob.o
+
+$(BUILD)/loader.so: $(EFI_OBJS) $(BUILD)/hv_blob.o
+	ld -shared -Bsymbolic -nostdlib -z noexecstack -T /usr/lib/elf_x86_64_efi.lds \
+	  /usr/lib/crt0-efi-x86_64.o $(EFI_OBJS) $(BUILD)/hv_blob.o \
+	  -L/usr/lib -lefi -lgnuefi -o $@
+
+$(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
+	objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+	  -j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 \
+	  --subsystem=10 $< $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+.PHONY: all host-tests test clean
+all: $(BUILD)/BOOTX64.EFI
+
+include $(sort $(wildcard tests/*/*.mk))
+
+host-tests: $(HOST_TESTS)
+
+test: all host-tests
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  python3 tests/run.py $(HOST_TESTS) $(SCRIPT_TESTS)
+
+clean:
+	rm -rf $(BUILD)

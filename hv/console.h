@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* The console: printk's sink, a ring of recent messages, and the log level. */
+#ifndef HV_CONSOLE_H
+#define HV_CONSOLE_H
+
+#include <stddef.h>
+
+extern int console_level;
+
+/* Write raw bytes (the shell's echo) under the console lock. */
+void console_write(const char *s, size_t n);
+/* After a fault or panic: stop waiting for a console lock another CPU may hold. */
+void console_force_unlock(void);
+/* Print the message ring, oldest first, messages at or below level. */
+void console_dump_log(int level);
+
+#endif

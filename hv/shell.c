@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shell loop on CPU 0: poll the UART, feed the line editor, run
+ * commands.  A fault inside a command resumes here (trap_set_recovery), so a
+ * broken command never costs the console.
+ */
+#include "hv/console.h"
+#include "hv/line_edit.h"
+#include "hv/printk.h"
+#include "hv/serial.h"
+#include "hv/shell.h"
+#include "hv/trap.h"
+#include "smp/atomic.h"
+#include "smp/percpu.h"
+
+#define SHELL_MAX_ARGS	16
+
+static struct line_edit editor;
+
+static void shell_out(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	console_write(s, n);
+}
+
+static size_t shell_completer(void *ctx, const char *prefix, const char **matches, size_t max)
+{
+	(void)ctx;
+	return shell_complete(shell_cmds, shell_ncmds, prefix, matches, max);
+}
+
+static void run_line(char *line)
+{
+	char *argv[SHELL_MAX_ARGS];
+	const char *err = NULL;
+	const struct shell_cmd *cmd;
+	int argc = shell_split_err(line, argv, SHELL_MAX_ARGS, &err);
+
+	if (argc < 0) {
+		pr_info("error: %s\n", err ? err : "cannot parse the line");
+		return;
+	}
+	if (argc == 0)
+		return;
+	cmd = shell_find(shell_cmds, shell_ncmds, argv[0]);
+	if (!cmd) {
+		pr_info("error: unknown command '%s' (try 'help')\n", argv[0]);
+		return;
+	}
+	cmd->fn(argc, argv);
+}
+
+void shell_run(void)
+{
+	line_edit_init(&editor, SHELL_PROMPT, shell_out, NULL);
+	line_edit_set_completer(&editor, shell_completer, NULL);
+	if (trap_set_recovery())
+		pr_info("shell: the last command faulted; the shell goes on\n");
+	line_edit_prompt(&editor);
+	for (;;) {
+		int c = serial_getc();
+
+		if (c < 0) {
+			cpu_relax();
+			continue;
+		}
+		switch (line_edit_feed(&editor, (char)c)) {
+		case LE_LINE:
+			run_line(editor.buf);
+			line_edit_prompt(&editor);
+			break;
+		case LE_INTERRUPT:
+			line_edit_prompt(&editor);
+			break;
+		default:
+			break;
+		}
+	}
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* The serial debug shell. */
+#ifndef HV_SHELL_H
+#define HV_SHELL_H
+
+#include "hv/shell_parse.h"
+
+#define SHELL_PROMPT	"hv> "
+
+__attribute__((noreturn)) void shell_run(void);
+
+/* The command table, hv/shell_cmds.c. */
+extern const struct shell_cmd shell_cmds[];
+extern const unsigned int shell_ncmds;
+
+#endif

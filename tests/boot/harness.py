@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Boot the hypervisor under an emulator and talk to its serial shell.
+
+Used by the boot tests (tests/boot/test_*.py) and by scripts/run.sh.  One
+Machine owns one emulator process; its serial line is a TCP socket on
+127.0.0.1 (QEMU: -serial tcp server; Bochs: com1 socket-server), so a test
+can wait for output and type into the shell.  Everything runs under a
+deadline: an emulator that hangs is killed, never waited on forever.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, 'build')
+ANSI = re.compile(rb'\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1bc')
+OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+OVMF_BOCHS = '/usr/share/ovmf/OVMF.fd'
+PROMPT = 'hv> '
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Timeout(Exception):
+    pass
+
+
+class Machine:
+    """An emulator running the hypervisor, with its serial line as a socket."""
+
+    def __init__(self, kind='qemu', media='usb', cpus=4, mem=512, timeout=180,
+                 extra=None, tag=None):
+        self.kind, self.media, self.cpus, self.mem = kind, media, cpus, mem
+        self.deadline = time.time() + timeout
+        self.tmp = tempfile.mkdtemp(prefix='hvtest-')
+        self.port = free_port()
+        self.out = b''          # everything received, ANSI stripped
+        self.pos = 0            # how far expect() has consumed
+        self.sock = None
+        self.started = time.time()
+        self.extra = extra or []
+        self.logf = open(os.path.join(self.tmp, 'serial.log'), 'wb')
+        cmd = self._qemu_cmd() if kind == 'qemu' else self._bochs_cmd()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(os.path.join(self.tmp, 'emu.out'), 'wb'),
+                                     stderr=subprocess.STDOUT, cwd=self.tmp)
+        self._connect()
+
+    # ---- emulator command lines ----
+    def _qemu_cmd(self):
+        vars_copy = os.path.join(self.tmp, 'vars.fd')
+        shutil.copy(OVMF_VARS, vars_copy)
+        cmd = ['qemu-system-x86_64', '-machine', 'q35', '-smp', str(self.cpus),
+               '-m', str(self.mem), '-nodefaults', '-display', 'none', '-no-reboot',
+               '-monitor', 'none',
+               '-serial', f'tcp:127.0.0.1:{self.port},server=on,wait=on',
+               '-drive', f'if=pflash,format=raw,unit=0,file={OVMF_CODE},readonly=on',
+               '-drive', f'if=pflash,format=raw,unit=1,file={vars_copy}',
+               '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
+        if self.media == 'usb':
+            cmd += ['-device', 'qemu-xhci,id=xhci',
+                    '-drive', f'file={BUILD}/usb.img,format=raw,if=none,id=stick,readonly=on',
+                    '-device', 'usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=0']
+        elif self.media == 'pxe':
+            cmd += ['-netdev', f'user,id=n0,tftp={BUILD}/tftp,bootfile=BOOTX64.EFI',
+                    '-device', 'virtio-net-pci,netdev=n0,bootindex=0,romfile=']
+        elif self.media == 'dir':
+            cmd += ['-drive', f'file=fat:{BUILD}/esp,format=raw,if=none,id=d0,readonly=on',
+                    '-device', 'virtio-blk-pci,drive=d0,bootindex=0']
+        return cmd + self.extra
+
+    def _bochs_cmd(self):
+        rc = os.path.join(self.tmp, 'bochsrc')
+        with open(rc, 'w') as f:
+            f.write(bochsrc(self.cpus, self.mem, f'{BUILD}/hv.iso',
+                            f'socket-server, dev=127.0.0.1:{self.port}',
+                            os.path.join(self.tmp, 'bochs.log')))
+        with open(os.path.join(self.tmp, 'dbg.rc'), 'w') as f:
+            f.write('c\nquit\n')
+        return ['bochs-bin', '-q', '-f', rc, '-rc', os.path.join(self.tmp, 'dbg.rc')]
+
+    def _connect(self):
+        while time.time() < self.deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f'{self.kind} exited early ({self.proc.returncode}): '
+                                   + self.emu_output()[-2000:])
+            try:
+                self.sock = socket.create_connection(('127.0.0.1', self.port), timeout=1)
+                self.sock.settimeout(0.2)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise Timeout('could not connect to the serial port')
+
+    def emu_output(self):
+        try:
+            with open(os.path.join(self.tmp, 'emu.out'), 'rb') as f:
+                return f.read().decode(errors='replace')
+        except OSError:
+            return ''
+
+    # ---- serial I/O ----
+    def _pump(self, wait=0.2):
+        try:
+            self.sock.settimeout(wait)
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except OSError:
+            data = b''
+        if not data:
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+            return False
+        self.logf.write(data)
+        self.logf.flush()
+        self.out += ANSI.sub(b'', data).replace(b'\r', b'')
+        return True
+
+    def text(self):
+        return self.out.decode(errors='replace')
+
+    def expect(self, pattern, timeout=60):
+        """Wait for a regex after the last match; return the match."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        end = min(self.deadline, time.time() + timeout)
+        while True:
+            m = rx.search(self.out, self.pos)
+            if m:
+                self.pos = m.end()
+                return m
+            if time.time() > end:
+                raise Timeout(f'waiting for {pattern!r}; last output:\n'
+                              + self.out[-1500:].decode(errors='replace'))
+            if not self._pump() and self.proc.poll() is not None:
+                m = rx.search(self.out, self.pos)
+                if m:
+                    self.pos = m.end()
+                    return m
+                raise Timeout(f'{self.kind} exited ({self.proc.returncode}) while waiting '
+                              f'for {pattern!r}; last output:\n'
+                              + self.out[-1500:].decode(errors='replace'))
+
+    def send(self, s, slow=True):
+        # Bochs's UART has no FIFO backpressure on a socket: type at a human pace.
+        for ch in s.encode():
+            self.sock.sendall(bytes([ch]))
+            if slow:
+                time.sleep(0.01 if self.kind == 'qemu' else 0.05)
+
+    def command(self, line, timeout=60):
+        """Type a shell command and return its output up to the next prompt."""
+        self.send(line + '\r')
+        self.expect(re.escape(line) + r'\n', timeout)
+        start = self.pos
+        self.expect(re.escape(PROMPT), timeout)
+        return self.out[start:self.pos - len(PROMPT)].decode(errors='replace')
+
+    def wait_exit(self, timeout=30):
+        end = min(self.deadline, time.time() + timeout)
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                while self._pump(0.05):
+                    pass
+                return self.proc.returncode
+            self._pump(0.1)
+        return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.sock:
+            self.sock.close()
+        self.logf.close()
+        if os.environ.get('HV_KEEP_TMP'):
+            print(f'# kept {self.tmp}')
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def bochsrc(cpus, mem, iso, com1, log):
+    return f'''megs: {mem}
+romimage: file={OVMF_BOCHS}
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+cpu: model=corei7_skylake_x, count={cpus}, quantum=16, ignore_bad_msrs=1, reset_on_triple_fault=0
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+com1: enabled=1, mode={com1}
+display_library: rfb, options="timeout=0"
+clock: sync=none, time0=local
+magic_break: enabled=1
+port_e9_hack: enabled=1
+log: {log}
+debug: action=ignore
+info: action=ignore
+panic: action=fatal
+'''
+
+
+class Results:
+    """TAP-ish case lines for tests/run.py."""
+
+    def __init__(self):
+        self.failed = 0
+
+    def ok(self, name, cond, why=''):
+        if cond:
+            print(f'ok - {name}')
+        else:
+            self.failed += 1
+            print(f'not ok - {name}: {why}')
+        sys.stdout.flush()
+        return cond
+
+    def exit(self):
+        sys.exit(1 if self.failed else 0)
