@@ -10,14 +10,20 @@ HOSTED_SRC	:= tests/host/hosted.c
 HDRS		:= $(wildcard */*.h tests/host/*.h)
 
 HOST_TESTS	:=
+COV_TESTS	:=
 SCRIPT_TESTS	:=
 
-# $(call host_test,NAME,SOURCES): a host test binary build/host/NAME.
+# $(call host_test,NAME,SOURCES): a host test binary build/host/NAME, and
+# its --coverage twin build/cov/NAME for `make coverage`.
 define host_test
 HOST_TESTS += $(BUILD)/host/$(1)
+COV_TESTS += $(BUILD)/cov/$(1)
 $(BUILD)/host/$(1): $(2) $(HOSTED_SRC) $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(HOST_CC) $$(HOST_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
+$(BUILD)/cov/$(1): $(2) $(HOSTED_SRC) $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(HOST_CC) $$(filter-out -O2,$$(HOST_CFLAGS)) -O0 --coverage -o $$@ $(2) $(HOSTED_SRC)
 endef
 
 # $(call host_test_tsan,NAME,SOURCES): the same under ThreadSanitizer.
@@ -96,6 +102,30 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# ---- boot media ----
+HV_CFG		?= scripts/hv.cfg
+MEDIA_DEPS	:= $(BUILD)/BOOTX64.EFI $(HV_CFG) scripts/mkimage.sh
+
+$(BUILD)/usb.img: $(MEDIA_DEPS)
+	scripts/mkimage.sh usb $(HV_CFG)
+$(BUILD)/hv.iso: $(MEDIA_DEPS)
+	scripts/mkimage.sh iso $(HV_CFG)
+$(BUILD)/tftp/BOOTX64.EFI: $(MEDIA_DEPS)
+	scripts/mkimage.sh pxe $(HV_CFG)
+
+.PHONY: usb iso pxe images run deps coverage
+usb: $(BUILD)/usb.img
+iso: $(BUILD)/hv.iso
+pxe: $(BUILD)/tftp/BOOTX64.EFI
+images: usb iso pxe
+
+deps:
+	@scripts/deps.sh
+
+# Boots on the best emulator here (EMU=qemu|bochs|kvm to choose); see README.
+run: deps images
+	@scripts/run.sh $(EMU)
+
 .PHONY: all host-tests test clean
 all: $(BUILD)/BOOTX64.EFI
 
@@ -103,9 +133,19 @@ include $(sort $(wildcard tests/*/*.mk))
 
 host-tests: $(HOST_TESTS)
 
-test: all host-tests
+test: all host-tests images
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  python3 tests/run.py $(HOST_TESTS) $(SCRIPT_TESTS)
+
+# Host tests built with --coverage; report in build/coverage/index.html.
+coverage: deps
+	rm -rf $(BUILD)/cov $(BUILD)/coverage
+	$(MAKE) $(COV_TESTS)
+	for t in $(COV_TESTS); do $$t >/dev/null || exit 1; done
+	lcov -q --capture --directory $(BUILD)/cov --output-file $(BUILD)/cov/all.info
+	lcov -q --remove $(BUILD)/cov/all.info '*/tests/*' '/usr/*' --output-file $(BUILD)/cov/code.info
+	genhtml -q $(BUILD)/cov/code.info --output-directory $(BUILD)/coverage
+	@lcov --summary $(BUILD)/cov/code.info 2>&1 | grep -E "lines|functions"
 
 clean:
 	rm -rf $(BUILD)

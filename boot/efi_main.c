@@ -92,7 +92,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	else if (acpi_parse(bi->rsdp, acpi_map_identity, NULL, &bi->acpi,
 			    bi->acpi_error, sizeof(bi->acpi_error)) == 0)
 		bi->acpi_error[0] = 0;
-	Print(L"[boot] ACPI: %d CPUs, TSC %ld kHz\r\n", bi->acpi.ncpus, bi->tsc_khz);
+	copy_str(bi->cpu_source, "ACPI MADT", sizeof(bi->cpu_source));
+	if (!bi->acpi.ncpus && !EFI_ERROR(loader_cpus_from_mp(bi)))
+		copy_str(bi->cpu_source, "UEFI MP services", sizeof(bi->cpu_source));
+	Print(L"[boot] %d CPUs (from %a), TSC %ld kHz\r\n", bi->acpi.ncpus, bi->cpu_source,
+	      bi->tsc_khz);
 
 	st = loader_files_init(image, bi);
 	if (EFI_ERROR(st))

@@ -14,6 +14,9 @@
 EFI_STATUS loader_files_init(EFI_HANDLE image, struct boot_info *bi);
 EFI_STATUS loader_read_file(const char *name, void **buf, UINTN *size);
 
+/* mp.c: CPUs from the UEFI MP services protocol when ACPI has none. */
+EFI_STATUS loader_cpus_from_mp(struct boot_info *bi);
+
 /* image.c: the embedded monolith. */
 EFI_STATUS loader_load_image(struct boot_info *bi, uint64_t *entry);
 

@@ -52,6 +52,7 @@ struct boot_info {
 	uint64_t rsdp;
 	struct acpi_info acpi;
 	char acpi_error[128];		/* non-empty when ACPI parsing failed */
+	char cpu_source[24];		/* "ACPI MADT" or "UEFI MP services" */
 
 	uint64_t image_pa;		/* the monolith, mapped at HV_IMAGE_VA */
 	uint64_t image_size;

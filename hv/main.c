@@ -97,7 +97,8 @@ void hv_main(struct boot_info *bi)
 	bsp->apic_id = apic_id();
 	smp_call_init();
 	if (bi->acpi_error[0])
-		pr_warn("ACPI: %s; running on the BSP only\n", bi->acpi_error);
+		pr_warn("ACPI: %s\n", bi->acpi_error);
+	pr_info("cpus: %u listed by %s\n", bi->acpi.ncpus, bi->cpu_source);
 	cpus_init(bi);
 	vmx_probe_cpu();
 	bsp->state = CPU_ONLINE;

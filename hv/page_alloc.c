@@ -48,11 +48,13 @@ static uint64_t start_pfn, end_pfn;
 
 /*
  * lock protects the free lists, their counts, total_pages, nr_free, and the
- * state and lru links of every page that is not PAGE_ALLOCATED or in a cache.
- * An allocated page belongs to its owner; the one lockless state change is
- * page_free() of a single page (PAGE_ALLOCATED -> PAGE_PCP by cmpxchg, so of
- * two racing double frees exactly one wins).  nr_free is also read without
- * the lock for the watermarks.  Never taken from interrupt or NMI context.
+ * state and lru links of every page that is neither allocated nor cached.
+ * An allocated page belongs to its owner and a cached one to its CPU, which
+ * move single pages between the two without the lock: page_alloc() stores
+ * PAGE_ALLOCATED over PAGE_PCP, page_free() swaps PAGE_ALLOCATED for PAGE_PCP
+ * by cmpxchg, so of two racing frees of one page exactly one wins.  nr_free
+ * is also read without the lock for the watermarks.  Never taken from
+ * interrupt or NMI context.
  */
 static spinlock_t lock = SPINLOCK_INIT;
 static uint32_t free_head[PAGE_MAX_ORDER + 1];

@@ -176,7 +176,7 @@ static void do_fault(void *arg)
 	if (!strcmp(kind, "ud"))
 		__asm__ __volatile__("ud2");
 	else if (!strcmp(kind, "gp"))
-		wrmsr(0xdeadbeef, 0);
+		(void)*(volatile uint64_t *)0x8000000000000000ULL;	/* non-canonical */
 	else if (!strcmp(kind, "pf"))
 		(void)*(volatile uint64_t *)0xffff900000000000ULL;
 	else if (!strcmp(kind, "de"))

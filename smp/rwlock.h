@@ -5,8 +5,9 @@
  * invalidation for write.  A waiting writer turns new readers away, so a zap
  * cannot starve behind a stream of faults; with no writer about, a reader gets
  * in with one atomic add.  Contended arrivals of either mode queue FIFO on a
- * ticket spinlock, so a long zap that yields with rwlock_cond_yield_write()
- * really lets the queued faults in before it takes the lock again.
+ * ticket spinlock, so neither mode starves once queued, and a long zap that
+ * yields with rwlock_cond_yield_write() really lets the queued faults in
+ * before it takes the lock again.
  *
  * Read locks do not nest: a second read_lock() on the same CPU deadlocks once
  * a writer waits between the two.
@@ -43,11 +44,6 @@ typedef struct {
 
 #define RWLOCK_INIT	{ .cnts = 0, .wait_lock = SPINLOCK_INIT }
 
-static inline void rwlock_init(rwlock_t *l)
-{
-	*l = (rwlock_t)RWLOCK_INIT;
-}
-
 static inline uint32_t rwlock_cnts(const rwlock_t *l)
 {
 	return __atomic_load_n(&l->cnts, __ATOMIC_RELAXED);
@@ -63,6 +59,13 @@ static inline void rwlock_set_owner(rwlock_t *l, uint32_t owner)
 #endif
 }
 
+static inline void rwlock_init(rwlock_t *l)
+{
+	l->cnts = 0;
+	spin_lock_init(&l->wait_lock);
+	rwlock_set_owner(l, 0);
+}
+
 /*
  * Readers that found a writer: queue on wait_lock, then count ourselves in and
  * wait only for the holding writer to leave.  While we hold wait_lock no writer
@@ -71,6 +74,7 @@ static inline void rwlock_set_owner(rwlock_t *l, uint32_t owner)
  */
 static inline void rwlock_read_slowpath(rwlock_t *l)
 {
+	/* Relaxed: backing out of a count that entered nothing. */
 	__atomic_fetch_sub(&l->cnts, RWLOCK_READER, __ATOMIC_RELAXED);
 	spin_lock(&l->wait_lock);
 	__atomic_fetch_add(&l->cnts, RWLOCK_READER, __ATOMIC_RELAXED);

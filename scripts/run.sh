@@ -1,0 +1,34 @@
+#!/bin/sh
+# Boot the hypervisor with its serial console on this terminal.
+#   scripts/run.sh [qemu|kvm|bochs]    (default: kvm when /dev/kvm offers VT-x, else qemu)
+# QEMU: Ctrl-A X quits.  Bochs: Ctrl-C quits.  CPUS=N and MEM=MiB override.
+set -eu
+cd "$(dirname "$0")/.."
+emu=${1:-}
+if [ -z "$emu" ]; then
+	# KVM is only worth it on an Intel host that exposes VMX (nested VMX for our guests).
+	if [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then emu=kvm; else emu=qemu; fi
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+case "$emu" in
+qemu|kvm)
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/vars.fd"
+	accel=""
+	[ "$emu" = kvm ] && accel="-enable-kvm -cpu host,+vmx"
+	echo "run: QEMU ($emu) from build/usb.img, ${CPUS:-4} CPUs; Ctrl-A X quits"
+	# shellcheck disable=SC2086
+	exec qemu-system-x86_64 $accel -machine q35 -smp "${CPUS:-4}" -m "${MEM:-512}" \
+		-nodefaults -display none -no-reboot -serial mon:stdio \
+		-drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.fd,readonly=on \
+		-drive if=pflash,format=raw,unit=1,file="$tmp/vars.fd" \
+		-device qemu-xhci,id=xhci \
+		-drive file=build/usb.img,format=raw,if=none,id=stick,readonly=on \
+		-device usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=0 \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 ;;
+bochs)
+	echo "run: Bochs (VT-x with EPT) from build/hv.iso, ${CPUS:-2} CPUs; Ctrl-C quits"
+	exec python3 scripts/console.py bochs "${CPUS:-2}" "${MEM:-256}" ;;
+*)
+	echo "usage: $0 [qemu|kvm|bochs]" >&2; exit 2 ;;
+esac
