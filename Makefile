@@ -5,12 +5,14 @@
 BUILD		:= build
 HOST_CC		?= gcc
 HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED -DDEBUG
-TSAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=thread
+TSAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=thread -Wno-tsan
 HOSTED_SRC	:= tests/host/hosted.c
 HDRS		:= $(wildcard */*.h tests/host/*.h)
 
 HOST_TESTS	:=
 COV_TESTS	:=
+HV_CFG		?= scripts/hv.cfg
+MEDIA_DEPS	= $(BUILD)/BOOTX64.EFI $(HV_CFG) scripts/mkimage.sh
 SCRIPT_TESTS	:=
 
 # $(call host_test,NAME,SOURCES): a host test binary build/host/NAME, and
@@ -103,14 +105,12 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- boot media ----
-HV_CFG		?= scripts/hv.cfg
-MEDIA_DEPS	:= $(BUILD)/BOOTX64.EFI $(HV_CFG) scripts/mkimage.sh
 
-$(BUILD)/usb.img: $(MEDIA_DEPS)
+$(BUILD)/usb.img: $(MEDIA_DEPS) $(GUEST_BINS)
 	scripts/mkimage.sh usb $(HV_CFG)
-$(BUILD)/hv.iso: $(MEDIA_DEPS)
+$(BUILD)/hv.iso: $(MEDIA_DEPS) $(GUEST_BINS)
 	scripts/mkimage.sh iso $(HV_CFG)
-$(BUILD)/tftp/BOOTX64.EFI: $(MEDIA_DEPS)
+$(BUILD)/tftp/BOOTX64.EFI: $(MEDIA_DEPS) $(GUEST_BINS)
 	scripts/mkimage.sh pxe $(HV_CFG)
 
 .PHONY: usb iso pxe images run deps coverage

@@ -14,6 +14,7 @@
 #include "hv/serial.h"
 #include "hv/shell.h"
 #include "hv/trap.h"
+#include "hv/vm.h"
 #include "hv/vmx.h"
 #include "hv/x86.h"
 #include "smp/apic.h"
@@ -96,6 +97,8 @@ void hv_main(struct boot_info *bi)
 	apic_init_cpu();
 	bsp->apic_id = apic_id();
 	smp_call_init();
+	sched_init();
+	smp_idle_fn = sched_cpu_loop;
 	if (bi->acpi_error[0])
 		pr_warn("ACPI: %s\n", bi->acpi_error);
 	pr_info("cpus: %u listed by %s\n", bi->acpi.ncpus, bi->cpu_source);
@@ -104,5 +107,6 @@ void hv_main(struct boot_info *bi)
 	bsp->state = CPU_ONLINE;
 	smp_boot_aps(bi);
 	hv_report_boot();
+	guests_boot();
 	shell_run();
 }

@@ -10,6 +10,8 @@
 #include "hv/serial.h"
 #include "hv/shell.h"
 #include "hv/trap.h"
+#include "hv/vm.h"
+#include "smp/time.h"
 #include "smp/atomic.h"
 #include "smp/percpu.h"
 
@@ -50,8 +52,12 @@ static void run_line(char *line)
 	cmd->fn(argc, argv);
 }
 
+extern struct vm *console_vm;
+
 void shell_run(void)
 {
+	static uint64_t next_reap;
+
 	line_edit_init(&editor, SHELL_PROMPT, shell_out, NULL);
 	line_edit_set_completer(&editor, shell_completer, NULL);
 	if (trap_set_recovery())
@@ -59,9 +65,24 @@ void shell_run(void)
 	line_edit_prompt(&editor);
 	for (;;) {
 		int c = serial_getc();
+		struct vm *attached = READ_ONCE(console_vm);
 
 		if (c < 0) {
+			if (deadline_passed(next_reap)) {
+				vm_reap_all();
+				next_reap = deadline_us(100000);
+			}
 			cpu_relax();
+			continue;
+		}
+		if (attached) {
+			if (c == 0x1d) {	/* Ctrl-] */
+				WRITE_ONCE(console_vm, NULL);
+				pr_info("\nconsole detached from %s\n", attached->cfg.name);
+				line_edit_prompt(&editor);
+			} else {
+				uart_console_input(attached, (uint8_t)c);
+			}
 			continue;
 		}
 		switch (line_edit_feed(&editor, (char)c)) {

@@ -272,18 +272,35 @@ static int cmd_acpi(int argc, char **argv)
 	return 0;
 }
 
+int cmd_guests(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
+int cmd_vcpu(int argc, char **argv);
+int cmd_vmcs(int argc, char **argv);
+int cmd_exits(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
 const struct shell_cmd shell_cmds[] = {
 	{ "acpi", NULL, "show what the ACPI tables said", cmd_acpi },
 	{ "cfg", NULL, "show hv.cfg and the files it named", cmd_cfg },
+	{ "bench", "exit", "time the CPUID exit round trip (runs guest 'bench')", cmd_bench },
+	{ "cfg", NULL, "show hv.cfg and the files it named", cmd_cfg },
+	{ "console", "NAME", "attach the terminal to a guest's serial line (Ctrl-] detaches)",
+	  cmd_console },
 	{ "cpus", NULL, "list CPUs: APIC ID, state, VT-x", cmd_cpus },
+	{ "exits", "[NAME]", "VM exits per reason, per guest", cmd_exits },
 	{ "fault", "ud|gp|pf|de|bp|wp [CPU]", "raise a deliberate fault (tests the dump)", cmd_fault },
+	{ "guest", "start|stop|restart NAME", "start, stop or restart a guest", cmd_guest },
+	{ "guests", NULL, "list guests: state, vCPUs, CPUs, memory", cmd_guests },
 	{ "help", "[command]", "list commands, or explain one", cmd_help },
 	{ "log", "[err|warn|info|debug]", "show the message log, or set the console level", cmd_log },
 	{ "mem", NULL, "physical memory: total, free, free blocks by order", cmd_mem },
 	{ "poweroff", NULL, "power the machine off (ACPI S5, else emulator exit)", cmd_poweroff },
 	{ "reboot", NULL, "reset the machine", cmd_reboot },
 	{ "uptime", NULL, "time since the hypervisor started", cmd_uptime },
+	{ "vcpu", "NAME N", "registers of a guest's vCPU", cmd_vcpu },
 	{ "version", NULL, "hypervisor and loader versions", cmd_version },
+	{ "vmcs", "CPU", "decoded fields of the VMCS current on a CPU", cmd_vmcs },
 	{ "vmx", NULL, "VT-x state per CPU and decoded capabilities", cmd_vmx },
 };
 const unsigned int shell_ncmds = sizeof(shell_cmds) / sizeof(shell_cmds[0]);

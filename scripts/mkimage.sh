@@ -4,10 +4,11 @@
 #   iso  -> build/hv.iso   (El Torito CD with the same ESP image, for Bochs)
 #   pxe  -> build/tftp/    (TFTP root: BOOTX64.EFI, hv.cfg, guest files)
 #   dir  -> build/esp/     (a directory QEMU can serve as a FAT drive)
-# Usage: scripts/mkimage.sh usb|iso|pxe|dir [CFG]
+# Usage: scripts/mkimage.sh usb|iso|pxe|dir [CFG] [ISO-NAME]
 set -eu
 what=$1
 cfg=${2:-scripts/hv.cfg}
+iso=${3:-hv.iso}
 B=build
 efi=$B/BOOTX64.EFI
 [ -f "$efi" ] || { echo "mkimage: $efi missing: run make first" >&2; exit 1; }
@@ -19,7 +20,7 @@ extra_files() {
 	while read -r f; do
 		if [ -f "$B/guests/$f" ]; then echo "$B/guests/$f"
 		else echo "mkimage: warning: $f (named in $cfg) not found in $B/guests" >&2; fi
-	done
+	done | sort -u
 }
 
 esp_dir() {
@@ -39,8 +40,7 @@ esp_img() {
 	rm -f "$B/esp.img"
 	dd if=/dev/zero of="$B/esp.img" bs=1M count=$mib status=none
 	mkfs.fat -n HVBOOT "$B/esp.img" >/dev/null
-	mcopy -s -i "$B/esp.img" "$B/esp/EFI" "$B/esp/hv.cfg" ::/
-	for f in $(extra_files); do mcopy -i "$B/esp.img" "$f" ::/; done
+	mcopy -s -i "$B/esp.img" "$B"/esp/* ::/
 }
 
 case "$what" in
@@ -56,11 +56,11 @@ usb)
 	echo "built $B/usb.img (GPT, ESP ${esp_mib} MiB)" ;;
 iso)
 	esp_img
-	rm -rf "$B/isoroot" "$B/hv.iso"
+	rm -rf "$B/isoroot" "$B/$iso"
 	mkdir -p "$B/isoroot"
 	cp "$B/esp.img" "$B/isoroot/esp.img"
-	xorriso -as mkisofs -quiet -o "$B/hv.iso" -e esp.img -no-emul-boot "$B/isoroot" 2>/dev/null
-	echo "built $B/hv.iso" ;;
+	xorriso -as mkisofs -quiet -o "$B/$iso" -e esp.img -no-emul-boot "$B/isoroot" 2>/dev/null
+	echo "built $B/$iso" ;;
 pxe)
 	rm -rf "$B/tftp"
 	mkdir -p "$B/tftp"

@@ -20,6 +20,9 @@ extern uint64_t tr_cr3, tr_stack, tr_cpu, tr_entry;
 
 void cpu_setup_control_regs(void);
 
+/* What an AP runs once online (the hypervisor's vCPU scheduler); set before APs start. */
+void (*smp_idle_fn)(void);
+
 uint64_t smp_online_mask(void)
 {
 	uint64_t m = 0;
@@ -34,6 +37,8 @@ __attribute__((noreturn)) static void ap_idle(void)
 {
 	if (trap_set_recovery())
 		this_cpu()->state = CPU_ONLINE;
+	if (smp_idle_fn)
+		smp_idle_fn();
 	for (;;)
 		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 }

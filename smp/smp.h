@@ -25,6 +25,9 @@ void smp_call_init(void);
 /* Stop every other CPU with an NMI (panic). */
 void smp_stop_others(void);
 
+/* What an AP runs once online (never returns); NULL: halt until interrupted. */
+extern void (*smp_idle_fn)(void);
+
 /* The AP's C entry and idle loop. */
 void ap_main(void *percpu);
 

@@ -41,7 +41,7 @@ class Machine:
     """An emulator running the hypervisor, with its serial line as a socket."""
 
     def __init__(self, kind='qemu', media='usb', cpus=4, mem=512, timeout=180,
-                 extra=None, tag=None):
+                 extra=None, iso='hv.iso'):
         self.kind, self.media, self.cpus, self.mem = kind, media, cpus, mem
         self.deadline = time.time() + timeout
         self.tmp = tempfile.mkdtemp(prefix='hvtest-')
@@ -51,6 +51,7 @@ class Machine:
         self.sock = None
         self.started = time.time()
         self.extra = extra or []
+        self.iso = iso
         self.logf = open(os.path.join(self.tmp, 'serial.log'), 'wb')
         cmd = self._qemu_cmd() if kind == 'qemu' else self._bochs_cmd()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -84,7 +85,7 @@ class Machine:
     def _bochs_cmd(self):
         rc = os.path.join(self.tmp, 'bochsrc')
         with open(rc, 'w') as f:
-            f.write(bochsrc(self.cpus, self.mem, f'{BUILD}/hv.iso',
+            f.write(bochsrc(self.cpus, self.mem, f'{BUILD}/{self.iso}',
                             f'socket-server, dev=127.0.0.1:{self.port}',
                             os.path.join(self.tmp, 'bochs.log')))
         with open(os.path.join(self.tmp, 'dbg.rc'), 'w') as f:

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hv.cfg: global "key = value" lines, then one [guest NAME] section per
+ * guest.  The format is in docs/config.md.  Portable: host-tested.
+ */
+#ifndef HV_CONFIG_H
+#define HV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_GUESTS	16
+#define CFG_NAME_MAX	24
+#define CFG_FILE_MAX	64
+
+enum guest_mode { MODE_LONG = 0, MODE_PROTECTED, MODE_REAL };
+
+struct guest_config {
+	char name[CFG_NAME_MAX];
+	char image[CFG_FILE_MAX];
+	uint64_t memory;		/* bytes, a multiple of 2 MiB */
+	unsigned int vcpus;
+	uint64_t cpu_mask;		/* physical CPUs its vCPUs may run on; 0: any but CPU 0 */
+	int mode;			/* enum guest_mode */
+	uint64_t load;			/* where a flat binary goes; 0: 0x100000, real mode 0x7c00 */
+	uint64_t entry;			/* entry point; 0: the ELF entry or the load address */
+	bool autostart;
+	int line;			/* where its section starts */
+};
+
+struct hv_config {
+	int log_level;			/* -1: not given */
+	unsigned int nguests;
+	struct guest_config guests[CFG_MAX_GUESTS];
+	unsigned int nerrors;
+	char errors[1024];		/* "file:line: what is wrong" lines */
+};
+
+/*
+ * Parse text; never fails as a whole: a bad line is reported in errors and
+ * its guest dropped, the other guests stay.  Returns the number of errors.
+ */
+unsigned int config_parse(const char *text, size_t len, const char *fname, struct hv_config *cfg);
+const char *config_mode_name(int mode);
+
+#endif

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM-exit dispatch: a table by basic exit reason.  A handler returns 0 to
+ * re-enter the guest, 1 to end the time slice.  Anything unexpected stops
+ * the guest with a dump (guest_fail), never the hypervisor.
+ */
+#include "hv/hypercall.h"
+#include "hv/printk.h"
+#include "hv/string.h"
+#include "hv/vm.h"
+#include "hv/vmcs.h"
+#include "hv/vmx.h"
+#include "hv/x86.h"
+#include "smp/time.h"
+
+#define EXIT_EXCEPTION_NMI	0
+#define EXIT_EXT_INTR		1
+#define EXIT_TRIPLE_FAULT	2
+#define EXIT_CPUID		10
+#define EXIT_HLT		12
+#define EXIT_VMCALL		18
+#define EXIT_CR_ACCESS		28
+#define EXIT_IO			30
+#define EXIT_RDMSR		31
+#define EXIT_WRMSR		32
+#define EXIT_INVALID_STATE	33
+#define EXIT_EPT_VIOLATION	48
+#define EXIT_EPT_MISCONFIG	49
+#define EXIT_PREEMPT_TIMER	52
+#define EXIT_XSETBV		55
+
+#define VEC_UD	6
+#define VEC_GP	13
+
+typedef int (*exit_handler_t)(struct vcpu *v);
+
+static void skip_instruction(void)
+{
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code)
+{
+	(void)v;
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
+		(has_code ? INTR_INFO_DELIVER_CODE : 0));
+	if (has_code)
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, code);
+}
+
+static int inject_ud(struct vcpu *v)
+{
+	vcpu_inject_exception(v, VEC_UD, false, 0);
+	return 0;
+}
+
+static int handle_ext_intr(struct vcpu *v)
+{
+	(void)v;
+	return 0;	/* taken by the host when vcpu_run_slice() opens interrupts */
+}
+
+static int handle_nmi(struct vcpu *v)
+{
+	extern bool panic_in_progress;
+	void cpu_halt_forever(void);
+
+	(void)v;
+	if (READ_ONCE(panic_in_progress))
+		cpu_halt_forever();
+	return 0;
+}
+
+static int handle_triple_fault(struct vcpu *v)
+{
+	guest_fail(v, "triple fault");
+	return 1;
+}
+
+/* GPR n in the exit qualification's numbering (RAX=0 ... R15=15). */
+static uint64_t get_gpr(struct vcpu *v, unsigned int n)
+{
+	return n == 4 ? vmread(GUEST_RSP) : (&v->regs.rax)[n];
+}
+
+static int handle_cpuid(struct vcpu *v)
+{
+	static const char sig[12] = "hvbaremetal";
+	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+	struct cpuid_regs r;
+
+	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+		r = (struct cpuid_regs){ 0 };
+		if (leaf == 0x40000000) {
+			r.eax = 0x40000001;
+			memcpy(&r.ebx, sig, 4);
+			memcpy(&r.ecx, sig + 4, 4);
+			memcpy(&r.edx, sig + 8, 4);
+		} else if (leaf == 0x40000001) {
+			r.eax = HC_ABI_VERSION;
+		}
+	} else {
+		r = cpuid(leaf, sub);
+		if (leaf == 1) {
+			/* No VMX, SMX, MONITOR or x2APIC for guests; say we are a hypervisor. */
+			r.ecx &= ~((1u << 5) | (1u << 6) | (1u << 3) | (1u << 21) | (1u << 24));
+			r.ecx |= 1u << 31;
+			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);
+		}
+	}
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+	skip_instruction();
+	return 0;
+}
+
+static int handle_hlt(struct vcpu *v)
+{
+	skip_instruction();
+	if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
+		/* Nothing can wake it: no virtual interrupts are delivered yet. */
+		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
+		WRITE_ONCE(v->state, VCPU_DONE);
+	}
+	return 1;
+}
+
+static int guest_cpl(void)
+{
+	return (vmread(GUEST_SS_AR_BYTES) >> 5) & 3;
+}
+
+static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	char buf[256];
+
+	if (len > 4096)
+		return HC_EINVAL;
+	if (gpa + len < gpa || gpa + len > v->vm->cfg.memory)
+		return HC_EFAULT;
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done > sizeof(buf) ? sizeof(buf) : len - done;
+
+		if (gmem_read(v->vm, gpa + done, buf, n))
+			return HC_EFAULT;
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t c = (uint8_t)buf[i];
+
+			uart_io(v, 0x3f8, false, &c);
+		}
+		done += n;
+	}
+	return (int64_t)len;
+}
+
+static int handle_vmcall(struct vcpu *v)
+{
+	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
+	int64_t ret = 0;
+	int end_slice = 0;
+
+	skip_instruction();
+	if (guest_cpl() != 0) {
+		v->regs.rax = (uint64_t)(int64_t)HC_EPERM;
+		return 0;
+	}
+	switch (nr) {
+	case HC_VERSION:
+		ret = HC_ABI_VERSION;
+		break;
+	case HC_CONSOLE_WRITE:
+		ret = hc_console_write(v, a0, a1);
+		break;
+	case HC_EXIT:
+		guest_exit(v, (int)a0);
+		return 1;
+	case HC_YIELD:
+		end_slice = 1;
+		break;
+	case HC_INFO: {
+		struct hv_info info = { HC_ABI_VERSION, v->id, v->vm->cfg.vcpus, 0,
+					v->vm->cfg.memory, tsc_khz };
+
+		if (a0 + sizeof(info) < a0 || a0 + sizeof(info) > v->vm->cfg.memory ||
+		    gmem_write(v->vm, a0, &info, sizeof(info)))
+			ret = HC_EFAULT;
+		break;
+	}
+	case HC_REPORT:
+		if (a0 >= 4) {
+			ret = HC_EINVAL;
+			break;
+		}
+		v->vm->bench_result[a0] = a1;
+		pr_info("[%s] report %llu = %llu\n", v->vm->cfg.name, (unsigned long long)a0,
+			(unsigned long long)a1);
+		break;
+	default:
+		ret = HC_ENOSYS;
+	}
+	v->regs.rax = (uint64_t)ret;
+	return end_slice;
+}
+
+static int handle_cr_access(struct vcpu *v)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+	unsigned int cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
+	uint64_t val;
+
+	if (type == 2) {			/* CLTS */
+		vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~(1ULL << 3));
+		vmwrite(CR0_READ_SHADOW, vmread(CR0_READ_SHADOW) & ~(1ULL << 3));
+		skip_instruction();
+		return 0;
+	}
+	if (type == 3) {			/* LMSW: the low 4 bits of CR0, PE cannot clear */
+		uint64_t src = (q >> 16) & 0xf, old = vmread(CR0_READ_SHADOW);
+
+		val = (old & ~0xeULL) | src | (old & 1);
+		cr = 0;
+	} else if (type == 0) {
+		val = get_gpr(v, gpr);
+	} else {
+		guest_fail(v, "unexpected read of CR%u", cr);
+		return 1;
+	}
+	if (cr == 0) {
+		uint64_t efer = vmread(GUEST_IA32_EFER), entry = vmread(VM_ENTRY_CONTROLS);
+
+		if ((val & CR0_PG) && !(val & CR0_PE)) {
+			vcpu_inject_exception(v, VEC_GP, true, 0);
+			return 0;
+		}
+		/* Paging on with EFER.LME: the guest enters long mode. */
+		if ((val & CR0_PG) && (efer & (1 << 8)))
+			efer |= 1 << 10, entry |= ENTRY_IA32E_MODE;
+		else if (!(val & CR0_PG))
+			efer &= ~(1ULL << 10), entry &= ~ENTRY_IA32E_MODE;
+		vmwrite(GUEST_IA32_EFER, efer);
+		vmwrite(VM_ENTRY_CONTROLS, entry);
+		vmwrite(CR0_READ_SHADOW, val);
+		vmwrite(GUEST_CR0, val | CR0_NE);
+	} else if (cr == 4) {
+		if (val & CR4_VMXE) {
+			vcpu_inject_exception(v, VEC_GP, true, 0);
+			return 0;
+		}
+		vmwrite(CR4_READ_SHADOW, val);
+		vmwrite(GUEST_CR4, val | CR4_VMXE);
+	} else {
+		guest_fail(v, "unexpected write of CR%u", cr);
+		return 1;
+	}
+	skip_instruction();
+	return 0;
+}
+
+static int handle_io(struct vcpu *v)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+	unsigned int size = (q & 7) + 1;
+	bool in = q & 8, string = q & 16;
+	uint16_t port = (uint16_t)(q >> 16);
+	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+	uint32_t val = in ? 0 : (uint32_t)v->regs.rax & mask;
+
+	if (string) {
+		guest_fail(v, "string I/O (INS/OUTS) to port %x is not emulated", port);
+		return 1;
+	}
+	if (port >= 0x3f8 && port <= 0x3ff) {
+		uart_io(v, port, in, &val);
+	} else if (port == 0xf4 && !in) {
+		skip_instruction();
+		guest_exit(v, (int)val);
+		return 1;
+	} else {
+		/* No device: reads float high, writes vanish. */
+		val = 0xffffffffu;
+		v->vm->unknown_ports++;
+	}
+	if (in)
+		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | (val & mask);
+	skip_instruction();
+	return 0;
+}
+
+static int handle_ept_violation(struct vcpu *v)
+{
+	if (gmem_fault(v, vmread(GUEST_PHYSICAL_ADDRESS), vmread(EXIT_QUALIFICATION)))
+		return 1;
+	return 0;
+}
+
+static int handle_ept_misconfig(struct vcpu *v)
+{
+	guest_fail(v, "EPT misconfiguration at GPA %llx (a hypervisor bug)",
+		   (unsigned long long)vmread(GUEST_PHYSICAL_ADDRESS));
+	return 1;
+}
+
+static int handle_preempt_timer(struct vcpu *v)
+{
+	(void)v;
+	return 1;
+}
+
+static int handle_xsetbv(struct vcpu *v)
+{
+	/* No XSAVE state management yet: XCR0 stays the host's. */
+	vcpu_inject_exception(v, VEC_GP, true, 0);
+	return 0;
+}
+
+
+static const exit_handler_t handlers[EXIT_REASONS] = {
+	[EXIT_EXCEPTION_NMI] = handle_nmi,
+	[EXIT_EXT_INTR] = handle_ext_intr,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_VMCALL] = handle_vmcall,
+	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
+	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,
+	[27] = inject_ud, [50] = inject_ud, [53] = inject_ud, [59] = inject_ud,
+	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_IO] = handle_io,
+	[EXIT_RDMSR] = exit_rdmsr,
+	[EXIT_WRMSR] = exit_wrmsr,
+	[EXIT_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
+	[EXIT_PREEMPT_TIMER] = handle_preempt_timer,
+	[EXIT_XSETBV] = handle_xsetbv,
+};
+
+int vmx_exit_dispatch(struct vcpu *v, uint32_t reason)
+{
+	uint32_t basic = reason & 0xffff;
+
+	v->last_exit_reason = reason;
+	v->last_exit_qual = vmread(EXIT_QUALIFICATION);
+	if (basic < EXIT_REASONS)
+		v->vm->exit_count[basic]++;
+	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		vmx_explain_entry_failure(v, basic);
+		return 1;
+	}
+	if (basic < EXIT_REASONS && handlers[basic])
+		return handlers[basic](v);
+	guest_fail(v, "unexpected VM exit %u (%s)", basic, vmx_exit_name(basic));
+	return 1;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest MSRs.  Every RDMSR/WRMSR exits (the MSR bitmap is all ones); the
+ * ones below are emulated, anything else raises #GP in the guest.  MSRs a
+ * stock kernel reads without a safe accessor (microcode revision, platform
+ * ID, MTRR capabilities) read as plausible constants.
+ */
+#include "hv/vm.h"
+#include "hv/vmcs.h"
+#include "hv/x86.h"
+
+#define VEC_GP	13
+
+#define MSR_TSC			0x10
+#define MSR_PLATFORM_ID		0x17
+#define MSR_BIOS_UPDT_TRIG	0x79
+#define MSR_BIOS_SIGN_ID	0x8b
+#define MSR_MTRRCAP		0xfe
+#define MSR_SYSENTER_CS		0x174
+#define MSR_SYSENTER_ESP	0x175
+#define MSR_SYSENTER_EIP	0x176
+#define MSR_MISC_ENABLE		0x1a0
+#define MSR_PAT			0x277
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_FMASK		0xc0000084
+#define MSR_FS_BASE		0xc0000100
+#define MSR_KERNEL_GS_BASE	0xc0000102
+#define MSR_TSC_AUX		0xc0000103
+
+#define EFER_SCE	(1ULL << 0)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static bool valid_pat(uint64_t pat)
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t t = (pat >> (i * 8)) & 0xff;
+
+		if (t != 0 && t != 1 && t != 4 && t != 5 && t != 6 && t != 7)
+			return false;
+	}
+	return true;
+}
+
+/* The syscall MSRs live in hardware while the guest runs (hv/sched.c swaps them). */
+static uint64_t *syscall_msr(struct vcpu *v, uint32_t msr)
+{
+	switch (msr) {
+	case MSR_STAR: return &v->msr_star;
+	case MSR_LSTAR: return &v->msr_lstar;
+	case MSR_CSTAR: return &v->msr_cstar;
+	case MSR_FMASK: return &v->msr_fmask;
+	case MSR_KERNEL_GS_BASE: return &v->msr_kernel_gs;
+	case MSR_TSC_AUX: return &v->tsc_aux;
+	default: return NULL;
+	}
+}
+
+static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	uint64_t *s = syscall_msr(v, msr);
+
+	if (s) {
+		*val = *s;
+		return true;
+	}
+	switch (msr) {
+	case MSR_TSC: *val = rdtsc() + vmread(TSC_OFFSET); return true;
+	case MSR_APIC_BASE: *val = 0xfee00800ULL | (v->id == 0 ? 0x100 : 0); return true;
+	case MSR_FEATURE_CONTROL: *val = 1; return true;	/* locked, VMX off */
+	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP: *val = 0; return true;
+	case MSR_MISC_ENABLE: *val = 1; return true;		/* fast strings */
+	case MSR_MTRR_DEF_TYPE: *val = 0xc06; return true;	/* enabled, WB default */
+	case MSR_SYSENTER_CS: *val = vmread(GUEST_SYSENTER_CS); return true;
+	case MSR_SYSENTER_ESP: *val = vmread(GUEST_SYSENTER_ESP); return true;
+	case MSR_SYSENTER_EIP: *val = vmread(GUEST_SYSENTER_EIP); return true;
+	case MSR_PAT: *val = vmread(GUEST_IA32_PAT); return true;
+	case MSR_EFER: *val = vmread(GUEST_IA32_EFER); return true;
+	case MSR_FS_BASE: *val = vmread(GUEST_FS_BASE); return true;
+	case MSR_GS_BASE: *val = vmread(GUEST_GS_BASE); return true;
+	default: return false;
+	}
+}
+
+static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	uint64_t *s = syscall_msr(v, msr);
+
+	if (s) {
+		if ((msr == MSR_LSTAR || msr == MSR_CSTAR || msr == MSR_KERNEL_GS_BASE) &&
+		    !canonical(val))
+			return false;
+		*s = val;
+		wrmsr(msr, val);
+		return true;
+	}
+	switch (msr) {
+	case MSR_EFER: {
+		uint64_t old = vmread(GUEST_IA32_EFER);
+
+		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+			return false;
+		/* LMA is the CPU's to set; LME cannot change while paging is on. */
+		val = (val & ~EFER_LMA) | (old & EFER_LMA);
+		if ((vmread(CR0_READ_SHADOW) & CR0_PG) && ((val ^ old) & EFER_LME))
+			return false;
+		vmwrite(GUEST_IA32_EFER, val);
+		return true;
+	}
+	case MSR_PAT:
+		if (!valid_pat(val))
+			return false;
+		vmwrite(GUEST_IA32_PAT, val);
+		return true;
+	case MSR_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); return true;
+	case MSR_SYSENTER_ESP: vmwrite(GUEST_SYSENTER_ESP, val); return canonical(val);
+	case MSR_SYSENTER_EIP: vmwrite(GUEST_SYSENTER_EIP, val); return canonical(val);
+	case MSR_FS_BASE:
+		if (!canonical(val))
+			return false;
+		vmwrite(GUEST_FS_BASE, val);
+		return true;
+	case MSR_GS_BASE:
+		if (!canonical(val))
+			return false;
+		vmwrite(GUEST_GS_BASE, val);
+		return true;
+	case MSR_BIOS_UPDT_TRIG: case MSR_BIOS_SIGN_ID: case MSR_MISC_ENABLE:
+	case MSR_MTRR_DEF_TYPE:
+		return true;	/* accepted and ignored */
+	default:
+		return false;
+	}
+}
+
+static void skip(void)
+{
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+int exit_rdmsr(struct vcpu *v)
+{
+	uint64_t val;
+
+	if (!read_msr(v, (uint32_t)v->regs.rcx, &val)) {
+		v->vm->unknown_msrs++;
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return 0;
+	}
+	v->regs.rax = (uint32_t)val;
+	v->regs.rdx = val >> 32;
+	skip();
+	return 0;
+}
+
+int exit_wrmsr(struct vcpu *v)
+{
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+
+	if (!write_msr(v, (uint32_t)v->regs.rcx, val)) {
+		v->vm->unknown_msrs++;
+		vcpu_inject_exception(v, VEC_GP, true, 0);
+		return 0;
+	}
+	skip();
+	return 0;
+}

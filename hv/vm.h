@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guests (struct vm) and their virtual CPUs (struct vcpu).  A vCPU is pinned
+ * to one physical CPU and only that CPU touches its VMCS; the shell reads
+ * VMCS fields through a cross-CPU call to it.
+ */
+#ifndef HV_VM_H
+#define HV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv/config.h"
+#include "smp/spinlock.h"
+
+#define VM_MAX		16
+#define VCPU_MAX	8
+#define EXIT_REASONS	70
+#define UART_RX_SIZE	256
+
+enum vm_state { VM_EMPTY = 0, VM_STOPPED, VM_RUNNING, VM_EXITED, VM_FAILED };
+enum vcpu_state { VCPU_IDLE = 0, VCPU_RUNNABLE, VCPU_HALTED, VCPU_DONE };
+
+/* Saved by hv/vmx_entry.asm; RSP and RIP live in the VMCS. */
+struct guest_regs {
+	uint64_t rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t cr2;
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	unsigned int cpu;		/* the physical CPU it runs on */
+	uint16_t vpid;
+	int state;			/* enum vcpu_state; written by its CPU */
+	bool launched;			/* VMLAUNCH done: VMRESUME next */
+	bool loaded;			/* VMCS built on its CPU */
+	uint64_t vmcs_pa;
+	struct guest_regs regs;
+	uint64_t exits;
+	/* FPU/SSE state across vCPU switches on one CPU (FXSAVE area). */
+	uint8_t fx[512] __attribute__((aligned(16)));
+	/* The syscall MSRs the guest owns while it runs (not in the VMCS). */
+	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs;
+	uint64_t tsc_aux;
+	/* Last exit, for `vcpu` and failure dumps. */
+	uint32_t last_exit_reason;
+	uint64_t last_exit_qual;
+};
+
+struct vm {
+	int id;
+	int state;			/* enum vm_state; protected by vm_lock */
+	struct guest_config cfg;
+	struct vcpu vcpus[VCPU_MAX];
+	/* Requests to the vCPUs' CPUs: stop running this guest now. */
+	bool stop_request;
+	int exit_status;		/* from the debug-exit port or the exit hypercall */
+	char fail_reason[160];
+
+	/* Guest memory: EPT root and the host pages behind it. */
+	uint64_t ept_pml4;		/* physical */
+	uint64_t eptp;
+	uint64_t mem_pages;		/* host pages populated */
+	uint64_t table_pages;
+
+	/* Exit statistics, per basic exit reason. */
+	uint64_t exit_count[EXIT_REASONS];
+	uint64_t unknown_ports, unknown_msrs;
+
+	/* The emulated 16550: TX line buffer and RX FIFO fed by `console NAME`. */
+	spinlock_t uart_lock;
+	char tx_line[160];
+	unsigned int tx_len;
+	uint8_t rx[UART_RX_SIZE];
+	unsigned int rx_head, rx_tail;
+	uint8_t uart_ier, uart_lcr, uart_mcr, uart_scr, uart_dll, uart_dlm;
+
+	uint64_t start_tsc;
+	uint64_t bench_result[4];
+};
+
+extern struct vm vms[VM_MAX];
+extern spinlock_t vm_lock;
+
+struct vm *vm_find(const char *name);
+int vm_create(const struct guest_config *cfg);
+int vm_start(struct vm *vm);
+int vm_stop(struct vm *vm, const char *why);
+/* Stop a guest for a reason, with a dump: the hypervisor and other guests go on. */
+void guest_fail(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void guest_exit(struct vcpu *v, int status);
+/* The same for failures outside a VM exit (no VMCS to dump). */
+void vm_fail_nodump(struct vm *vm, const char *reason);
+void vm_reap_all(void);
+/* Create and autostart the guests of hv.cfg (hv/guests_boot.c). */
+void guests_boot(void);
+const char *vm_state_name(int state);
+
+/* Guest memory (hv/gmem.c). */
+int gmem_init(struct vm *vm);
+void gmem_destroy(struct vm *vm);
+/* Host physical address behind gpa, populating it when create is set; 0 if none. */
+uint64_t gmem_page(struct vm *vm, uint64_t gpa, bool create);
+int gmem_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
+int gmem_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
+/* An EPT violation at gpa; 0 when handled, -1 when the guest must stop. */
+int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual);
+
+/* Guest images (hv/guest_load.c). */
+int guest_load_image(struct vm *vm, char *err, unsigned int errlen);
+
+/* VMX (hv/vcpu.c, hv/exit.c). */
+int vcpu_setup(struct vcpu *v, char *err, unsigned int errlen);
+void vcpu_run_slice(struct vcpu *v);
+int vmx_exit_dispatch(struct vcpu *v, uint32_t reason);
+void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code);
+void vcpu_dump(struct vcpu *v);
+const char *vmx_exit_name(uint32_t reason);
+void vmx_explain_entry_failure(struct vcpu *v, uint32_t basic);
+int exit_rdmsr(struct vcpu *v);
+int exit_wrmsr(struct vcpu *v);
+int vmx_global_init(char *err, unsigned int n);
+const char *vmx_insn_error_name(uint32_t err);
+
+/* The guest's UART and console attachment (hv/uart.c). */
+void uart_io(struct vcpu *v, uint16_t port, bool in, uint32_t *val);
+void uart_console_input(struct vm *vm, uint8_t c);
+void uart_flush(struct vm *vm);
+
+/* Per-CPU scheduling of vCPUs (hv/sched.c). */
+void sched_add(struct vcpu *v);
+void sched_cpu_loop(void);
+void sched_kick(unsigned int cpu);
+void sched_init(void);
+
+#endif

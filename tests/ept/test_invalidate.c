@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Range invalidations and layout changes (ept/invalidate.c): counts, range
+ * widening, zap and flush at begin, seq at end, the lock-free skip over holes
+ * (seed 001), and layout changes that wait for open invalidations.
+ */
+#include <unistd.h>
+
+#include "tests/ept/ept_env.h"
+#include "tests/host/test.h"
+
+__attribute__((constructor)) static void watchdog(void)
+{
+	alarm(60);
+}
+
+TEST(begin_counts_widens_zaps_and_flushes_end_moves_seq)
+{
+	struct ept_vm vm;
+	struct ept_root *root;
+	unsigned long seq;
+	long flushes;
+	bool a, b;
+
+	env_setup(&vm, 1024);
+	root = ept_root_load_for_vcpu(&vm);
+	for (int g = 0; g < 64; g++)
+		ept_fault(&vm, root, (uint64_t)g << 12, EPT_R);
+	seq = vm.inval_seq;
+	flushes = env.flushes;
+	a = ept_invalidate_begin(&vm, 10, 20);
+	CHECK(a);
+	CHECK_EQ(vm.inval_in_progress, 1);
+	CHECK(vm.inval_start == 10 && vm.inval_end == 20);
+	CHECK(env.flushes > flushes);
+	for (int g = 0; g < 64; g++)
+		CHECK_EQ(env_mapped(&vm, root, g, NULL, NULL), g < 10 || g >= 20);
+	b = ept_invalidate_begin(&vm, 30, 40);
+	CHECK_EQ(vm.inval_in_progress, 2);
+	CHECK(vm.inval_start == 10 && vm.inval_end == 40);	/* widened, not replaced */
+	read_lock(&vm.mmu_lock);
+	CHECK(ept_inval_retry(&vm, 25, seq));	/* inside the widened range */
+	CHECK(!ept_inval_retry(&vm, 5, seq));
+	read_unlock(&vm.mmu_lock);
+	ept_invalidate_end(&vm, 10, 20, a);
+	CHECK_EQ(vm.inval_seq, seq + 1);
+	CHECK_EQ(vm.inval_in_progress, 1);
+	ept_invalidate_end(&vm, 30, 40, b);
+	CHECK_EQ(vm.inval_seq, seq + 2);
+	CHECK_EQ(vm.inval_in_progress, 0);
+	read_lock(&vm.mmu_lock);
+	CHECK(ept_inval_retry(&vm, 5, seq));	/* seq moved */
+	CHECK(!ept_inval_retry(&vm, 5, seq + 2));
+	read_unlock(&vm.mmu_lock);
+	ept_root_put(&vm, root);
+	CHECK(env_teardown(&vm));
+}
+
+TEST(hole_is_skipped_without_the_lock)
+{
+	struct ept_vm vm;
+	struct ept_region r[2] = { { 0, 100 }, { 200, 300 } };
+	unsigned long seq;
+	bool opened;
+
+	env_setup(&vm, 0);
+	ept_set_regions(&vm, r, 2);
+	seq = vm.inval_seq;
+	/* Held for write here: a begin that wanted the lock would never return. */
+	write_lock(&vm.mmu_lock);
+	opened = ept_invalidate_begin(&vm, 100, 200);
+	ept_invalidate_end(&vm, 100, 200, opened);
+	write_unlock(&vm.mmu_lock);
+	CHECK(!opened);
+	CHECK_EQ(vm.inval_seq, seq);
+	CHECK_EQ(vm.inval_in_progress, 0);
+	/* A range that only starts in a hole still covers memory (MUT_SKIP_BY_START). */
+	CHECK(ept_regions_overlap(&vm, 150, 201));
+	CHECK(!ept_regions_overlap(&vm, 300, 400));
+	opened = ept_invalidate_begin(&vm, 150, 250);
+	CHECK(opened);
+	ept_invalidate_end(&vm, 150, 250, opened);
+	CHECK_EQ(vm.inval_seq, seq + 1);
+	CHECK(env_teardown(&vm));
+}
+
+TEST(layout_change_rejects_bad_regions)
+{
+	struct ept_vm vm;
+	struct ept_region overlap[2] = { { 0, 100 }, { 50, 150 } }, empty = { 5, 5 };
+
+	env_setup(&vm, 0);
+	CHECK_EQ(ept_set_regions(&vm, overlap, 2), -1);
+	CHECK_EQ(ept_set_regions(&vm, &empty, 1), -1);
+	CHECK_EQ(ept_add_region(&vm, 0, 100), 0);
+	CHECK_EQ(ept_add_region(&vm, 99, 120), -1);
+	CHECK_EQ(ept_add_region(&vm, 100, 120), 0);
+	CHECK_EQ(vm.nr_regions, 2);
+	CHECK_EQ(ept_remove_region(&vm, 7), -1);
+	CHECK_EQ(ept_remove_region(&vm, 0), 0);
+	CHECK_EQ(vm.nr_regions, 1);
+	CHECK(env_teardown(&vm));
+}
+
+TEST(removed_region_is_unmapped_and_faults_no_memslot)
+{
+	struct ept_vm vm;
+	struct ept_root *root, *again;
+
+	env_setup(&vm, 0);
+	ept_add_region(&vm, 0, 64);
+	ept_add_region(&vm, 64, 128);
+	root = ept_root_load_for_vcpu(&vm);
+	for (int g = 0; g < 128; g++)
+		CHECK_EQ(ept_fault(&vm, root, (uint64_t)g << 12, EPT_R), EPT_FIXED);
+	CHECK_EQ(ept_remove_region(&vm, 64), 0);
+	/* Every root was invalidated and zapped: nothing of the old layout stays. */
+	CHECK(root->invalid);
+	for (int g = 0; g < 128; g++)
+		CHECK(!env_mapped(&vm, root, g, NULL, NULL));
+	CHECK_EQ(ept_fault(&vm, root, 5 << 12, EPT_R), EPT_RETRY);	/* kicked */
+	again = ept_root_load_for_vcpu(&vm);
+	CHECK(again != root);
+	ept_root_put(&vm, root);
+	CHECK_EQ(ept_fault(&vm, again, 100 << 12, EPT_R), EPT_NO_MEMSLOT);
+	CHECK_EQ(ept_fault(&vm, again, 5 << 12, EPT_R), EPT_FIXED);
+	ept_root_put(&vm, again);
+	CHECK(env_teardown(&vm));
+}
+
+static struct ept_vm lvm;
+static int layout_done;
+
+static void *layout_changer(void *arg)
+{
+	(void)arg;
+	hosted_cpu_id = 1;
+	ept_add_region(&lvm, 1000, 2000);
+	__atomic_store_n(&layout_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+TEST(layout_change_waits_for_open_invalidations)
+{
+	pthread_t t;
+	bool opened;
+
+	env_setup(&lvm, 100);
+	layout_done = 0;
+	opened = ept_invalidate_begin(&lvm, 0, 10);
+	pthread_create(&t, NULL, layout_changer, NULL);
+	usleep(100000);
+	CHECK_EQ(__atomic_load_n(&layout_done, __ATOMIC_ACQUIRE), 0);
+	CHECK_EQ(lvm.nr_regions, 1);
+	ept_invalidate_end(&lvm, 0, 10, opened);
+	pthread_join(t, NULL);
+	CHECK_EQ(layout_done, 1);
+	CHECK_EQ(lvm.nr_regions, 2);
+	CHECK(env_teardown(&lvm));
+}

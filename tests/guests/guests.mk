@@ -1,0 +1,27 @@
+# Test guests: NASM flat binaries in build/guests/.
+# hello_elf*.asm are linked into ELF images; the rest are flat binaries.
+GUEST_ELF	:= tests/guests/hello_elf.asm tests/guests/hello_elf32.asm
+GUEST_SRC	:= $(filter-out $(GUEST_ELF),$(wildcard tests/guests/*.asm))
+GUEST_BINS	:= $(GUEST_SRC:tests/guests/%.asm=$(BUILD)/guests/%.bin) \
+		   $(BUILD)/guests/hello_elf.bin $(BUILD)/guests/hello_elf32.bin
+
+$(BUILD)/guests/hello_elf.bin: tests/guests/hello_elf.asm tests/guests/guest.inc
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -I tests/guests/ -o $(BUILD)/guests/hello_elf.o $<
+	ld -m elf_x86_64 -N -Ttext=0x100000 -e start -z noexecstack --no-warn-rwx-segments -o $@ $(BUILD)/guests/hello_elf.o
+
+$(BUILD)/guests/hello_elf32.bin: tests/guests/hello_elf32.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf32 -o $(BUILD)/guests/hello_elf32.o $<
+	ld -m elf_i386 -N -Ttext=0x100000 -e start -z noexecstack --no-warn-rwx-segments -o $@ $(BUILD)/guests/hello_elf32.o
+
+$(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/guest.inc
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin -I tests/guests/ -o $@ $<
+
+all: $(GUEST_BINS)
+
+$(BUILD)/hv-guests.iso: $(MEDIA_DEPS) $(GUEST_BINS) tests/guests/guests.cfg
+	scripts/mkimage.sh iso tests/guests/guests.cfg hv-guests.iso
+
+images: $(BUILD)/hv-guests.iso
