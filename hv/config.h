@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_MAX_GUESTS	16
+#define CFG_MAX_GUESTS	32
 #define CFG_NAME_MAX	24
 #define CFG_FILE_MAX	64
 

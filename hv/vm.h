@@ -13,7 +13,7 @@
 #include "hv/config.h"
 #include "smp/spinlock.h"
 
-#define VM_MAX		16
+#define VM_MAX		32
 #define VCPU_MAX	8
 #define EXIT_REASONS	70
 #define UART_RX_SIZE	256
