@@ -143,8 +143,12 @@ static void add_module(struct boot_info *bi, const char *name, void *buf, UINTN 
 {
 	struct boot_module *m;
 
-	if (bi->nmodules >= BOOTINFO_MAX_MODULES)
+	if (bi->nmodules >= BOOTINFO_MAX_MODULES) {
+		Print(L"[boot] too many files; %a not passed on\r\n", name);
+		str_append(bi->module_errors, sizeof(bi->module_errors), name);
+		str_append(bi->module_errors, sizeof(bi->module_errors), "(too many files) ");
 		return;
+	}
 	m = &bi->modules[bi->nmodules++];
 	str_copy(m->name, name, sizeof(m->name));
 	m->pa = (uint64_t)(uintptr_t)buf;

@@ -15,7 +15,7 @@
 #define BOOTINFO_MAGIC		0x544f4f425648ULL	/* "HVBOOT" */
 #define BOOTINFO_VERSION	1
 #define BOOTINFO_MAX_RANGES	256
-#define BOOTINFO_MAX_MODULES	16
+#define BOOTINFO_MAX_MODULES	48
 
 /* Kernel virtual base; linker.ld links the monolith here (top 2 GiB). */
 #define HV_IMAGE_VA		0xffffffff80000000ULL

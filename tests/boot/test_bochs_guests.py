@@ -94,6 +94,25 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
         m.expect('hv> ', 60)
         r.ok('console_attach_detach', 'console attached to hello' in c, c)
 
+        # Guest console input: typed bytes reach the guest's 16550, its output comes back raw.
+        m.send('guest start echo\r')
+        m.expect(r'\[echo\] echo ready', 120)
+        m.expect('hv> ', 60)
+        m.send('console echo\r')
+        m.expect('console attached to echo', 60)
+        m.send('hi there')
+        try:
+            m.expect('HI THERE', 120)
+            echoed = True
+        except Timeout:
+            echoed = False
+        m.send('q')
+        m.expect('guest echo exited with status 0', 120)
+        m.send('\x1d')
+        m.expect('console detached from echo', 60)
+        m.expect('hv> ', 60)
+        r.ok('console_input_reaches_guest', echoed, m.text()[-800:])
+
         b = m.command('bench exit', 300)
         cal = re.search(r'calibration loop (\d+)\.(\d+) TSC ticks per instruction', b)
         rt = re.search(r'CPUID exit round trip (\d+)\.(\d+) TSC ticks', b)
