@@ -6,18 +6,13 @@
  * populate-on-fault path: the guest's own vCPUs are the only writers of its
  * tables, and gmem_lock serialises them.
  */
+#include "ept/spte.h"
 #include "hv/page_alloc.h"
 #include "hv/printk.h"
 #include "hv/string.h"
 #include "hv/vm.h"
 #include "hv/vmx.h"
 
-#define EPT_R		(1ULL << 0)
-#define EPT_W		(1ULL << 1)
-#define EPT_X		(1ULL << 2)
-#define EPT_RWX		(EPT_R | EPT_W | EPT_X)
-#define EPT_MT_WB	(6ULL << 3)
-#define EPT_ADDR	0x000ffffffffff000ULL
 #define EPTP_WB		6ULL
 #define EPTP_WALK4	(3ULL << 3)
 #define EPTP_AD		(1ULL << 6)
@@ -62,7 +57,7 @@ static uint64_t *leaf_slot(struct vm *vm, uint64_t gpa, bool create)
 				return NULL;
 			*e = pa | EPT_RWX;
 		}
-		t = (uint64_t *)(uintptr_t)(*e & EPT_ADDR);
+		t = (uint64_t *)(uintptr_t)(*e & EPT_ADDR_MASK);
 	}
 	return &t[(gpa >> 12) & 511];
 }
@@ -76,7 +71,7 @@ uint64_t gmem_page(struct vm *vm, uint64_t gpa, bool create)
 	spin_lock(&gmem_lock);
 	slot = leaf_slot(vm, gpa, create);
 	if (slot && (*slot & EPT_RWX)) {
-		pa = *slot & EPT_ADDR;
+		pa = *slot & EPT_ADDR_MASK;
 	} else if (slot && create && (pa = page_alloc(0))) {
 		memset((void *)(uintptr_t)pa, 0, PAGE_SIZE);
 		*slot = pa | EPT_RWX | EPT_MT_WB;
@@ -147,9 +142,9 @@ static void free_level(struct vm *vm, uint64_t table, int level)
 		if (!(t[i] & EPT_RWX))
 			continue;
 		if (level > 1) {
-			free_level(vm, t[i] & EPT_ADDR, level - 1);
+			free_level(vm, t[i] & EPT_ADDR_MASK, level - 1);
 		} else {
-			page_free(t[i] & EPT_ADDR, 0);
+			page_free(t[i] & EPT_ADDR_MASK, 0);
 			vm->mem_pages--;
 		}
 	}

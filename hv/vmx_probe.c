@@ -8,6 +8,7 @@
 #include "hv/page_alloc.h"
 #include "hv/printk.h"
 #include "hv/string.h"
+#include "hv/vmcs.h"
 #include "hv/vmx.h"
 #include "hv/x86.h"
 #include "smp/percpu.h"
@@ -45,7 +46,7 @@ static bool vmxon_selftest(struct percpu *p, const struct vmx_caps *c)
 {
 	uint64_t pa = page_alloc(0);
 	uint64_t cr0 = read_cr0(), cr4 = read_cr4();
-	uint8_t fail_invalid, fail_valid;
+	bool on;
 
 	if (!pa) {
 		set_msg(p, VMX_FAILED, "no memory for the VMXON region");
@@ -56,17 +57,15 @@ static bool vmxon_selftest(struct percpu *p, const struct vmx_caps *c)
 
 	write_cr0((cr0 | c->cr0_fixed0) & c->cr0_fixed1);
 	write_cr4((cr4 | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
-	__asm__ __volatile__("vmxon %2; setc %0; setz %1"
-			     : "=qm"(fail_invalid), "=qm"(fail_valid) : "m"(pa) : "cc", "memory");
-	if (!fail_invalid && !fail_valid)
+	on = vmxon(pa);
+	if (on)
 		__asm__ __volatile__("vmxoff" ::: "cc", "memory");
 	write_cr4(cr4);
 	write_cr0(cr0);
 	page_free(pa, 0);
 
-	if (fail_invalid || fail_valid) {
-		set_msg(p, VMX_FAILED, fail_invalid ? "VMXON failed (VMfailInvalid)" :
-						      "VMXON failed (VMfailValid)");
+	if (!on) {
+		set_msg(p, VMX_FAILED, "VMXON failed");
 		return false;
 	}
 	set_msg(p, VMX_OK, "VMXON/VMXOFF ok");

@@ -13,15 +13,13 @@ $(eval $(call host_test,ept/stress_fault_vs_zap,tests/ept/stress_fault_vs_zap.c 
 $(eval $(call host_test_tsan,ept/stress_fault_vs_zap,tests/ept/stress_fault_vs_zap.c $(EPT_SRC)))
 # TSan does not model fences (GCC warns); the happens-before edges it needs come
 # from acquire/release accesses, the fences only order store-buffering pairs.
-$(BUILD)/host/ept/stress_fault_vs_zap-tsan: TSAN_CFLAGS += -Wno-tsan
 $(eval $(call host_test,ept/test_iter,tests/ept/test_iter.c $(EPT_SRC)))
 $(eval $(call host_test,ept/test_root,tests/ept/test_root.c $(EPT_SRC)))
 $(eval $(call host_test,ept/test_invalidate,tests/ept/test_invalidate.c $(EPT_SRC)))
 $(eval $(call host_test,ept/test_zap,tests/ept/test_zap.c $(EPT_SRC)))
 # TSan twins of the unit tests that run threads.
 $(foreach t,$(filter-out test_iter,$(EPT_TESTS)),\
-  $(eval $(call host_test_tsan,ept/$(t),tests/ept/$(t).c $(EPT_SRC)))\
-  $(eval $(BUILD)/host/ept/$(t)-tsan: TSAN_CFLAGS += -Wno-tsan))
+  $(eval $(call host_test_tsan,ept/$(t),tests/ept/$(t).c $(EPT_SRC))))
 
 # ---- not part of `make test` ----
 BENCH_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED

@@ -4,4 +4,3 @@ $(eval $(call host_test,smp/test_grace,tests/smp/test_grace.c smp/grace.c))
 $(eval $(call host_test_tsan,smp/test_grace,tests/smp/test_grace.c smp/grace.c))
 # TSan does not model fences (GCC warns); the happens-before edges it needs come
 # from the acquire/release accesses, the fences only order the store-buffering pairs.
-$(BUILD)/host/smp/test_grace-tsan: TSAN_CFLAGS += -Wno-tsan
