@@ -50,6 +50,16 @@ struct ept_ops {
 	bool (*resolve)(struct ept_vm *vm, uint64_t gfn, uint64_t *hpa, int *max_level);
 	/* Optional monotonic clock in ns, for the longest-write-hold statistic. */
 	uint64_t (*now_ns)(void);
+	/*
+	 * Optional, for a reverse map.  leaf_set: a leaf for @gfn (its first
+	 * gfn) was installed at @sptep, mmu_lock held (either mode), before it
+	 * is dropped.  leaf_clear: the leaf that was @old at @sptep is gone
+	 * (zapped, or frozen to be replaced), mmu_lock held (either mode).
+	 * Neither may take mmu_lock nor allocate.
+	 */
+	void (*leaf_set)(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep);
+	void (*leaf_clear)(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep,
+			   uint64_t old);
 };
 
 #endif

@@ -43,24 +43,27 @@ static int fault_level(uint64_t gfn, uint64_t hpa, int max_level, const struct e
  * and owned: other faults retry), flush, then install.
  */
 static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *root,
-					  ept_spte_t *sptep, ept_spte_t old, ept_spte_t new,
-					  int level, uint64_t access)
+					  uint64_t gfn, ept_spte_t *sptep, ept_spte_t old,
+					  ept_spte_t new, int level, uint64_t access)
 {
 	for (;;) {
 		if (ept_spte_frozen(old))
 			return EPT_RETRY;
 		if (!ept_spte_present(old)) {
-			if (ept_spte_try_cmpxchg(sptep, &old, new))
-				return EPT_FIXED;
-			continue;
+			if (!ept_spte_try_cmpxchg(sptep, &old, new))
+				continue;
+			ept_leaf_set(vm, gfn, level, sptep);
+			return EPT_FIXED;
 		}
 		if (ept_spte_is_leaf(old, level) && ept_spte_addr(old) == ept_spte_addr(new) &&
 		    (old & access) == access)
 			return EPT_SPURIOUS;
 		if (!ept_spte_try_cmpxchg(sptep, &old, EPT_FROZEN_SPTE))
 			continue;
+		ept_leaf_clear(vm, gfn, level, sptep, old);
 		ept_flush(vm, root);
 		ept_spte_write(sptep, new);
+		ept_leaf_set(vm, gfn, level, sptep);
 		return EPT_FIXED;
 	}
 }
@@ -85,7 +88,8 @@ again:
 			else {
 				off = (gfn & (ept_level_pages(level) - 1)) << EPT_PAGE_SHIFT;
 				new = ept_make_leaf(hpa - off, level, EPT_RWX);
-				return install_leaf(vm, root, sptep, old, new, level, access);
+				return install_leaf(vm, root, gfn & ~(ept_level_pages(level) - 1),
+						    sptep, old, new, level, access);
 			}
 		}
 		/* A large leaf above the target already maps gfn. */

@@ -144,6 +144,19 @@ void ept_flush(struct ept_vm *vm, struct ept_root *root);
 void ept_flush_all_roots(struct ept_vm *vm);
 uint64_t ept_now_ns(struct ept_vm *vm);
 
+static inline void ept_leaf_set(struct ept_vm *vm, uint64_t gfn, int level, ept_spte_t *sptep)
+{
+	if (vm->ops->leaf_set)
+		vm->ops->leaf_set(vm, gfn, level, sptep);
+}
+
+static inline void ept_leaf_clear(struct ept_vm *vm, uint64_t gfn, int level, ept_spte_t *sptep,
+				  ept_spte_t old)
+{
+	if (vm->ops->leaf_clear)
+		vm->ops->leaf_clear(vm, gfn, level, sptep, old);
+}
+
 static inline struct ept_cpu_stats *ept_this_cpu_stats(struct ept_vm *vm)
 {
 	return &vm->pcpu[smp_processor_id()];

@@ -56,7 +56,7 @@ bool ept_zap_root_range(struct ept_vm *vm, struct ept_root *root, uint64_t start
 		if (!ept_spte_is_leaf(it.old_spte, it.level))
 			continue;
 		/* xchg: a lockless ager may clear the accessed bit meanwhile. */
-		ept_spte_xchg(it.sptep, 0);
+		ept_leaf_clear(vm, it.gfn, it.level, it.sptep, ept_spte_xchg(it.sptep, 0));
 		zapped++;
 		flush = true;
 	}

@@ -228,9 +228,16 @@ static void global_key(struct parser *p, const char *key, const char *val)
 	} else if (!strcmp(key, "console")) {
 		if (strcmp(val, "serial"))
 			error(p, "bad console '%s' (expected serial)", val);
+	} else if (!strcmp(key, "memory_limit")) {
+		uint64_t v;
+
+		if (!shell_parse_u64(val, &v) || v < 2 * MiB || v % 4096)
+			error(p, "bad memory_limit '%s' (expected at least 2M, whole pages)", val);
+		else
+			p->cfg->memory_limit = v;
 	} else {
-		error(p, "unknown key '%s' (expected log or console, or a [guest NAME] section)",
-		      key);
+		error(p, "unknown key '%s' (expected log, console or memory_limit, "
+		      "or a [guest NAME] section)", key);
 	}
 }
 

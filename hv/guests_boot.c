@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hv.cfg at boot: report its errors, create its guests, start the autostart ones. */
 #include "hv/console.h"
+#include "hv/gmem.h"
 #include "hv/hv.h"
 #include "hv/printk.h"
 #include "hv/string.h"
@@ -13,10 +14,12 @@ void guests_boot(void)
 	const struct boot_module *m = &boot_info->modules[0];
 
 	if (!boot_info->nmodules || strcmp(m->name, "hv.cfg")) {
+		gmem_global_init(0);
 		pr_info("config: no hv.cfg; no guests\n");
 		return;
 	}
 	config_parse((const char *)(uintptr_t)m->pa, m->size, "hv.cfg", &boot_cfg);
+	gmem_global_init(boot_cfg.memory_limit);
 	if (boot_cfg.nerrors)
 		pr_err("config: %u error(s):\n%s", boot_cfg.nerrors, boot_cfg.errors);
 	if (boot_cfg.log_level >= 0)

@@ -18,6 +18,7 @@
 #include "hv/vmx.h"
 #include "hv/x86.h"
 #include "smp/apic.h"
+#include "smp/grace.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"
 #include "smp/time.h"
@@ -105,6 +106,7 @@ void hv_main(struct boot_info *bi)
 	cpus_init(bi);
 	vmx_probe_cpu();
 	bsp->state = CPU_ONLINE;
+	grace_cpu_online(0);
 	smp_boot_aps(bi);
 	hv_report_boot();
 	guests_boot();

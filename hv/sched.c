@@ -10,6 +10,7 @@
 #include "hv/vm.h"
 #include "hv/x86.h"
 #include "smp/apic.h"
+#include "smp/grace.h"
 #include "smp/percpu.h"
 
 #define RQ_MAX		16
@@ -71,6 +72,8 @@ static struct vcpu *pick(struct run_queue *rq)
 
 static void remove(struct run_queue *rq, struct vcpu *v)
 {
+	/* Its EPT root goes before the guest can be torn down. */
+	gmem_vcpu_put_root(v);
 	spin_lock(&rq->lock);
 	for (unsigned int i = 0; i < rq->n; i++) {
 		if (rq->v[i] == v) {
@@ -106,6 +109,7 @@ void sched_cpu_loop(void)
 		struct vcpu *v = pick(rq);
 
 		if (!v) {
+			grace_quiescent();
 			__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 			continue;
 		}

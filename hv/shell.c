@@ -10,6 +10,8 @@
 #include "hv/serial.h"
 #include "hv/shell.h"
 #include "hv/trap.h"
+#include "hv/gmem.h"
+#include "smp/grace.h"
 #include "hv/vm.h"
 #include "smp/time.h"
 #include "smp/atomic.h"
@@ -69,8 +71,11 @@ void shell_run(void)
 
 		if (c < 0) {
 			if (deadline_passed(next_reap)) {
+				/* The control CPU's housekeeping: a quiescent state for grace periods. */
+				grace_quiescent();
 				vm_reap_all();
-				next_reap = deadline_us(100000);
+				gmem_background();
+				next_reap = deadline_us(10000);
 			}
 			cpu_relax();
 			continue;

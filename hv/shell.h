@@ -13,4 +13,7 @@ __attribute__((noreturn)) void shell_run(void);
 extern const struct shell_cmd shell_cmds[];
 extern const unsigned int shell_ncmds;
 
+/* The guest-memory half of `mem` (hv/shell_mem.c). */
+void shell_mem_reclaim_report(void);
+
 #endif

@@ -107,6 +107,7 @@ static int cmd_mem(int argc, char **argv)
 	for (unsigned int o = 0; o <= PAGE_MAX_ORDER; o++)
 		pr_info("  order %2u (%5u KiB): %llu free blocks\n", o, 4u << o,
 			(unsigned long long)st.free_blocks[o]);
+	shell_mem_reclaim_report();
 	return 0;
 }
 
@@ -279,24 +280,34 @@ int cmd_vmcs(int argc, char **argv);
 int cmd_exits(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_ept(int argc, char **argv);
+int cmd_age(int argc, char **argv);
+int cmd_reclaim(int argc, char **argv);
+int cmd_rmap(int argc, char **argv);
+int cmd_page(int argc, char **argv);
 
 const struct shell_cmd shell_cmds[] = {
 	{ "acpi", NULL, "show what the ACPI tables said", cmd_acpi },
-	{ "cfg", NULL, "show hv.cfg and the files it named", cmd_cfg },
+	{ "age", "[NAME]", "one aging pass (EPT accessed bits), then the generations", cmd_age },
 	{ "bench", "exit", "time the CPUID exit round trip (runs guest 'bench')", cmd_bench },
 	{ "cfg", NULL, "show hv.cfg and the files it named", cmd_cfg },
 	{ "console", "NAME", "attach the terminal to a guest's serial line (Ctrl-] detaches)",
 	  cmd_console },
 	{ "cpus", NULL, "list CPUs: APIC ID, state, VT-x", cmd_cpus },
+	{ "ept", "roots [NAME] | walk NAME GPA | zap NAME GPA LEN | invalidate NAME",
+	  "EPT roots, a walk, a zap of a range, a new root while the guest runs", cmd_ept },
 	{ "exits", "[NAME]", "VM exits per reason, per guest", cmd_exits },
 	{ "fault", "ud|gp|pf|de|bp|wp [CPU]", "raise a deliberate fault (tests the dump)", cmd_fault },
-	{ "guest", "start|stop|restart NAME", "start, stop or restart a guest", cmd_guest },
+	{ "guest", "start|stop|restart NAME...", "start, stop or restart guests", cmd_guest },
 	{ "guests", NULL, "list guests: state, vCPUs, CPUs, memory", cmd_guests },
 	{ "help", "[command]", "list commands, or explain one", cmd_help },
 	{ "log", "[err|warn|info|debug]", "show the message log, or set the console level", cmd_log },
-	{ "mem", NULL, "physical memory: total, free, free blocks by order", cmd_mem },
+	{ "mem", NULL, "physical memory, guest memory and reclaim figures", cmd_mem },
+	{ "page", "NAME GPA", "where a guest page is: resident, evicted, zero", cmd_page },
 	{ "poweroff", NULL, "power the machine off (ACPI S5, else emulator exit)", cmd_poweroff },
 	{ "reboot", NULL, "reset the machine", cmd_reboot },
+	{ "reclaim", "N", "evict N guest pages (oldest generation first) to the store", cmd_reclaim },
+	{ "rmap", "HPA", "which guest page a host page backs, and its EPT mappings", cmd_rmap },
 	{ "uptime", NULL, "time since the hypervisor started", cmd_uptime },
 	{ "vcpu", "NAME N", "registers of a guest's vCPU", cmd_vcpu },
 	{ "version", NULL, "hypervisor and loader versions", cmd_version },

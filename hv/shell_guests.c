@@ -43,7 +43,7 @@ int cmd_guests(int argc, char **argv)
 		pr_info("%-16s %-8s %5u  %-5s %4llu MiB %-10s %5llu  %s\n", vm->cfg.name,
 			vm_state_name(vm->state), vm->cfg.vcpus, vm->state == VM_RUNNING ? cpus : "-",
 			(unsigned long long)(vm->cfg.memory >> 20), config_mode_name(vm->cfg.mode),
-			(unsigned long long)vm->mem_pages,
+			(unsigned long long)(vm->mem_ready ? READ_ONCE(vm->mem.st.resident) : 0),
 			vm->state == VM_FAILED ? vm->fail_reason :
 			vm->state == VM_EXITED ? "exit status" : "");
 		if (vm->state == VM_EXITED)
@@ -52,22 +52,32 @@ int cmd_guests(int argc, char **argv)
 	return 0;
 }
 
-int cmd_guest(int argc, char **argv)
+static int guest_action(const char *action, struct vm *vm)
 {
-	struct vm *vm;
-
-	if (argc != 3 || (strcmp(argv[1], "start") && strcmp(argv[1], "stop") &&
-			  strcmp(argv[1], "restart"))) {
-		pr_info("usage: guest start|stop|restart NAME\n");
-		return -1;
-	}
-	if (!(vm = find_or_complain(argv[2])))
-		return -1;
-	if (!strcmp(argv[1], "start"))
+	if (!strcmp(action, "start"))
 		return vm_start(vm);
 	if (vm_stop(vm, "by the shell"))
 		return -1;
-	return argv[1][0] == 'r' ? vm_start(vm) : 0;
+	return action[0] == 'r' ? vm_start(vm) : 0;
+}
+
+/* Several names: all are checked first, then acted on back to back. */
+int cmd_guest(int argc, char **argv)
+{
+	struct vm *vm[CFG_MAX_GUESTS];
+	int rc = 0;
+
+	if (argc < 3 || argc - 2 > CFG_MAX_GUESTS ||
+	    (strcmp(argv[1], "start") && strcmp(argv[1], "stop") && strcmp(argv[1], "restart"))) {
+		pr_info("usage: guest start|stop|restart NAME...\n");
+		return -1;
+	}
+	for (int i = 2; i < argc; i++)
+		if (!(vm[i - 2] = find_or_complain(argv[i])))
+			return -1;
+	for (int i = 2; i < argc; i++)
+		rc |= guest_action(argv[1], vm[i - 2]);
+	return rc;
 }
 
 struct vcpu_snapshot {

@@ -10,10 +10,12 @@
 #include "hv/printk.h"
 #include "hv/string.h"
 #include "hv/trap.h"
+#include "hv/tlb.h"
 #include "hv/vm.h"
 #include "hv/vmcs.h"
 #include "hv/vmx.h"
 #include "hv/x86.h"
+#include "smp/grace.h"
 #include "smp/percpu.h"
 #include "smp/time.h"
 
@@ -286,12 +288,10 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 	vmwrite(IO_BITMAP_B, io_bitmap_b);
 	vmwrite(MSR_BITMAP, msr_bitmap);
 	vmwrite(TSC_OFFSET, 0);
-	vmwrite(EPT_POINTER, v->vm->eptp);
 	vmwrite(VIRTUAL_PROCESSOR_ID, v->vpid);
 	setup_host_state();
 	setup_guest_state(v);
 	invvpid_single(v->vpid);
-	invept_single(v->vm->eptp);
 	v->launched = false;
 	v->loaded = true;
 	/* A clean FPU image for the guest: FNINIT state with default MXCSR. */
@@ -323,9 +323,17 @@ void vcpu_run_slice(struct vcpu *v)
 		int rc;
 		uint32_t reason;
 
+		/* A root invalidated since the last entry (the vCPU was kicked): load a valid one. */
+		if (gmem_vcpu_load_root(v)) {
+			guest_fail(v, "out of memory for an EPT root");
+			break;
+		}
 		timer = deadline_passed(end) ? 1 : (end - rdtsc()) >> (vmx_caps.misc & 0x1f);
 		vmwrite(VMX_PREEMPTION_TIMER_VALUE, timer > 0xffffffffULL ? 0xffffffff : timer);
+		tlb_guest_enter();
 		rc = vmx_enter(&v->regs, v->launched);
+		tlb_guest_exit();
+		grace_quiescent();
 		if (rc) {
 			uint32_t e = (uint32_t)vmread(VM_INSTRUCTION_ERROR);
 

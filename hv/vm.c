@@ -69,7 +69,7 @@ static bool all_vcpus_off(struct vm *vm)
 /* Free what a guest that no longer runs still holds. */
 static void vm_reap(struct vm *vm)
 {
-	if (vm->ept_pml4 && all_vcpus_off(vm)) {
+	if (vm->mem_ready && all_vcpus_off(vm)) {
 		uart_flush(vm);
 		gmem_destroy(vm);
 	}
@@ -154,11 +154,12 @@ int vm_start(struct vm *vm)
 	vm->rx_head = vm->rx_tail = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	vm->unknown_ports = vm->unknown_msrs = 0;
-	if (vmx_global_init(err, sizeof(err)) == 0 && gmem_init(vm) == 0) {
+	err[0] = 0;
+	if (vmx_global_init(err, sizeof(err)) == 0 && gmem_init(vm, err, sizeof(err)) == 0) {
 		if (guest_load_image(vm, err, sizeof(err)) == 0)
 			err[0] = 0;
 	} else if (!err[0]) {
-		hv_snprintf(err, sizeof(err), "out of memory for the EPT root");
+		hv_snprintf(err, sizeof(err), "cannot set up guest memory");
 	}
 	for (unsigned int i = 0; !err[0] && i < vm->cfg.vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -230,6 +231,6 @@ int vm_stop(struct vm *vm, const char *why)
 void vm_reap_all(void)
 {
 	for (int i = 0; i < VM_MAX; i++)
-		if ((vms[i].state == VM_EXITED || vms[i].state == VM_FAILED) && vms[i].ept_pml4)
+		if ((vms[i].state == VM_EXITED || vms[i].state == VM_FAILED) && vms[i].mem_ready)
 			vm_reap(&vms[i]);
 }

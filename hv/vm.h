@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ept/vm.h"
 #include "hv/config.h"
+#include "hv/gmem.h"
+#include "rmap/memslot.h"
 #include "smp/spinlock.h"
 
 #define VM_MAX		32
@@ -39,6 +42,9 @@ struct vcpu {
 	bool launched;			/* VMLAUNCH done: VMRESUME next */
 	bool loaded;			/* VMCS built on its CPU */
 	uint64_t vmcs_pa;
+	/* The EPT root it runs on (a reference) and its EPTP; its own CPU only. */
+	struct ept_root *root;
+	uint64_t eptp;
 	struct guest_regs regs;
 	uint64_t exits;
 	/* FPU/SSE state across vCPU switches on one CPU (FXSAVE area). */
@@ -61,11 +67,10 @@ struct vm {
 	int exit_status;		/* from the debug-exit port or the exit hypercall */
 	char fail_reason[160];
 
-	/* Guest memory: EPT root and the host pages behind it. */
-	uint64_t ept_pml4;		/* physical */
-	uint64_t eptp;
-	uint64_t mem_pages;		/* host pages populated */
-	uint64_t table_pages;
+	/* Guest memory (hv/gmem.c): set up while mem_ready. */
+	bool mem_ready;
+	struct ept_vm ept;
+	struct memslot mem;
 
 	/* Exit statistics, per basic exit reason. */
 	uint64_t exit_count[EXIT_REASONS];
@@ -99,16 +104,6 @@ void vm_reap_all(void);
 /* Create and autostart the guests of hv.cfg (hv/guests_boot.c). */
 void guests_boot(void);
 const char *vm_state_name(int state);
-
-/* Guest memory (hv/gmem.c). */
-int gmem_init(struct vm *vm);
-void gmem_destroy(struct vm *vm);
-/* Host physical address behind gpa, populating it when create is set; 0 if none. */
-uint64_t gmem_page(struct vm *vm, uint64_t gpa, bool create);
-int gmem_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
-int gmem_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
-/* An EPT violation at gpa; 0 when handled, -1 when the guest must stop. */
-int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual);
 
 /* Guest images (hv/guest_load.c). */
 int guest_load_image(struct vm *vm, char *err, unsigned int errlen);

@@ -145,6 +145,13 @@ static inline void invept_single(uint64_t eptp)
 	__asm__ __volatile__("invept %0, %1" : : "m"(desc), "r"(1ULL) : "cc", "memory");
 }
 
+static inline void invept_all(void)
+{
+	struct { uint64_t eptp, zero; } desc = { 0, 0 };
+
+	__asm__ __volatile__("invept %0, %1" : : "m"(desc), "r"(2ULL) : "cc", "memory");
+}
+
 static inline void invvpid_single(uint16_t vpid)
 {
 	struct { uint64_t vpid, addr; } desc = { vpid, 0 };

@@ -42,13 +42,13 @@ static unsigned long rmap_lock_bit(struct rmap_head *head)
 
 unsigned long rmap_lock(rwlock_t *mmu_lock, struct rmap_head *head)
 {
-	lockdep_assert_held_write(mmu_lock);
+	lockdep_assert_held(mmu_lock);
 	return rmap_lock_bit(head);
 }
 
 void rmap_unlock(rwlock_t *mmu_lock, struct rmap_head *head, unsigned long new_val)
 {
-	lockdep_assert_held_write(mmu_lock);
+	lockdep_assert_held(mmu_lock);
 	ASSERT(!(new_val & RMAP_LOCKED));
 	/*
 	 * Release pairs with the acquire cmpxchg in rmap_lock_bit(): the chain
@@ -95,7 +95,7 @@ bool rmap_add(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_head *
 	unsigned long old, val = rmap_stable_val(head);
 	struct rmap_desc *d = NULL, *nd = NULL;
 
-	lockdep_assert_held_write(mmu_lock);
+	lockdep_assert_held(mmu_lock);
 	ASSERT(sptep && !((uintptr_t)sptep & RMAP_FLAGS));
 
 	if (val & RMAP_MANY)
@@ -149,7 +149,7 @@ void rmap_remove(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_hea
 	struct rmap_desc *h, *d, *gone = NULL;
 	unsigned int i, last;
 
-	lockdep_assert_held_write(mmu_lock);
+	lockdep_assert_held(mmu_lock);
 
 	if (!(val & RMAP_MANY)) {
 		if (WARN_ONCE(val != (unsigned long)sptep,

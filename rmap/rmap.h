@@ -11,9 +11,13 @@
  *
  * Locking (the lock order is mmu_lock -> rmap bit lock; never take mmu_lock,
  * nor wait for anything that does, while holding a bit lock):
- *  - Modifiers (rmap_add(), rmap_remove()) hold the VM's mmu_lock for write
- *    and take the bit lock inside.  So under mmu_lock (either mode) the chain
- *    is stable and may be walked without the bit lock: rmap_for_each().
+ *  - Modifiers (rmap_add(), rmap_remove()) hold the VM's mmu_lock, in either
+ *    mode, and take the bit lock inside.  Under mmu_lock for read several
+ *    faults may change one head (the same page mapped through two roots):
+ *    the bit lock serialises them.  So only mmu_lock held for write keeps the
+ *    chain still without the bit lock: rmap_for_each().  The fault path adds
+ *    the entry for a leaf it just installed by cmpxchg, before it drops
+ *    mmu_lock, so no zap (write) can come between the two.
  *  - Lockless walkers (aging) hold no mmu_lock, only the bit lock, taken with
  *    rmap_lock_readonly(): it keeps modifiers out, changes nothing, and is
  *    given back by writing the old value.  An empty head is not locked at all:
@@ -65,7 +69,7 @@ struct rmap_desc {
 };
 
 /*
- * Where descriptors come from.  Both are called with mmu_lock held for write
+ * Where descriptors come from.  Both are called with mmu_lock held (either mode)
  * and the bit lock not held.
  */
 struct rmap_ops {
@@ -87,24 +91,24 @@ struct rmap_ops {
 };
 
 /*
- * Add @sptep to @head.  Caller holds @mmu_lock for write.  Returns false,
+ * Add @sptep to @head.  Caller holds @mmu_lock (either mode).  Returns false,
  * with @head unchanged, if a descriptor was needed and alloc_desc() failed.
  */
 bool rmap_add(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_head *head,
 	      uint64_t *sptep);
 
 /*
- * Remove @sptep from @head (WARNs if absent).  Caller holds @mmu_lock for
- * write, and has normally zapped *sptep first.
+ * Remove @sptep from @head (WARNs if absent).  Caller holds @mmu_lock
+ * (either mode), and has normally zapped *sptep first.
  */
 void rmap_remove(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_head *head,
 		 uint64_t *sptep);
 
-/* Entries in @head.  Caller holds @mmu_lock (either mode). */
+/* Entries in @head: exact under @mmu_lock held for write, a snapshot under read. */
 unsigned int rmap_count(rwlock_t *mmu_lock, const struct rmap_head *head);
 
 /*
- * The modifiers' bit lock, for a holder of @mmu_lock for write that changes
+ * The modifiers' bit lock, for a holder of @mmu_lock (either mode) that changes
  * the chain itself: returns the value without RMAP_LOCKED; an empty head is
  * returned as 0 and not locked.  rmap_unlock() publishes @new_val (release).
  */

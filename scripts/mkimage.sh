@@ -23,43 +23,46 @@ extra_files() {
 	done | sort -u
 }
 
+# Scratch space of this run, so that parallel make can build several media.
+T=$(mktemp -d "$B/.mkimage.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
 esp_dir() {
-	rm -rf "$B/esp"
-	mkdir -p "$B/esp/EFI/BOOT"
-	cp "$efi" "$B/esp/EFI/BOOT/BOOTX64.EFI"
-	cp "$cfg" "$B/esp/hv.cfg"
-	for f in $(extra_files); do cp "$f" "$B/esp/"; done
+	rm -rf "$1"
+	mkdir -p "$1/EFI/BOOT"
+	cp "$efi" "$1/EFI/BOOT/BOOTX64.EFI"
+	cp "$cfg" "$1/hv.cfg"
+	for f in $(extra_files); do cp "$f" "$1/"; done
 }
 
-# A FAT image of the ESP directory, sized to fit with room to spare.
+# A FAT image of the ESP directory, sized to fit with room to spare: $T/esp.img.
 esp_img() {
-	esp_dir
-	kib=$(du -sk "$B/esp" | cut -f1)
+	esp_dir "$T/esp"
+	kib=$(du -sk "$T/esp" | cut -f1)
 	mib=$(( (kib / 1024) + 8 ))
 	[ $mib -lt 16 ] && mib=16
-	rm -f "$B/esp.img"
-	dd if=/dev/zero of="$B/esp.img" bs=1M count=$mib status=none
-	mkfs.fat -n HVBOOT "$B/esp.img" >/dev/null
-	mcopy -s -i "$B/esp.img" "$B"/esp/* ::/
+	dd if=/dev/zero of="$T/esp.img" bs=1M count=$mib status=none
+	mkfs.fat -n HVBOOT "$T/esp.img" >/dev/null
+	mcopy -s -i "$T/esp.img" "$T"/esp/* ::/
 }
 
 case "$what" in
 dir)
-	esp_dir ;;
+	esp_dir "$B/esp" ;;
 usb)
 	esp_img
-	esp_mib=$(( $(stat -c %s "$B/esp.img") / 1048576 ))
-	rm -f "$B/usb.img"
-	dd if=/dev/zero of="$B/usb.img" bs=1M count=$(( esp_mib + 2 )) status=none
-	sgdisk -o -n 1:2048:+${esp_mib}M -t 1:ef00 -c 1:"EFI system" "$B/usb.img" >/dev/null
-	dd if="$B/esp.img" of="$B/usb.img" bs=1M seek=1 conv=notrunc status=none
+	esp_mib=$(( $(stat -c %s "$T/esp.img") / 1048576 ))
+	dd if=/dev/zero of="$T/usb.img" bs=1M count=$(( esp_mib + 2 )) status=none
+	sgdisk -o -n 1:2048:+${esp_mib}M -t 1:ef00 -c 1:"EFI system" "$T/usb.img" >/dev/null
+	dd if="$T/esp.img" of="$T/usb.img" bs=1M seek=1 conv=notrunc status=none
+	mv "$T/usb.img" "$B/usb.img"
 	echo "built $B/usb.img (GPT, ESP ${esp_mib} MiB)" ;;
 iso)
 	esp_img
-	rm -rf "$B/isoroot" "$B/$iso"
-	mkdir -p "$B/isoroot"
-	cp "$B/esp.img" "$B/isoroot/esp.img"
-	xorriso -as mkisofs -quiet -o "$B/$iso" -e esp.img -no-emul-boot "$B/isoroot" 2>/dev/null
+	mkdir -p "$T/isoroot"
+	mv "$T/esp.img" "$T/isoroot/esp.img"
+	xorriso -as mkisofs -quiet -o "$T/$iso" -e esp.img -no-emul-boot "$T/isoroot" 2>/dev/null
+	mv "$T/$iso" "$B/$iso"
 	echo "built $B/$iso" ;;
 pxe)
 	rm -rf "$B/tftp"

@@ -6,6 +6,7 @@
 #include "hv/vmx.h"
 #include "hv/x86.h"
 #include "smp/apic.h"
+#include "smp/grace.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"
 #include "smp/time.h"
@@ -58,6 +59,7 @@ void ap_main(void *arg)
 	vmx_probe_cpu();
 	/* Pairs with the acquire in wait_online(): everything above is visible first. */
 	store_release(&p->state, CPU_ONLINE);
+	grace_cpu_online(smp_processor_id());
 	ap_idle();
 }
 

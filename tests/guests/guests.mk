@@ -19,9 +19,14 @@ $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/guest.inc
 	@mkdir -p $(dir $@)
 	$(NASM) -f bin -I tests/guests/ -o $@ $<
 
+$(BUILD)/guests/memz.bin $(BUILD)/guests/memloop.bin: tests/guests/memz.inc
+
 all: $(GUEST_BINS)
 
 $(BUILD)/hv-guests.iso: $(MEDIA_DEPS) $(GUEST_BINS) tests/guests/guests.cfg
 	scripts/mkimage.sh iso tests/guests/guests.cfg hv-guests.iso
 
-images: $(BUILD)/hv-guests.iso
+$(BUILD)/hv-mmu.iso: $(MEDIA_DEPS) $(GUEST_BINS) tests/guests/mmu.cfg
+	scripts/mkimage.sh iso tests/guests/mmu.cfg hv-mmu.iso
+
+images: $(BUILD)/hv-guests.iso $(BUILD)/hv-mmu.iso
