@@ -46,6 +46,10 @@ CASES = [
     ('mutant_root_MUT_FREE_BEFORE_ZAP', 'root', ['MUT_FREE_BEFORE_ZAP'], REJECT),
     ('mutant_root_MUT_FORCE_ZERO', 'root', ['MUT_FORCE_ZERO'], REJECT),
     ('mutant_root_MUT_NO_GRACE', 'root', ['MUT_NO_GRACE'], REJECT),
+    ('model_tlb', 'tlb', [], SAFE),
+    ('mutant_tlb_MUT_REQ_BEFORE_MODE', 'tlb', ['MUT_REQ_BEFORE_MODE'], REJECT),
+    ('mutant_tlb_MUT_MODE_BEFORE_QUEUE', 'tlb', ['MUT_MODE_BEFORE_QUEUE'], REJECT),
+    ('mutant_tlb_MUT_NO_WAIT', 'tlb', ['MUT_NO_WAIT'], REJECT),
 ]
 
 PAN_CFLAGS = ['-DSAFETY', '-DMEMLIM=2048', '-w']
