@@ -305,6 +305,8 @@ void gmem_global_init(uint64_t limit_bytes)
 	reserve_pages = limit_pages / 16 + 16;
 	page_alloc_set_watermarks(free_pages / 64 + 64, free_pages / 32 + 128);
 	zstore_init(&gmem_store, &store_ops, NULL);
+	/* The store lives in the memory it frees: a raw copy would free nothing. */
+	gmem_store.reject_incompressible = true;
 	reclaim_init(&gmem_reclaim, now_ns);
 	for (unsigned int c = 0; c < smp_ncpus; c++) {
 		uint64_t pa = page_alloc(meta_order(sizeof(struct zstore_scratch)));
@@ -359,6 +361,7 @@ void gmem_destroy(struct vm *vm)
 	retired.refaults += ms.refaults;
 	retired.zero_evictions += ms.zero_evictions;
 	retired.nomem += ms.nomem;
+	retired.incompressible += ms.incompressible;
 	/* Zaps every root (rmaps emptied) and waits until their tables are freed. */
 	ept_vm_destroy(&vm->ept);
 	memslot_destroy(&vm->mem);
@@ -385,6 +388,7 @@ void gmem_totals(struct memslot_stats *t)
 		t->refaults += ms.refaults;
 		t->zero_evictions += ms.zero_evictions;
 		t->nomem += ms.nomem;
+		t->incompressible += ms.incompressible;
 	}
 }
 
@@ -435,9 +439,29 @@ static const char *access_name(uint64_t qual)
 	return names[qual & 7];
 }
 
+/* The guest holding the most resident pages, stopping or not (its memory is not yet freed). */
+static struct vm *oom_victim(void)
+{
+	struct vm *best = NULL;
+	uint64_t most = 0;
+
+	for (int i = 0; i < VM_MAX; i++) {
+		uint64_t n;
+
+		if (!READ_ONCE(vms[i].mem_ready))
+			continue;
+		n = READ_ONCE(vms[i].mem.st.resident);
+		if (n > most) {
+			most = n;
+			best = &vms[i];
+		}
+	}
+	return best;
+}
+
 int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual)
 {
-	struct vm *vm = v->vm;
+	struct vm *vm = v->vm, *victim;
 	uint64_t access = qual & 7;
 
 	for (int tries = 0; tries < FAULT_TRIES; tries++) {
@@ -465,21 +489,37 @@ int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual)
 			break;
 		}
 	}
+	/*
+	 * Nothing left to evict.  As Linux's OOM killer does, stop the guest
+	 * holding the most memory; when that is another guest (perhaps one that
+	 * stopped already and is being reaped), this vCPU waits (re-enters and
+	 * faults again) until its memory is freed.
+	 */
+	victim = oom_victim();
+	if (victim && victim != vm) {
+		if (!READ_ONCE(victim->stop_request)) {
+			char why[96];
+
+			hv_snprintf(why, sizeof(why), "out of memory: stopped as the largest guest "
+				    "to make room for %s", vm->cfg.name);
+			vm_fail_nodump(victim, why);
+		}
+		return 0;
+	}
 	guest_fail(v, "out of memory at GPA %llx: no host page even after reclaim "
 		   "(%llu of %llu pages charged to guests)", (unsigned long long)gpa,
 		   (unsigned long long)READ_ONCE(charged), (unsigned long long)limit_pages);
 	return -1;
 }
 
-/* The shell loop, on the control CPU: keep free memory above the watermarks. */
+/*
+ * The shell loop, on the control CPU, every tick: one batch of reclaim when
+ * free memory is below the low watermark or the guests' charge within half
+ * the reserve of the limit, so that vCPUs seldom reclaim directly.  One
+ * batch per tick keeps the shell responsive.
+ */
 void gmem_background(void)
 {
-	uint64_t margin = reserve_pages / 2;
-
-	if (page_alloc_below_low() || READ_ONCE(charged) + margin > limit_pages) {
-		while (!page_alloc_above_high() || READ_ONCE(charged) + 2 * margin > limit_pages) {
-			if (!reclaim_run(&gmem_reclaim, MEMSLOT_EVICT_BATCH))
-				break;
-		}
-	}
+	if (page_alloc_below_low() || READ_ONCE(charged) + reserve_pages / 2 > limit_pages)
+		reclaim_run(&gmem_reclaim, MEMSLOT_EVICT_BATCH);
 }

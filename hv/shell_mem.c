@@ -290,9 +290,9 @@ void shell_mem_reclaim_report(void)
 	}
 	gmem_totals(&tot);
 	pr_info("reclaim: evicted %llu (zero %llu), refaulted %llu, resident %llu, in store %llu, "
-		"out of memory %llu; runs %llu (direct %llu), pages freed %llu, aging passes %llu "
+		"kept as incompressible %llu, out of memory %llu; runs %llu (direct %llu), pages freed %llu, aging passes %llu "
 		"(young %llu), time %llu us\n", (ull)tot.evictions, (ull)tot.zero_evictions,
-		(ull)tot.refaults, (ull)tot.resident, (ull)tot.evicted, (ull)tot.nomem, (ull)rs.runs,
+		(ull)tot.refaults, (ull)tot.resident, (ull)tot.evicted, (ull)tot.incompressible, (ull)tot.nomem, (ull)rs.runs,
 		(ull)rs.direct_runs, (ull)rs.freed, (ull)rs.age_passes, (ull)rs.young,
 		(ull)rs.ns / 1000);
 	pr_info("store: %llu handles (%llu zero pages), %llu entries (%llu raw), stored bytes "

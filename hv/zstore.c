@@ -550,6 +550,11 @@ int zstore_put(struct zstore *zs, const void *page, struct zstore_scratch *scrat
 		struct zstore_entry *e;
 		uint32_t *head;
 
+		if (len == ZSTORE_PAGE_SIZE && zs->reject_incompressible) {
+			zs->st.rejected++;
+			spin_unlock(&zs->lock);
+			return ZSTORE_ERR_INCOMPRESSIBLE;
+		}
 		idx = entry_alloc(zs);
 		if (!idx)
 			goto nomem;

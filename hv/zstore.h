@@ -38,6 +38,7 @@
 #define ZSTORE_ERR_NOMEM	(-1)	/* a page callback failed; nothing stored */
 #define ZSTORE_ERR_HANDLE	(-2)	/* not a live handle of this store */
 #define ZSTORE_ERR_CORRUPT	(-3)	/* stored data does not decompress */
+#define ZSTORE_ERR_INCOMPRESSIBLE (-4)	/* reject_incompressible, and nothing to share */
 
 /*
  * Where the store's memory comes from.  alloc_page() returns a 4 KiB-aligned
@@ -81,6 +82,7 @@ struct zstore_stats {
 	uint64_t gets;
 	uint64_t drops;
 	uint64_t nomem;			/* puts refused for want of a page */
+	uint64_t rejected;		/* puts refused as incompressible (reject_incompressible) */
 	uint64_t bad_handles;		/* gets and drops refused as misuse */
 };
 
@@ -114,6 +116,12 @@ struct zstore {
 	uint16_t class_slots[ZSTORE_NR_CLASSES];
 
 	struct zstore_stats st;
+	/*
+	 * Refuse a page that neither compresses nor matches a stored one,
+	 * rather than keep it raw: when the store lives in the memory it
+	 * frees, a raw copy frees nothing.  Set before use.
+	 */
+	bool reject_incompressible;
 };
 
 /* Make @zs empty; @ops and @ctx are kept for its page callbacks. */
@@ -127,7 +135,7 @@ void zstore_destroy(struct zstore *zs);
 
 /*
  * Store a copy of the 4 KiB at @page and set *@handle.  Returns 0, or
- * ZSTORE_ERR_NOMEM with nothing stored.
+ * ZSTORE_ERR_NOMEM or ZSTORE_ERR_INCOMPRESSIBLE with nothing stored.
  */
 int zstore_put(struct zstore *zs, const void *page, struct zstore_scratch *scratch,
 	       uint64_t *handle);

@@ -228,6 +228,7 @@ static bool evict_one(struct memslot *ms, uint64_t gfn)
 	struct gen_page *pg = &ms->pages[gfn];
 	uint64_t v, handle;
 	void *page;
+	int rc;
 
 	spin_lock(&ms->lock);
 	v = ms->slots[gfn];
@@ -239,8 +240,11 @@ static bool evict_one(struct memslot *ms, uint64_t gfn)
 	WARN_ONCE(READ_ONCE(pg->rmap.val), "memslot: gfn %llx still mapped while evicted",
 		  (unsigned long long)gfn);
 	page = slot_page(v);
-	if (zstore_put(ms->store, page, ms->ops->scratch(), &handle)) {
-		/* The store is out of memory: keep the page, as the youngest. */
+	rc = zstore_put(ms->store, page, ms->ops->scratch(), &handle);
+	if (rc) {
+		/* Out of memory, or storing it would free nothing: keep it, as the youngest. */
+		if (rc == ZSTORE_ERR_INCOMPRESSIBLE)
+			ms->st.incompressible++;
 		gen_track(&ms->lru, pg);
 		spin_unlock(&ms->lock);
 		return false;

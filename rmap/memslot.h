@@ -58,6 +58,7 @@ struct memslot_stats {
 	uint64_t refaults;	/* evicted pages brought back */
 	uint64_t zero_evictions;/* ... of which were all zero */
 	uint64_t nomem;		/* resolves that found no page even after reclaim */
+	uint64_t incompressible;/* victims kept because the store refused them */
 };
 
 struct memslot {

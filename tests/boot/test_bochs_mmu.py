@@ -104,6 +104,9 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         for name in ('memz1', 'memz2'):
             m.pos = 0
             m.expect(rf'guest {name} (exited with status \d+|failed)', 600)
+        for name in ('memz1', 'memz2'):
+            m.pos = 0
+            m.expect(rf'guest {name}: memory freed', 120)
         m.pos = len(m.out)
         out = m.text()
         print(f'# overcommit guests done after {time.time() - t0:.1f} s')
@@ -123,6 +126,19 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         meta = num(r'data pages \+ (\d+) meta pages', mem)
         r.ok('nothing_leaked', charged is not None and charged == meta and
              re.search(r'store: 0 handles .* 0 entries .* in 0 data pages', mem), mem)
+        # --- A guest whose memory cannot be found: stopped, the other one unharmed ---
+        run(m, 'guest start memloop memr', 60)
+        m.pos = 0
+        fail = m.expect(r'guest memr (failed: out of memory.*|exited with status \d+)',
+                        600).group(0).decode()
+        print(f'# {fail}')
+        r.ok('oom_guest_stopped', 'failed: out of memory' in fail, fail)
+        m.pos = len(m.out)
+        m.expect(r'\[memloop\] pass ok', 300)
+        m.expect(r'\[memloop\] pass ok', 300)
+        run(m, 'guest stop memloop', 60)
+        r.ok('other_guest_unharmed', 'MISMATCH' not in m.text() and
+             'guest memloop failed' not in m.text(), m.text()[-2000:])
         cpus = run(m, 'cpus', 60)
         r.ok('hypervisor_still_fine', cpus.count('online') >= 3, cpus)
         print(f'# mmu tests done after {time.time() - t0:.1f} s')
