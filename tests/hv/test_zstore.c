@@ -343,3 +343,28 @@ TEST(zstore_destroy_returns_pages_of_live_handles)
 	CHECK_EQ(pool.live, 0);
 	CHECK_EQ(stats().handles, 0);
 }
+
+TEST(zstore_rejects_incompressible_pages_unless_shared)
+{
+	struct pool pool;
+	uint64_t h1, h2, h3;
+
+	setup(&pool);
+	CHECK_EQ(put_kind(ZP_RANDOM, 1, &h1), 0);	/* kept raw: no rejection asked */
+	zs.reject_incompressible = true;
+	long live = pool.live;
+	CHECK_EQ(put_kind(ZP_RANDOM, 2, &h2), ZSTORE_ERR_INCOMPRESSIBLE);
+	CHECK_EQ(pool.live, live);
+	CHECK_EQ(stats().rejected, 1);
+	CHECK_EQ(stats().handles, 1);
+	/* The same content as a stored page is shared, raw or not. */
+	CHECK_EQ(put_kind(ZP_RANDOM, 1, &h3), 0);
+	CHECK_EQ(stats().dedup_hits, 1);
+	CHECK(restores(h3, ZP_RANDOM, 1));
+	/* Compressible and zero pages still go in. */
+	CHECK_EQ(put_kind(ZP_TEXT, 3, &h2), 0);
+	CHECK_EQ(put_kind(ZP_ZERO, 4, &h2), 0);
+	CHECK_EQ(stats().rejected, 1);
+	zstore_destroy(&zs);
+	CHECK_EQ(pool.live, 0);
+}
