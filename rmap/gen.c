@@ -87,8 +87,14 @@ void gen_untrack(struct gen_lru *lru, struct gen_page *pg)
 
 size_t gen_age_pass(struct gen_lru *lru)
 {
+	return gen_age_pass_yield(lru, 0, NULL, NULL);
+}
+
+size_t gen_age_pass_yield(struct gen_lru *lru, unsigned int batch, void (*yield)(void *),
+			  void *arg)
+{
 	struct gen_link old[GEN_NR];
-	size_t young = 0;
+	size_t young = 0, n = 0;
 
 	for (unsigned int g = 0; g < GEN_NR; g++) {
 		link_move(&lru->gens[g], &old[g]);
@@ -109,6 +115,9 @@ size_t gen_age_pass(struct gen_lru *lru)
 				young++;
 			}
 			gen_put(lru, pg, to);
+			/* Pages still on old[] are tracked but off the lists: nobody else moves them. */
+			if (yield && ++n % batch == 0)
+				yield(arg);
 		}
 	}
 	lru->passes++;

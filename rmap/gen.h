@@ -82,6 +82,15 @@ size_t gen_age_pass(struct gen_lru *lru);
  */
 size_t gen_pick_oldest(struct gen_lru *lru, size_t n, struct gen_page **out);
 
+/*
+ * The same pass, calling @yield(@arg) every @batch pages, which may drop and
+ * retake the caller's lock: the pages not yet aged sit on the pass's own
+ * lists meanwhile, tracked but in no generation (so reclaim cannot pick
+ * them and the histogram does not count them).  Concurrent passes are safe.
+ */
+size_t gen_age_pass_yield(struct gen_lru *lru, unsigned int batch, void (*yield)(void *),
+			  void *arg);
+
 /* Copy the per-generation page counts into @hist. */
 void gen_histogram(const struct gen_lru *lru, size_t hist[GEN_NR]);
 

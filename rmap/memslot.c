@@ -76,7 +76,9 @@ static void *get_page(struct memslot *ms)
 		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH))
 			break;
 	}
-	atomic_add(&ms->st.nomem, 1);
+	spin_lock(&ms->lock);
+	ms->st.nomem++;
+	spin_unlock(&ms->lock);
 	return NULL;
 }
 
@@ -119,7 +121,7 @@ static bool populate(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 	*hpa = ept_va_to_pa(page);
 	/* Release: the contents are in place before a lockless resolver sees the page. */
 	store_release(&ms->slots[gfn], *hpa | MS_RESIDENT);
-	ms->st.resident++;
+	WRITE_ONCE(ms->st.resident, ms->st.resident + 1);	/* read locklessly by the OOM choice */
 	gen_track(&ms->lru, &ms->pages[gfn]);
 	spin_unlock(&ms->lock);
 	return true;
@@ -187,6 +189,18 @@ void memslot_leaf_clear(struct memslot *ms, uint64_t gfn, int level, uint64_t *s
 	rmap_remove(ms->rmap_ops, &ms->ept->mmu_lock, &ms->pages[gfn].rmap, sptep);
 }
 
+/* Let faults that populate or refault in between batches of an aging pass. */
+static void age_yield(void *arg)
+{
+	struct memslot *ms = arg;
+
+	grace_read_unlock();
+	spin_unlock(&ms->lock);
+	cpu_relax();
+	spin_lock(&ms->lock);
+	grace_read_lock();
+}
+
 size_t memslot_age(struct memslot *ms)
 {
 	size_t young;
@@ -194,7 +208,7 @@ size_t memslot_age(struct memslot *ms)
 	spin_lock(&ms->lock);
 	/* The entries the rmaps point to live in EPT tables freed after a grace period. */
 	grace_read_lock();
-	young = gen_age_pass(&ms->lru);
+	young = gen_age_pass_yield(&ms->lru, MEMSLOT_AGE_BATCH, age_yield, ms);
 	grace_read_unlock();
 	spin_unlock(&ms->lock);
 	return young;
@@ -250,7 +264,7 @@ static bool evict_one(struct memslot *ms, uint64_t gfn)
 		return false;
 	}
 	WRITE_ONCE(ms->slots[gfn], (handle << MS_HANDLE_SHIFT) | MS_EVICTED);
-	ms->st.resident--;
+	WRITE_ONCE(ms->st.resident, ms->st.resident - 1);
 	ms->st.evicted++;
 	ms->st.evictions++;
 	if (zstore_handle_is_zero(handle))
@@ -306,7 +320,6 @@ void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN
 {
 	spin_lock(&ms->lock);
 	*st = ms->st;
-	st->nomem = READ_ONCE(ms->st.nomem);
 	if (hist)
 		gen_histogram(&ms->lru, hist);
 	spin_unlock(&ms->lock);

@@ -86,7 +86,7 @@ struct memslot {
 	/* The rmap's descriptor source (rmap/rmap.h); NULL ops: single entries only. */
 	const struct rmap_ops *rmap_ops;
 
-	/* Counters: under lock, except nomem (atomic). */
+	/* Counters: under lock; resident is also read without it (WRITE_ONCE). */
 	struct memslot_stats st;
 
 	/* On the reclaim's list (reclaim->lock). */
@@ -122,7 +122,9 @@ void memslot_leaf_clear(struct memslot *ms, uint64_t gfn, int level, uint64_t *s
 
 /**
  * memslot_age - one aging pass over the resident pages, lockless towards the
- * EPT MMU (grace read section and rmap read-only bit locks, no mmu_lock).
+ * EPT MMU (grace read section and rmap read-only bit locks, no mmu_lock);
+ * it drops ms->lock every MEMSLOT_AGE_BATCH pages so that faults populating
+ * or refaulting pages do not wait for the whole pass.
  * Returns the number of pages found young.
  */
 size_t memslot_age(struct memslot *ms);
@@ -142,6 +144,7 @@ size_t memslot_age_locked(struct memslot *ms);
  */
 size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen);
 #define MEMSLOT_EVICT_BATCH	64
+#define MEMSLOT_AGE_BATCH	256	/* pages an aging pass does between drops of ms->lock */
 
 /* A consistent snapshot of the counters and the generation histogram (may be NULL). */
 void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN_NR]);

@@ -41,6 +41,7 @@ void reclaim_unregister(struct reclaim *rc, struct memslot *ms)
 	if (rc->cursor == ms)
 		rc->cursor = NULL;
 	ms->next = NULL;
+	ms->reclaim = NULL;
 	spin_unlock(&rc->lock);
 	spin_unlock(&rc->run_lock);
 }

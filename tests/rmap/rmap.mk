@@ -16,3 +16,35 @@ $(BUILD)/host/rmap/bench_rmap: tests/rmap/bench_rmap.c $(RMAP_SRC) $(HOSTED_SRC)
 .PHONY: bench-rmap
 bench-rmap: $(BUILD)/host/rmap/bench_rmap
 	@$<
+
+# Memslots and reclaim (rmap/memslot.c, rmap/reclaim.c) behind the real EPT MMU and store.
+MS_SRC		:= rmap/memslot.c rmap/reclaim.c $(RMAP_SRC) $(sort $(wildcard ept/*.c)) \
+		   smp/grace.c hv/zstore.c hv/lz.c
+$(eval $(call host_test,rmap/test_memslot,tests/rmap/test_memslot.c $(MS_SRC)))
+$(eval $(call host_test_tsan,rmap/test_memslot,tests/rmap/test_memslot.c $(MS_SRC)))
+$(eval $(call host_test,rmap/stress_reclaim,tests/rmap/stress_reclaim.c $(MS_SRC)))
+$(eval $(call host_test_tsan,rmap/stress_reclaim,tests/rmap/stress_reclaim.c $(MS_SRC)))
+$(eval $(call host_test,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
+$(eval $(call host_test_tsan,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
+
+# The shared environment and page contents are below the top-level HDRS wildcard.
+MS_HDRS		:= tests/rmap/ms_env.h tests/hv/zpages.h
+$(foreach t,test_memslot test_reclaim stress_reclaim,\
+  $(eval $(BUILD)/host/rmap/$(t) $(BUILD)/host/rmap/$(t)-tsan: $(MS_HDRS)))
+
+# `make bench-aging`: vCPUs touching memory under no / mmu_lock / lockless aging, aging
+# pass cost, evict and refault cost, metadata per page (not part of `make test`; no -DDEBUG).
+$(BUILD)/bench/rmap/bench_aging: tests/rmap/bench_aging.c $(MS_SRC) $(HOSTED_SRC) $(HDRS) $(MS_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(filter-out -DDEBUG,$(HOST_CFLAGS)) -o $@ tests/rmap/bench_aging.c $(MS_SRC) \
+	  $(HOSTED_SRC)
+
+.PHONY: bench-aging
+bench-aging: $(BUILD)/bench/rmap/bench_aging
+	@$<
+
+# The reclaim stress test for longer (default 5 minutes): make soak-reclaim SOAK_SECONDS=N.
+SOAK_SECONDS	?= 300
+.PHONY: soak-reclaim
+soak-reclaim: $(BUILD)/host/rmap/stress_reclaim
+	RECLAIM_STRESS_S=$(SOAK_SECONDS) $<

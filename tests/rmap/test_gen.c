@@ -204,3 +204,32 @@ TEST(untrack_removes_from_the_histogram)
 	CHECK_EQ(pages[7].gen, 1);	/* left alone by the pass */
 	gen_track(&lru, &pages[7]);
 }
+
+/* Between batches the pages not yet aged are in no generation. */
+static int yields;
+static size_t seen_in_lists[NPAGES];
+
+static void count_yield(void *arg)
+{
+	size_t h[GEN_NR], sum = 0;
+
+	(void)arg;
+	gen_histogram(&lru, h);
+	for (int g = 0; g < GEN_NR; g++)
+		sum += h[g];
+	seen_in_lists[yields++] = sum;
+}
+
+TEST(yielding_pass_gives_the_same_result_in_batches)
+{
+	setup(-1);
+	for (int i = 0; i < NPAGES; i += 2)
+		touch(i, 0);
+	yields = 0;
+	CHECK_EQ(gen_age_pass_yield(&lru, 4, count_yield, NULL), NPAGES / 2);
+	CHECK_EQ(yields, NPAGES / 4);
+	/* After the first batch of 4 (oldest first: from generation 0 here), 4 are listed. */
+	CHECK_EQ(seen_in_lists[0], 4);
+	CHECK_EQ(seen_in_lists[NPAGES / 4 - 1], NPAGES);
+	CHECK(hist_is(NPAGES / 2, NPAGES / 2, 0, 0));
+}

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hosted environment of a memslot (rmap/memslot.h) behind a real EPT MMU
+ * (ept/), shared by the memslot and reclaim tests and the aging benchmark:
+ *
+ *  - guest pages from one pool of frames with a limit (the guests' memory
+ *    limit), poisoned when freed and checked when handed out again, so that
+ *    a write through a stale mapping is caught;
+ *  - store pages, metadata, EPT tables and rmap descriptors counted, the
+ *    descriptors freed after a grace period;
+ *  - ept_ops whose resolve and leaf hooks are the memslot's, flush and kick
+ *    counted and hookable;
+ *  - the "hardware": a lockless walk of a root that sets the accessed bit of
+ *    a present leaf as the CPU does;
+ *  - WARN_ONCE() counting: stdio's stderr becomes a stream that counts them.
+ */
+#ifndef TESTS_RMAP_MS_ENV_H
+#define TESTS_RMAP_MS_ENV_H
+
+#ifndef _GNU_SOURCE
+#error "define _GNU_SOURCE before any include: fopencookie(), memmem()"
+#endif
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ept/fault.h"
+#include "ept/invalidate.h"
+#include "ept/iter.h"
+#include "ept/root.h"
+#include "ept/vm.h"
+#include "ept/zap.h"
+#include "rmap/memslot.h"
+#include "rmap/reclaim.h"
+#include "smp/grace.h"
+
+#define POISON		0x6b
+#define container_of(p, type, member)	((type *)((char *)(p) - offsetof(type, member)))
+
+static inline double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static inline uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* ---- guest page pool ---- */
+
+struct pool {
+	pthread_mutex_t lock;
+	uint8_t *base;		/* nframes contiguous frames */
+	uint32_t *stack;	/* free frames, the last freed on top */
+	uint8_t *used;
+	long nframes, nfree;
+	long limit;		/* frames out at once; < 0: nframes */
+	bool check_poison;
+	/* Under lock; live also read without it (atomic). */
+	long live, bad_poison, bad_free;
+};
+
+static struct pool pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static inline void pool_init(long nframes, long limit, bool check_poison)
+{
+	pool.base = aligned_alloc(4096, nframes * 4096);
+	pool.stack = malloc(nframes * sizeof(*pool.stack));
+	pool.used = calloc(nframes, 1);
+	pool.nframes = pool.nfree = nframes;
+	pool.limit = limit;
+	pool.check_poison = check_poison;
+	pool.live = pool.bad_poison = pool.bad_free = 0;
+	memset(pool.base, POISON, nframes * 4096);
+	for (long i = 0; i < nframes; i++)
+		pool.stack[i] = (uint32_t)(nframes - 1 - i);
+}
+
+static inline void pool_fini(void)
+{
+	free(pool.base);
+	free(pool.stack);
+	free(pool.used);
+	pool.base = NULL;
+}
+
+static inline void pool_set_limit(long limit)
+{
+	pthread_mutex_lock(&pool.lock);
+	pool.limit = limit;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static inline long pool_live(void)
+{
+	return __atomic_load_n(&pool.live, __ATOMIC_RELAXED);
+}
+
+static inline bool pool_owns(const void *p)
+{
+	return (const uint8_t *)p >= pool.base &&
+	       (const uint8_t *)p < pool.base + pool.nframes * 4096 &&
+	       !(((const uint8_t *)p - pool.base) & 4095);
+}
+
+static inline bool page_is(const void *p, uint8_t byte)
+{
+	const uint8_t *b = p;
+
+	return b[0] == byte && !memcmp(b, b + 1, 4095);
+}
+
+static inline void *env_alloc_page(struct memslot *ms)
+{
+	void *p = NULL;
+	long f;
+
+	(void)ms;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.nfree && (pool.limit < 0 || pool.live < pool.limit)) {
+		f = pool.stack[--pool.nfree];
+		p = pool.base + f * 4096;
+		pool.used[f] = 1;
+		__atomic_store_n(&pool.live, pool.live + 1, __ATOMIC_RELAXED);
+		/* Written after its free: through a mapping that outlived the page. */
+		if (pool.check_poison && !page_is(p, POISON))
+			pool.bad_poison++;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return p;
+}
+
+static inline void env_free_page(struct memslot *ms, void *p)
+{
+	long f = ((uint8_t *)p - pool.base) / 4096;
+
+	(void)ms;
+	pthread_mutex_lock(&pool.lock);
+	if (!pool_owns(p) || !pool.used[f]) {
+		pool.bad_free++;
+	} else {
+		if (pool.check_poison)
+			memset(p, POISON, 4096);
+		pool.used[f] = 0;
+		pool.stack[pool.nfree++] = (uint32_t)f;
+		__atomic_store_n(&pool.live, pool.live - 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* ---- metadata, store pages, scratch ---- */
+
+static long meta_live, meta_fail_after = -1;
+
+static inline void *env_alloc_meta(size_t bytes)
+{
+	if (meta_fail_after == 0)
+		return NULL;
+	if (meta_fail_after > 0)
+		meta_fail_after--;
+	__atomic_fetch_add(&meta_live, (long)bytes, __ATOMIC_RELAXED);
+	return calloc(1, bytes);
+}
+
+static inline void env_free_meta(void *p, size_t bytes)
+{
+	__atomic_fetch_sub(&meta_live, (long)bytes, __ATOMIC_RELAXED);
+	free(p);
+}
+
+static __thread struct zstore_scratch tls_scratch;
+
+static inline struct zstore_scratch *env_scratch(void)
+{
+	return &tls_scratch;
+}
+
+static const struct memslot_ops env_ms_ops = {
+	.alloc_page = env_alloc_page,
+	.free_page = env_free_page,
+	.alloc_meta = env_alloc_meta,
+	.free_meta = env_free_meta,
+	.scratch = env_scratch,
+};
+
+/* The store's pages: a budget (< 0: none) to make it run out. */
+static long store_live, store_budget = -1;
+
+static inline void *env_store_alloc(void *ctx)
+{
+	(void)ctx;
+	if (__atomic_load_n(&store_budget, __ATOMIC_RELAXED) == 0)
+		return NULL;
+	if (__atomic_load_n(&store_budget, __ATOMIC_RELAXED) > 0)
+		__atomic_fetch_sub(&store_budget, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&store_live, 1, __ATOMIC_RELAXED);
+	return aligned_alloc(4096, 4096);
+}
+
+static inline void env_store_free(void *ctx, void *p)
+{
+	(void)ctx;
+	__atomic_fetch_sub(&store_live, 1, __ATOMIC_RELAXED);
+	free(p);
+}
+
+static const struct zstore_ops env_store_ops = { env_store_alloc, env_store_free };
+
+static inline struct zstore_stats store_stats(struct zstore *zs)
+{
+	struct zstore_stats st;
+
+	zstore_get_stats(zs, &st);
+	return st;
+}
+
+/* ---- rmap descriptors: reused only after a grace period ---- */
+
+struct env_desc {
+	struct rmap_desc desc;
+	struct grace_head grace;
+} __attribute__((aligned(64)));
+
+static long desc_live;
+
+static inline struct rmap_desc *env_desc_alloc(void *priv)
+{
+	struct env_desc *d = aligned_alloc(64, sizeof(*d));
+
+	(void)priv;
+	__atomic_fetch_add(&desc_live, 1, __ATOMIC_RELAXED);
+	return &d->desc;
+}
+
+static inline void env_desc_free_cb(struct grace_head *h)
+{
+	__atomic_fetch_sub(&desc_live, 1, __ATOMIC_RELAXED);
+	free(container_of(h, struct env_desc, grace));
+}
+
+static inline void env_desc_free(void *priv, struct rmap_desc *desc)
+{
+	(void)priv;
+	grace_call(&container_of(desc, struct env_desc, desc)->grace, env_desc_free_cb);
+}
+
+static const struct rmap_ops env_rmap_ops = { env_desc_alloc, env_desc_free, NULL };
+
+/* ---- a VM: EPT MMU + memslot ---- */
+
+struct tvm {
+	struct ept_vm ept;
+	struct memslot ms;
+	/* Optional: model INVEPT's wait, ask the vCPUs to reload, widen the resolve window. */
+	void (*flush_hook)(struct tvm *t);
+	void (*kick_hook)(struct tvm *t);
+	void (*resolve_hook)(struct tvm *t, uint64_t gfn);
+	long flushes, kicks;
+};
+
+static long tables_live;
+
+static inline struct tvm *tvm_of(struct ept_vm *vm)
+{
+	return vm->priv;
+}
+
+static inline void *env_alloc_table(struct ept_vm *vm)
+{
+	void *p = aligned_alloc(4096, 4096);
+
+	(void)vm;
+	memset(p, 0, 4096);
+	__atomic_fetch_add(&tables_live, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+static inline void env_free_table(struct ept_vm *vm, void *p)
+{
+	(void)vm;
+	memset(p, 0x5a, 4096);
+	free(p);
+	__atomic_fetch_sub(&tables_live, 1, __ATOMIC_RELAXED);
+}
+
+static inline void env_flush(struct ept_vm *vm, struct ept_root *root)
+{
+	struct tvm *t = tvm_of(vm);
+
+	(void)root;
+	__atomic_fetch_add(&t->flushes, 1, __ATOMIC_RELAXED);
+	if (t->flush_hook)
+		t->flush_hook(t);
+}
+
+static inline void env_kick(struct ept_vm *vm)
+{
+	struct tvm *t = tvm_of(vm);
+
+	__atomic_fetch_add(&t->kicks, 1, __ATOMIC_RELAXED);
+	if (t->kick_hook)
+		t->kick_hook(t);
+}
+
+static inline bool env_resolve(struct ept_vm *vm, uint64_t gfn, uint64_t *hpa, int *max_level)
+{
+	struct tvm *t = tvm_of(vm);
+	bool ok = memslot_resolve(&t->ms, gfn, hpa);
+
+	*max_level = 1;
+	if (t->resolve_hook)
+		t->resolve_hook(t, gfn);
+	return ok;
+}
+
+static inline void env_leaf_set(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep)
+{
+	memslot_leaf_set(&tvm_of(vm)->ms, gfn, level, sptep);
+}
+
+static inline void env_leaf_clear(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep,
+				  uint64_t old)
+{
+	(void)old;
+	memslot_leaf_clear(&tvm_of(vm)->ms, gfn, level, sptep);
+}
+
+static const struct ept_ops env_ept_ops = {
+	.alloc_table = env_alloc_table,
+	.free_table = env_free_table,
+	.flush = env_flush,
+	.kick_vcpus = env_kick,
+	.resolve = env_resolve,
+	.now_ns = now_ns,
+	.leaf_set = env_leaf_set,
+	.leaf_clear = env_leaf_clear,
+};
+
+/* A VM of @nr_pages gfns, all in one region and one memslot storing into @zs. */
+static inline int tvm_init(struct tvm *t, struct zstore *zs, uint64_t nr_pages)
+{
+	memset(t, 0, sizeof(*t));
+	ept_vm_init(&t->ept, &env_ept_ops, t);
+	if (memslot_init(&t->ms, &t->ept, &env_ms_ops, zs, nr_pages, t))
+		return -1;
+	t->ms.rmap_ops = &env_rmap_ops;
+	return ept_add_region(&t->ept, 0, nr_pages);
+}
+
+/* Every vCPU has put its root. */
+static inline void tvm_destroy(struct tvm *t)
+{
+	ept_vm_destroy(&t->ept);
+	memslot_destroy(&t->ms);
+}
+
+/* ---- the hardware ---- */
+
+/* The 4 KiB entry for @gfn in @root, or NULL if a table on the way is missing; under grace. */
+static inline ept_spte_t *hw_sptep(struct ept_root *root, uint64_t gfn)
+{
+	ept_spte_t *table = ept_pa_to_va(root->table_pa), s;
+
+	for (int level = EPT_ROOT_LEVEL; level > 1; level--) {
+		s = ept_spte_read(&table[ept_index(gfn, level)]);
+		if (!ept_spte_present(s) || ept_spte_is_leaf(s, level))
+			return NULL;
+		table = ept_pa_to_va(ept_spte_addr(s));
+	}
+	return &table[ept_index(gfn, 1)];
+}
+
+/*
+ * The CPU's access through @root to @gfn: a present leaf gets its accessed
+ * bit (atomically, only while it is still that leaf); returns the page, or
+ * NULL where the access would take an EPT violation.  Under grace.
+ */
+static inline void *hw_access(struct ept_root *root, uint64_t gfn)
+{
+	ept_spte_t *sptep = hw_sptep(root, gfn), v;
+
+	if (!sptep)
+		return NULL;
+	v = ept_spte_read(sptep);
+	while (ept_spte_present(v) && !(v & EPT_ACCESSED) &&
+	       !__atomic_compare_exchange_n(sptep, &v, v | EPT_ACCESSED, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE))
+		;
+	return ept_spte_present(v) ? ept_pa_to_va(ept_spte_addr(v)) : NULL;
+}
+
+/*
+ * A guest access from this (single) CPU: fault until mapped, reloading the
+ * root when it went invalid.  The page, or NULL on EPT_NOMEM/EPT_NO_MEMSLOT.
+ */
+static inline void *tvm_touch(struct tvm *t, struct ept_root **root, uint64_t gfn)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		enum ept_fault_result r;
+		void *page;
+
+		grace_read_lock();
+		page = hw_access(*root, gfn);
+		grace_read_unlock();
+		if (page)
+			return page;
+		r = ept_fault(&t->ept, *root, gfn << EPT_PAGE_SHIFT, EPT_RWX);
+		if (r == EPT_NOMEM || r == EPT_NO_MEMSLOT)
+			return NULL;
+		if (READ_ONCE((*root)->invalid)) {
+			ept_root_put(&t->ept, *root);
+			*root = ept_root_load_for_vcpu(&t->ept);
+		}
+	}
+	return NULL;
+}
+
+/* Is @gfn mapped (a present leaf) in @root? */
+static inline bool hw_mapped(struct ept_root *root, uint64_t gfn)
+{
+	ept_spte_t *sptep;
+	bool m;
+
+	grace_read_lock();
+	sptep = hw_sptep(root, gfn);
+	m = sptep && ept_spte_present(ept_spte_read(sptep));
+	grace_read_unlock();
+	return m;
+}
+
+/* ---- WARN_ONCE() counting ---- */
+
+static long warn_count;
+
+/* Line-buffered stderr: one call per line, passed on to fd 2 as it comes. */
+static inline ssize_t warn_write(void *cookie, const char *buf, size_t n)
+{
+	(void)cookie;
+	for (const char *p = buf; (p = memmem(p, n - (p - buf), "WARNING at ", 11)); p++)
+		__atomic_fetch_add(&warn_count, 1, __ATOMIC_RELAXED);
+	return write(2, buf, n);
+}
+
+/* From now on stdio's stderr (hv_warn() prints there) counts the warnings. */
+static inline void capture_warnings(void)
+{
+	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = warn_write });
+
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IOLBF, 1024);
+	stderr = f;
+}
+
+/* hv_warn() lines printed so far (each WARN_ONCE() site prints once). */
+static inline long warnings(void)
+{
+	fflush(stderr);
+	return __atomic_load_n(&warn_count, __ATOMIC_RELAXED);
+}
+
+#endif

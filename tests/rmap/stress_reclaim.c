@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reclaim racing guests on real threads, over one VM whose memory is
+ * overcommitted: NGFN gfns behind a pool of NFRAMES guest pages.
+ *
+ *  - vCPU threads: each owns the gfns g with g % nr_vcpus == its id and keeps
+ *    a shadow copy of what each holds.  A touch walks the vCPU's root as the
+ *    CPU does (accessed bit included), faulting until mapped, compares the
+ *    whole page with the shadow and often writes a new version: zero, one of
+ *    four shared pages, or text, random or sparse data tagged with gfn and
+ *    version.  Now and then the owner goes through memslot_access() instead.
+ *    A fault over the limit reclaims directly.  As in the hypervisor, the
+ *    store refuses incompressible pages: they stay resident.
+ *  - an ager loops memslot_age(), every eighth pass memslot_age_locked();
+ *  - a reclaimer loops reclaim_run() and now and then reclaim_age_all();
+ *  - a zapper opens invalidations over random ranges, zaps ranges under
+ *    mmu_lock, invalidates every root, and reads page info as the shell does.
+ *
+ * The hosted flush models INVEPT: it returns once every guest access that
+ * started before it is over; kicks make the vCPUs reload their root.  Freed
+ * guest pages are poisoned and checked when handed out again.  Every second
+ * the world stops (every thread holds a writer-preferring rwlock for read
+ * around each operation) and check_world() verifies rmap/memslot.h's
+ * invariant, the rmaps against the EPT leaves, the counters against the
+ * slots, the store against the evicted slots, and every gfn's content
+ * (resident or stored) against its owner's shadow.
+ *
+ * RECLAIM_STRESS_S sets the run time (default 5 s, 10 s under TSan),
+ * RECLAIM_STRESS_VCPUS the vCPU threads (default 3, 2 under TSan; at most 8).
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdarg.h>
+
+#include "tests/host/test.h"
+#include "tests/hv/zpages.h"
+#include "tests/rmap/ms_env.h"
+
+#define NGFN		4096
+#define NFRAMES		1024
+#define MAX_VCPUS	8
+#define CHECK_EVERY_S	1.0
+
+#ifdef __SANITIZE_THREAD__
+#define RUN_S		10.0
+#define VCPUS		2
+#else
+#define RUN_S		5.0
+#define VCPUS		3
+#endif
+
+struct vcpu {
+	pthread_t tid;
+	unsigned int id;
+	unsigned long access_seq;	/* odd while a guest access runs */
+	int reload;
+	struct ept_root *root;
+	uint64_t seed;
+	long touches, faults, writes, ms_accesses, nomem, reloads;
+} __attribute__((aligned(64)));
+
+static struct vcpu vcpus[MAX_VCPUS];
+static unsigned int nr_vcpus = VCPUS;
+static struct tvm vm;
+static struct zstore zs;
+static struct reclaim rc;
+
+/* Owned by the gfn's vCPU; read by check_world() with the world stopped. */
+static uint8_t shadow[NGFN][4096];
+static uint32_t version[NGFN];
+
+static pthread_rwlock_t world;
+static int stop;
+static long violations;
+static long n_age, n_young, n_reclaim, n_freed, n_inval, n_zap, n_inval_all, n_info, n_checks;
+
+__attribute__((format(printf, 1, 2)))
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_fetch_add(&violations, 1, __ATOMIC_RELAXED) >= 10)
+		return;
+	va_start(ap, fmt);
+	printf("# VIOLATION: ");
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+}
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&stop, __ATOMIC_RELAXED);
+}
+
+/* Around every operation: the checker stops the world by taking it for write. */
+static void world_enter(void)
+{
+	pthread_rwlock_rdlock(&world);
+}
+
+static void world_exit(void)
+{
+	pthread_rwlock_unlock(&world);
+}
+
+/* ---- the environment: INVEPT waits for the accesses, kicks reload roots ---- */
+
+static void stress_flush(struct tvm *t)
+{
+	(void)t;
+	/* Pairs with the fence in access_begin(): we see the access, or it sees the zap. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
+		unsigned long s = __atomic_load_n(&vcpus[i].access_seq, __ATOMIC_ACQUIRE);
+
+		if (!(s & 1))
+			continue;
+		while (__atomic_load_n(&vcpus[i].access_seq, __ATOMIC_ACQUIRE) == s)
+			sched_yield();
+	}
+}
+
+static void stress_kick(struct tvm *t)
+{
+	(void)t;
+	for (unsigned int i = 0; i < nr_vcpus; i++)
+		__atomic_store_n(&vcpus[i].reload, 1, __ATOMIC_RELEASE);
+}
+
+/* Now and then a slow fault between resolving and mmu_lock, like a refault that decompresses. */
+static void stress_resolve(struct tvm *t, uint64_t gfn)
+{
+	static __thread unsigned int n;
+
+	(void)t;
+	(void)gfn;
+	if (++n % 8 == 0)
+		sched_yield();
+}
+
+/* ---- vCPUs ---- */
+
+/* Version @ver of @gfn's content: one in ten random (the store refuses those). */
+static void make_content(uint8_t *p, uint64_t gfn, uint32_t ver)
+{
+	uint64_t seed = gfn << 32 | ver;
+
+	switch (ver % 10) {
+	case 0:
+	case 5:
+		memset(p, 0, 4096);
+		return;
+	case 1:
+	case 6:
+		zp_fill(p, ZP_TEXT, ver / 10 % 4);	/* shared with other gfns */
+		return;
+	case 3:
+		zp_fill(p, ZP_RANDOM, seed);
+		break;
+	case 8:
+		zp_fill(p, ZP_SPARSE, seed);
+		break;
+	default:
+		zp_fill(p, ZP_TEXT, seed);
+		break;
+	}
+	memcpy(p, &gfn, sizeof(gfn));
+	memcpy(p + 8, &ver, sizeof(ver));
+}
+
+static void report_mismatch(const char *how, uint64_t gfn, const uint8_t *got)
+{
+	size_t off = 0;
+
+	while (off < 4096 && got[off] == shadow[gfn][off])
+		off++;
+	violation("%s: gfn %llu version %u differs at byte %zu (%#x, expected %#x)%s", how,
+		  (unsigned long long)gfn, version[gfn], off, got[off], shadow[gfn][off],
+		  page_is(got, POISON) ? ": a freed page" : "");
+}
+
+static void access_begin(struct vcpu *v)
+{
+	__atomic_fetch_add(&v->access_seq, 1, __ATOMIC_SEQ_CST);
+	/* Pairs with the fence in stress_flush(). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void access_end(struct vcpu *v)
+{
+	/* Release: the page accesses are done before a flush sees us leave. */
+	__atomic_fetch_add(&v->access_seq, 1, __ATOMIC_RELEASE);
+}
+
+/* VM entry: honour a kick, or a root that went invalid, by loading a valid root. */
+static void enter(struct vcpu *v)
+{
+	if (!__atomic_exchange_n(&v->reload, 0, __ATOMIC_ACQ_REL) && v->root &&
+	    !READ_ONCE(v->root->invalid))
+		return;
+	if (v->root)
+		ept_root_put(&vm.ept, v->root);
+	v->root = ept_root_load_for_vcpu(&vm.ept);
+	v->reloads++;
+	if (!v->root)
+		violation("vCPU %u: no root", v->id);
+}
+
+/* A guest access to @gfn; @next: the content to write, or NULL to only read. */
+static void touch(struct vcpu *v, uint64_t gfn, const uint8_t *next)
+{
+	for (long tries = 0; !stopping() && v->root; tries++) {
+		enum ept_fault_result r;
+		uint8_t *page;
+
+		access_begin(v);
+		grace_read_lock();
+		page = hw_access(v->root, gfn);
+		if (page) {
+			if (memcmp(page, shadow[gfn], 4096))
+				report_mismatch("guest read", gfn, page);
+			if (next)
+				memcpy(page, next, 4096);
+		}
+		grace_read_unlock();
+		access_end(v);
+		if (page) {
+			v->touches++;
+			if (next) {
+				memcpy(shadow[gfn], next, 4096);
+				version[gfn]++;
+				v->writes++;
+			}
+			return;
+		}
+		r = ept_fault(&vm.ept, v->root, gfn << EPT_PAGE_SHIFT, next ? EPT_W : EPT_R);
+		v->faults++;
+		if (r == EPT_NO_MEMSLOT) {
+			violation("gfn %llu: no memslot", (unsigned long long)gfn);
+			return;
+		}
+		if (r == EPT_NOMEM)
+			v->nomem++;
+		if (r == EPT_NOMEM || r == EPT_RETRY)
+			sched_yield();
+		if (tries == 1000000)
+			violation("gfn %llu: no progress after %ld faults", (unsigned long long)gfn,
+				  tries);
+		enter(v);
+	}
+}
+
+/* The hypervisor's own access to @gfn (loader, hypercalls). */
+static void ms_access(struct vcpu *v, uint64_t gfn, const uint8_t *next)
+{
+	static __thread uint8_t buf[4096];
+
+	if (memslot_access(&vm.ms, gfn << EPT_PAGE_SHIFT, buf, 4096, false)) {
+		v->nomem++;
+		return;
+	}
+	if (memcmp(buf, shadow[gfn], 4096))
+		report_mismatch("memslot_access read", gfn, buf);
+	if (next) {
+		if (memslot_access(&vm.ms, gfn << EPT_PAGE_SHIFT, (void *)next, 4096, true)) {
+			v->nomem++;
+			return;
+		}
+		memcpy(shadow[gfn], next, 4096);
+		version[gfn]++;
+		v->writes++;
+	}
+	v->ms_accesses++;
+}
+
+static void *vcpu_main(void *arg)
+{
+	static __thread uint8_t next[4096];
+	struct vcpu *v = arg;
+	uint64_t owned = (NGFN - v->id + nr_vcpus - 1) / nr_vcpus, hot = owned / 8;
+
+	hosted_cpu_id = 1 + v->id;
+	grace_cpu_online(hosted_cpu_id);
+	while (!stopping()) {
+		uint64_t r = rnd(&v->seed);
+		/* Half the touches on an eighth of the gfns: a working set to age. */
+		uint64_t k = (r & 1) ? (r >> 8) % hot : (r >> 8) % owned;
+		uint64_t gfn = v->id + k * nr_vcpus;
+		bool write = (r >> 1) & 1;
+
+		if (write)
+			make_content(next, gfn, version[gfn] + 1);
+		world_enter();
+		enter(v);
+		if ((r >> 2) % 16 == 0)
+			ms_access(v, gfn, write ? next : NULL);
+		else
+			touch(v, gfn, write ? next : NULL);
+		world_exit();
+		/* VM exit. */
+		grace_quiescent();
+	}
+	if (v->root)
+		ept_root_put(&vm.ept, v->root);
+	v->root = NULL;
+	grace_cpu_offline(hosted_cpu_id);
+	return NULL;
+}
+
+/* ---- ager, reclaimer, zapper ---- */
+
+/*
+ * Sleep four times as long as the operation that started at @t0 took: the
+ * helpers hold ms->lock or mmu_lock for whole passes, and spinning vCPUs
+ * must not find them holding it most of the time (on few host CPUs, TSan).
+ */
+static void pace(double t0)
+{
+	double busy = now_s() - t0;
+
+	usleep(200 + (useconds_t)(busy * 4e6));
+}
+
+static void *ager_main(void *arg)
+{
+	(void)arg;
+	hosted_cpu_id = 1 + MAX_VCPUS;
+	grace_cpu_online(hosted_cpu_id);
+	for (long pass = 1; !stopping(); pass++) {
+		double t0 = now_s();
+		size_t young;
+
+		world_enter();
+		young = pass % 8 ? memslot_age(&vm.ms) : memslot_age_locked(&vm.ms);
+		world_exit();
+		n_age++;
+		n_young += young;
+		grace_quiescent();
+		pace(t0);
+	}
+	grace_cpu_offline(hosted_cpu_id);
+	return NULL;
+}
+
+static void *reclaimer_main(void *arg)
+{
+	uint64_t seed = 0x51ed270b27f5a2c1ull;
+
+	(void)arg;
+	hosted_cpu_id = 2 + MAX_VCPUS;
+	grace_cpu_online(hosted_cpu_id);
+	while (!stopping()) {
+		uint64_t r = rnd(&seed);
+		double t0 = now_s();
+
+		world_enter();
+		n_freed += reclaim_run(&rc, 16 + r % 113);
+		if ((r >> 8) % 16 == 0)
+			reclaim_age_all(&rc);
+		world_exit();
+		n_reclaim++;
+		grace_quiescent();
+		pace(t0);
+	}
+	grace_cpu_offline(hosted_cpu_id);
+	return NULL;
+}
+
+static void *zapper_main(void *arg)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+
+	(void)arg;
+	hosted_cpu_id = 3 + MAX_VCPUS;
+	grace_cpu_online(hosted_cpu_id);
+	while (!stopping()) {
+		uint64_t r = rnd(&seed), op = r % 100;
+		uint64_t start = (r >> 8) % NGFN;
+		uint64_t end = start + 1 + ((r >> 24) % 4 ? (r >> 32) % 16 : (r >> 32) % 1024);
+		struct memslot_page_info pi;
+		double t0 = now_s();
+		uint64_t gfn;
+
+		world_enter();
+		if (op < 55) {
+			bool opened = ept_invalidate_begin(&vm.ept, start, end);
+
+			if (!opened)
+				violation("invalidation of [%llu, %llu) skipped",
+					  (unsigned long long)start, (unsigned long long)end);
+			/* Hold it open a little: faults over the range must retry. */
+			sched_yield();
+			ept_invalidate_end(&vm.ept, start, end, opened);
+			n_inval++;
+		} else if (op < 80) {
+			write_lock(&vm.ept.mmu_lock);
+			if (ept_zap_range(&vm.ept, start, end))
+				ept_flush_all_roots(&vm.ept);
+			write_unlock(&vm.ept.mmu_lock);
+			n_zap++;
+		} else if (op < 85) {
+			ept_invalidate_all_roots(&vm.ept);
+			n_inval_all++;
+		} else {
+			/* The shell's `page` command. */
+			memslot_page_info(&vm.ms, start, &pi);
+			if (pi.state == MS_PAGE_RESIDENT && !pool_owns(ept_pa_to_va(pi.hpa)))
+				violation("gfn %llu: resident on %#llx, not a guest page",
+					  (unsigned long long)start, (unsigned long long)pi.hpa);
+			if (op == 99 && pi.state == MS_PAGE_RESIDENT)
+				memslot_gfn_of_hpa(&vm.ms, pi.hpa, &gfn);
+			n_info++;
+		}
+		world_exit();
+		grace_quiescent();
+		pace(t0);
+	}
+	grace_cpu_offline(hosted_cpu_id);
+	return NULL;
+}
+
+/* ---- the checker: the world is stopped ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is @sptep in @head?  mmu_lock held for write. */
+static bool in_rmap(struct rmap_head *head, uint64_t *sptep)
+{
+	struct rmap_iter it;
+	uint64_t *p;
+
+	rmap_for_each(&vm.ept.mmu_lock, head, &it, p)
+		if (p == sptep)
+			return true;
+	return false;
+}
+
+/* Every EPT leaf is a resident gfn's page and in its rmap; counts them per gfn. */
+static void check_leaves(uint16_t *leaves)
+{
+	struct ept_root *root;
+	struct ept_iter it;
+
+	for_each_ept_root(&vm.ept, root) {
+		for_each_ept_pte(it, &vm.ept, root, 0, EPT_GFN_LIMIT) {
+			uint64_t g = it.gfn, v;
+
+			if (ept_spte_frozen(it.old_spte))
+				violation("gfn %llu: frozen entry left", (unsigned long long)g);
+			if (!ept_spte_is_leaf(it.old_spte, it.level))
+				continue;
+			if (it.level != 1 || g >= NGFN) {
+				violation("gfn %llu: leaf at level %d", (unsigned long long)g,
+					  it.level);
+				continue;
+			}
+			v = vm.ms.slots[g];
+			if (!(v & MS_RESIDENT) || ept_spte_addr(it.old_spte) != (v & ~0xfffull))
+				violation("gfn %llu: leaf maps %#llx, slot %#llx",
+					  (unsigned long long)g,
+					  (unsigned long long)ept_spte_addr(it.old_spte),
+					  (unsigned long long)v);
+			if (!in_rmap(&vm.ms.pages[g].rmap, it.sptep))
+				violation("gfn %llu: leaf %p not in the rmap",
+					  (unsigned long long)g, (void *)it.sptep);
+			leaves[g]++;
+		}
+	}
+}
+
+/* The generation lists hold exactly the tracked pages, in their generation. */
+static size_t check_lru(void)
+{
+	struct gen_lru *lru = &vm.ms.lru;
+	size_t total = 0;
+
+	for (unsigned int gen = 0; gen < GEN_NR; gen++) {
+		size_t n = 0;
+
+		for (struct gen_link *l = lru->gens[gen].next; l != &lru->gens[gen]; l = l->next) {
+			struct gen_page *pg = container_of(l, struct gen_page, link);
+			uint64_t g = pg - vm.ms.pages;
+
+			if (g >= NGFN || !pg->tracked || pg->gen != gen ||
+			    !(vm.ms.slots[g] & MS_RESIDENT))
+				violation("lru %u: bad page %llu", gen, (unsigned long long)g);
+			if (++n > NGFN)
+				break;
+		}
+		if (n != lru->nr[gen])
+			violation("lru %u: %zu pages listed, %zu counted", gen, n, lru->nr[gen]);
+		total += n;
+	}
+	return total;
+}
+
+static void check_world(void)
+{
+	static uint16_t leaves[NGFN];
+	static uint64_t handles[NGFN], frames[NGFN];
+	static uint8_t buf[4096];
+	uint64_t nres = 0, nev = 0, nzero = 0, nh = 0, distinct = 0;
+	struct memslot *ms = &vm.ms;
+	struct zstore_stats zst;
+
+	memset(leaves, 0, sizeof(leaves));
+	write_lock(&vm.ept.mmu_lock);
+	spin_lock(&ms->lock);
+	check_leaves(leaves);
+	for (uint64_t g = 0; g < NGFN; g++) {
+		uint64_t v = ms->slots[g];
+		struct gen_page *pg = &ms->pages[g];
+		unsigned int maps = rmap_count(&vm.ept.mmu_lock, &pg->rmap);
+		struct rmap_iter it;
+		uint64_t *sptep;
+
+		if (maps != leaves[g])
+			violation("gfn %llu: %u rmap entries, %u leaves", (unsigned long long)g,
+				  maps, leaves[g]);
+		rmap_for_each(&vm.ept.mmu_lock, &pg->rmap, &it, sptep)
+			if (!ept_spte_present(*sptep) || ept_spte_addr(*sptep) != (v & ~0xfffull))
+				violation("gfn %llu: rmap entry %#llx", (unsigned long long)g,
+					  (unsigned long long)*sptep);
+		if (v & MS_RESIDENT) {
+			frames[nres++] = v & ~0xfffull;
+			if (!pg->tracked)
+				violation("gfn %llu: resident, not tracked", (unsigned long long)g);
+			if (!pool_owns(ept_pa_to_va(v & ~0xfffull)))
+				violation("gfn %llu: resident on a foreign page",
+					  (unsigned long long)g);
+			else if (memcmp(ept_pa_to_va(v & ~0xfffull), shadow[g], 4096))
+				report_mismatch("resident page", g, ept_pa_to_va(v & ~0xfffull));
+			continue;
+		}
+		if (pg->tracked || maps)
+			violation("gfn %llu: slot %#llx, tracked %d, %u mappings",
+				  (unsigned long long)g, (unsigned long long)v, pg->tracked, maps);
+		if (v & MS_EVICTED) {
+			uint64_t h = v >> MS_HANDLE_SHIFT;
+
+			if (zstore_handle_is_zero(h))
+				nzero++;
+			else
+				handles[nh++] = h;
+			nev++;
+			memset(buf, 0xcc, sizeof(buf));
+			if (zstore_get(&zs, h, buf, env_scratch()) || memcmp(buf, shadow[g], 4096))
+				report_mismatch("stored page", g, buf);
+		} else if (v || !page_is(shadow[g], 0)) {
+			violation("gfn %llu: slot %#llx, never populated but written",
+				  (unsigned long long)g, (unsigned long long)v);
+		}
+	}
+	if (check_lru() != nres)
+		violation("%llu resident, lru holds another number", (unsigned long long)nres);
+	/* One page per resident gfn; one stored copy per distinct handle (dedup shares them). */
+	qsort(frames, nres, sizeof(*frames), cmp_u64);
+	for (uint64_t i = 1; i < nres; i++)
+		if (frames[i] == frames[i - 1])
+			violation("page %#llx backs two gfns", (unsigned long long)frames[i]);
+	qsort(handles, nh, sizeof(*handles), cmp_u64);
+	for (uint64_t i = 0; i < nh; i++)
+		distinct += !i || handles[i] != handles[i - 1];
+	if (ms->st.resident != nres || ms->st.evicted != nev ||
+	    ms->st.evictions - ms->st.refaults != nev ||
+	    ms->st.populated + ms->st.refaults - ms->st.evictions != nres ||
+	    ms->st.zero_evictions > ms->st.evictions)
+		violation("counters: resident %llu/%llu evicted %llu/%llu populated %llu "
+			  "evictions %llu refaults %llu", (unsigned long long)ms->st.resident,
+			  (unsigned long long)nres, (unsigned long long)ms->st.evicted,
+			  (unsigned long long)nev, (unsigned long long)ms->st.populated,
+			  (unsigned long long)ms->st.evictions,
+			  (unsigned long long)ms->st.refaults);
+	zst = store_stats(&zs);
+	if (zst.handles != nev || zst.zero_handles != nzero || zst.entries != distinct)
+		violation("store: %llu handles (%llu zero) for %llu entries; slots: %llu evicted "
+			  "(%llu zero) with %llu distinct handles", (unsigned long long)zst.handles,
+			  (unsigned long long)zst.zero_handles, (unsigned long long)zst.entries,
+			  (unsigned long long)nev, (unsigned long long)nzero,
+			  (unsigned long long)distinct);
+	if (pool_live() != (long)nres || pool.bad_poison || pool.bad_free)
+		violation("pool: %ld pages out for %llu resident; %ld written after free, "
+			  "%ld bad frees", pool_live(), (unsigned long long)nres, pool.bad_poison,
+			  pool.bad_free);
+	spin_unlock(&ms->lock);
+	write_unlock(&vm.ept.mmu_lock);
+	if (warnings())
+		violation("%ld warnings", warnings());
+	n_checks++;
+}
+
+static double run_seconds(void)
+{
+	const char *s = getenv("RECLAIM_STRESS_S");
+
+	return s && atof(s) > 0 ? atof(s) : RUN_S;
+}
+
+TEST(reclaim_races_guests_faults_and_zaps)
+{
+	pthread_rwlockattr_t wa;
+	pthread_t ager, reclaimer, zapper;
+	const char *nv = getenv("RECLAIM_STRESS_VCPUS");
+	double t0, last, secs = run_seconds();
+	long touches = 0, faults = 0, writes = 0, msa = 0, nomem = 0, reloads = 0;
+	struct memslot_stats st;
+	struct reclaim_stats rst;
+	struct zstore_stats zst;
+	struct ept_stats est;
+	static uint8_t buf[4096];
+
+	capture_warnings();
+	if (nv && atoi(nv) > 0)
+		nr_vcpus = atoi(nv) < MAX_VCPUS ? atoi(nv) : MAX_VCPUS;
+	pthread_rwlockattr_init(&wa);
+	pthread_rwlockattr_setkind_np(&wa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&world, &wa);
+	pool_init(NFRAMES, NFRAMES, true);
+	zstore_init(&zs, &env_store_ops, NULL);
+	/* As in the hypervisor: the store refuses what it cannot compress. */
+	zs.reject_incompressible = true;
+	reclaim_init(&rc, now_ns);
+	hosted_cpu_id = 0;
+	grace_cpu_online(0);
+	CHECK_EQ(tvm_init(&vm, &zs, NGFN), 0);
+	vm.flush_hook = stress_flush;
+	vm.kick_hook = stress_kick;
+	vm.resolve_hook = stress_resolve;
+	reclaim_register(&rc, &vm.ms);
+
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
+		vcpus[i].id = i;
+		vcpus[i].seed = 0x9e3779b97f4a7c15ull * (i + 1);
+		pthread_create(&vcpus[i].tid, NULL, vcpu_main, &vcpus[i]);
+	}
+	pthread_create(&ager, NULL, ager_main, NULL);
+	pthread_create(&reclaimer, NULL, reclaimer_main, NULL);
+	pthread_create(&zapper, NULL, zapper_main, NULL);
+	for (t0 = last = now_s(); now_s() - t0 < secs && !violations; usleep(20000)) {
+		if (now_s() - last < CHECK_EVERY_S)
+			continue;
+		pthread_rwlock_wrlock(&world);
+		check_world();
+		pthread_rwlock_unlock(&world);
+		last = now_s();
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < nr_vcpus; i++)
+		pthread_join(vcpus[i].tid, NULL);
+	pthread_join(ager, NULL);
+	pthread_join(reclaimer, NULL);
+	pthread_join(zapper, NULL);
+	check_world();
+	/* Every gfn once more through the hypervisor's path: refaults under the limit. */
+	for (uint64_t g = 0; g < NGFN; g++) {
+		if (memslot_access(&vm.ms, g << EPT_PAGE_SHIFT, buf, 4096, false))
+			nomem++;
+		else if (memcmp(buf, shadow[g], 4096))
+			report_mismatch("final read", g, buf);
+	}
+
+	for (unsigned int i = 0; i < nr_vcpus; i++) {
+		touches += vcpus[i].touches;
+		faults += vcpus[i].faults;
+		writes += vcpus[i].writes;
+		msa += vcpus[i].ms_accesses;
+		nomem += vcpus[i].nomem;
+		reloads += vcpus[i].reloads;
+	}
+	memslot_stats(&vm.ms, &st, NULL);
+	reclaim_get_stats(&rc, &rst);
+	zst = store_stats(&zs);
+	ept_vm_stats(&vm.ept, &est);
+	printf("# %.1f s, %u vCPUs, %d gfns on %d pages: %ld guest touches and %ld hypervisor "
+	       "accesses (%ld writes), %ld faults (%llu fixed, %llu retries), %ld root loads, "
+	       "%ld nomem\n", now_s() - t0, nr_vcpus, NGFN, NFRAMES, touches, msa, writes,
+	       faults, (unsigned long long)est.fixed, (unsigned long long)est.retries, reloads,
+	       nomem);
+	printf("# %llu populated, %llu evictions (%llu zero, %llu dedup hits), %llu kept as "
+	       "incompressible, %llu refaults; reclaim: %llu runs (%llu direct), %llu freed, "
+	       "%llu age passes; ager: %ld passes (%ld young); %ld invalidations, %ld zaps, "
+	       "%ld root invalidations, %ld page infos; %ld world checks; %ld violations\n",
+	       (unsigned long long)st.populated, (unsigned long long)st.evictions,
+	       (unsigned long long)st.zero_evictions, (unsigned long long)zst.dedup_hits,
+	       (unsigned long long)st.incompressible, (unsigned long long)st.refaults,
+	       (unsigned long long)rst.runs, (unsigned long long)rst.direct_runs,
+	       (unsigned long long)rst.freed, (unsigned long long)rst.age_passes, n_age, n_young,
+	       n_inval, n_zap, n_inval_all, n_info, n_checks, violations);
+	CHECK_EQ(violations, 0);
+	CHECK(touches > 1000 && faults > 100 && msa > 10);
+	CHECK(st.evictions > 100 && st.refaults > 100 && st.zero_evictions > 0);
+	CHECK(st.incompressible > 0);
+	CHECK(zst.dedup_hits > 0 && n_inval > 0 && n_zap > 0 && n_inval_all > 0);
+	CHECK(n_checks >= 2);
+
+	reclaim_unregister(&rc, &vm.ms);
+	tvm_destroy(&vm);
+	grace_barrier();
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	zstore_destroy(&zs);
+	CHECK_EQ(pool_live(), 0);
+	CHECK_EQ(store_live, 0);
+	CHECK_EQ(tables_live, 0);
+	CHECK_EQ(desc_live, 0);
+	CHECK_EQ(meta_live, 0);
+	CHECK_EQ(pool.bad_poison + pool.bad_free, 0);
+	CHECK_EQ(warnings(), 0);
+	grace_cpu_offline(0);
+}

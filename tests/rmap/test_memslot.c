@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rmap/memslot.c behind a real EPT MMU (tests/rmap/ms_env.h): set-up and
+ * tear-down without leaks, first-touch population, the hypervisor's own
+ * accesses, the leaf hooks and rmap counts, aging into generations, eviction
+ * (min_gen, batches, one invalidation per run of gfns, second chance, zero,
+ * duplicate and incompressible pages, a full store), bit-exact refaults,
+ * direct reclaim and out-of-memory, and two threaded races for TSan.
+ */
+#define _GNU_SOURCE
+#include "tests/host/test.h"
+#include "tests/hv/zpages.h"
+#include "tests/rmap/ms_env.h"
+
+static struct zstore zs;
+static struct tvm t;
+static struct ept_root *root;
+
+__attribute__((constructor)) static void init_warnings(void)
+{
+	capture_warnings();
+}
+
+/* A VM of @nr_pages gfns on CPU 0, its guest pages limited to @limit (< 0: none). */
+static bool setup(uint64_t nr_pages, long limit)
+{
+	tables_live = desc_live = meta_live = store_live = 0;
+	meta_fail_after = store_budget = -1;
+	pool_init(limit < 0 ? (long)nr_pages + 64 : limit, limit, true);
+	zstore_init(&zs, &env_store_ops, NULL);
+	hosted_cpu_id = 0;
+	grace_cpu_online(0);
+	if (tvm_init(&t, &zs, nr_pages))
+		return false;
+	root = ept_root_load_for_vcpu(&t.ept);
+	return root != NULL;
+}
+
+/* Tear down; true if every page, handle, table, descriptor and byte came back. */
+static bool teardown(void)
+{
+	struct zstore_stats st;
+	bool ok;
+
+	if (root)
+		ept_root_put(&t.ept, root);
+	root = NULL;
+	tvm_destroy(&t);
+	grace_barrier();
+	st = store_stats(&zs);
+	ok = st.handles == 0 && st.entries == 0 && st.data_pages == 0;
+	zstore_destroy(&zs);
+	ok = ok && pool_live() == 0 && store_live == 0 && tables_live == 0 && desc_live == 0 &&
+	     meta_live == 0 && pool.bad_poison == 0 && pool.bad_free == 0;
+	pool_fini();
+	grace_cpu_offline(0);
+	return ok;
+}
+
+static struct memslot_stats stats(size_t hist[GEN_NR])
+{
+	struct memslot_stats st;
+
+	memslot_stats(&t.ms, &st, hist);
+	return st;
+}
+
+static struct memslot_page_info info(uint64_t gfn)
+{
+	struct memslot_page_info pi;
+
+	memslot_page_info(&t.ms, gfn, &pi);
+	return pi;
+}
+
+/* Aging passes with nothing touched: every tracked page ends in the oldest generation. */
+static void age_to_oldest(void)
+{
+	for (int i = 0; i < GEN_NR; i++)
+		memslot_age(&t.ms);
+}
+
+/* Evict batches until one frees nothing; the pages freed. */
+static size_t evict_all(unsigned int min_gen)
+{
+	size_t n, total = 0;
+
+	while ((n = memslot_evict_oldest(&t.ms, MEMSLOT_EVICT_BATCH, min_gen)))
+		total += n;
+	return total;
+}
+
+static void fill(uint8_t *p, uint64_t gfn, enum zp_kind kind)
+{
+	zp_fill(p, kind, gfn + 1);
+	if (kind != ZP_ZERO)
+		memcpy(p, &gfn, sizeof(gfn));
+}
+
+TEST(init_and_destroy_give_everything_back)
+{
+	uint8_t buf[4096];
+	struct memslot ms2;
+
+	CHECK(setup(1000, -1));
+	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct gen_page)));
+	for (uint64_t g = 0; g < 40; g++) {
+		fill(buf, g, g % 2 ? ZP_TEXT : ZP_ZERO);
+		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
+		CHECK(tvm_touch(&t, &root, g + 100));
+	}
+	CHECK_EQ(pool_live(), 80);
+	age_to_oldest();
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 30, GEN_OLDEST), 30);
+	CHECK_EQ(store_stats(&zs).handles, 30);
+	/* Resident, evicted (zero and not) and mapped pages all go back. */
+	CHECK(teardown());
+
+	/* No metadata: -1, and what was had is given back. */
+	CHECK(setup(16, -1));
+	for (long fail_after = 0; fail_after < 2; fail_after++) {
+		meta_fail_after = fail_after;
+		CHECK_EQ(memslot_init(&ms2, &t.ept, &env_ms_ops, &zs, 1 << 20, NULL), -1);
+		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct gen_page)));
+	}
+	meta_fail_after = -1;
+	CHECK(teardown());
+}
+
+TEST(resolve_populates_a_zeroed_page_once)
+{
+	uint64_t hpa, hpa2, gfn;
+	struct memslot_page_info pi;
+
+	CHECK(setup(64, -1));
+	/* The pool hands out poisoned pages: the memslot must zero them. */
+	CHECK(memslot_resolve(&t.ms, 7, &hpa));
+	CHECK(page_is(ept_pa_to_va(hpa), 0));
+	CHECK(memslot_resolve(&t.ms, 7, &hpa2));
+	CHECK_EQ(hpa2, hpa);
+	CHECK_EQ(stats(NULL).populated, 1);
+	CHECK_EQ(stats(NULL).resident, 1);
+	CHECK_EQ(pool_live(), 1);
+	pi = info(7);
+	CHECK_EQ(pi.state, MS_PAGE_RESIDENT);
+	CHECK_EQ(pi.hpa, hpa);
+	CHECK(pi.tracked);
+	CHECK_EQ(pi.gen, GEN_YOUNGEST);
+	CHECK_EQ(pi.mappings, 0);
+	CHECK_EQ(info(8).state, MS_PAGE_EMPTY);
+	CHECK(!info(8).tracked);
+	CHECK(memslot_gfn_of_hpa(&t.ms, hpa + 123, &gfn));
+	CHECK_EQ(gfn, 7);
+	CHECK(!memslot_gfn_of_hpa(&t.ms, hpa + 4096, &gfn));
+	/* Outside the memslot. */
+	CHECK(!memslot_resolve(&t.ms, 64, &hpa));
+	CHECK(!memslot_page_info(&t.ms, 64, &pi));
+	CHECK_EQ(stats(NULL).populated, 1);
+	CHECK(teardown());
+}
+
+TEST(access_spans_pages_and_refuses_out_of_range)
+{
+	static uint8_t in[3 * 4096 + 100], out[sizeof(in)];
+	const uint64_t size = 16 << 12, gpa = 2 * 4096 - 50;
+
+	CHECK(setup(16, -1));
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 7 + 1);
+	CHECK_EQ(memslot_access(&t.ms, gpa, in, sizeof(in), true), 0);
+	memset(out, 0, sizeof(out));
+	CHECK_EQ(memslot_access(&t.ms, gpa, out, sizeof(out), false), 0);
+	CHECK(!memcmp(in, out, sizeof(in)));
+	/* gfns 1..5 populated, the rest not. */
+	for (uint64_t g = 0; g < 16; g++)
+		CHECK_EQ(info(g).state, g >= 1 && g <= 5 ? MS_PAGE_RESIDENT : MS_PAGE_EMPTY);
+	/* The bytes before the written range are still zero. */
+	memset(out, 0xff, 4096);
+	CHECK_EQ(memslot_access(&t.ms, 4096, out, 4046, false), 0);
+	memset(out + 4046, 0, 50);
+	CHECK(page_is(out, 0));
+	/* Reading a never-populated page gives zeros. */
+	memset(out, 0xff, 4096);
+	CHECK_EQ(memslot_access(&t.ms, 9 << 12, out, 4096, false), 0);
+	CHECK(page_is(out, 0));
+	/* Up to the last byte is fine, one past it or wrapping around is not. */
+	CHECK_EQ(memslot_access(&t.ms, size - 10, out, 10, false), 0);
+	CHECK_EQ(memslot_access(&t.ms, size - 10, out, 11, false), -1);
+	CHECK_EQ(memslot_access(&t.ms, size, out, 1, true), -1);
+	CHECK_EQ(memslot_access(&t.ms, ~0ull - 5, out, 10, false), -1);
+	CHECK_EQ(memslot_access(&t.ms, 0, out, 0, false), 0);
+	/* Evicted pages are read (and written) back through the store. */
+	age_to_oldest();
+	CHECK_EQ(evict_all(0), 7);
+	memset(out, 0, sizeof(out));
+	CHECK_EQ(memslot_access(&t.ms, gpa, out, sizeof(out), false), 0);
+	CHECK(!memcmp(in, out, sizeof(in)));
+	CHECK_EQ(stats(NULL).refaults, 5);
+	CHECK(teardown());
+}
+
+TEST(leaf_hooks_keep_the_rmap_in_step)
+{
+	struct ept_root *old;
+	uint64_t fake[2] = { 0 };
+	long w0;
+
+	CHECK(setup(64, -1));
+	CHECK(tvm_touch(&t, &root, 3));
+	CHECK_EQ(info(3).mappings, 1);
+	/* A second root while the first is invalid but not yet zapped: two mappings. */
+	spin_lock(&t.ept.inval_all_lock);
+	write_lock(&t.ept.mmu_lock);
+	ept_roots_mark_invalid(&t.ept);
+	write_unlock(&t.ept.mmu_lock);
+	CHECK_EQ(t.kicks, 1);
+	old = root;
+	root = ept_root_load_for_vcpu(&t.ept);
+	CHECK(root && root != old);
+	CHECK(tvm_touch(&t, &root, 3));
+	CHECK_EQ(info(3).mappings, 2);
+	CHECK_EQ(desc_live, 1);
+	CHECK(hw_mapped(old, 3));
+	ept_roots_zap_invalid(&t.ept);
+	spin_unlock(&t.ept.inval_all_lock);
+	CHECK(!hw_mapped(old, 3));
+	CHECK_EQ(info(3).mappings, 1);
+	ept_root_put(&t.ept, old);
+	/* An invalidation over the gfn clears the last one. */
+	ept_invalidate_end(&t.ept, 0, 64, ept_invalidate_begin(&t.ept, 0, 64));
+	CHECK_EQ(info(3).mappings, 0);
+	CHECK(!hw_mapped(root, 3));
+
+	/* The hooks themselves: 4 KiB leaves inside the memslot only. */
+	read_lock(&t.ept.mmu_lock);
+	memslot_leaf_set(&t.ms, 9, 1, &fake[0]);
+	memslot_leaf_set(&t.ms, 9, 1, &fake[1]);
+	read_unlock(&t.ept.mmu_lock);
+	CHECK_EQ(info(9).mappings, 2);
+	w0 = warnings();
+	read_lock(&t.ept.mmu_lock);
+	memslot_leaf_set(&t.ms, 10, 2, &fake[0]);
+	memslot_leaf_set(&t.ms, 64, 1, &fake[0]);
+	memslot_leaf_clear(&t.ms, 9, 2, &fake[0]);
+	memslot_leaf_clear(&t.ms, 64, 1, &fake[0]);
+	read_unlock(&t.ept.mmu_lock);
+	CHECK_EQ(warnings(), w0 + 1);	/* one WARN_ONCE() site for both bad sets */
+	CHECK_EQ(info(10).mappings, 0);
+	CHECK_EQ(info(9).mappings, 2);
+	read_lock(&t.ept.mmu_lock);
+	memslot_leaf_clear(&t.ms, 9, 1, &fake[0]);
+	read_unlock(&t.ept.mmu_lock);
+	CHECK_EQ(info(9).mappings, 1);
+	read_lock(&t.ept.mmu_lock);
+	memslot_leaf_clear(&t.ms, 9, 1, &fake[1]);
+	read_unlock(&t.ept.mmu_lock);
+	CHECK_EQ(info(9).mappings, 0);
+	CHECK(teardown());
+}
+
+/* The accessed bit of @gfn's leaf in the current root. */
+static bool accessed(uint64_t gfn)
+{
+	ept_spte_t *sptep;
+	bool a;
+
+	grace_read_lock();
+	sptep = hw_sptep(root, gfn);
+	a = sptep && (ept_spte_read(sptep) & EPT_ACCESSED);
+	grace_read_unlock();
+	return a;
+}
+
+static unsigned int min_gen(unsigned int g)
+{
+	return g < GEN_OLDEST ? g : GEN_OLDEST;
+}
+
+/* Generations and histogram as expected after pass @pass: 0..7 hot, 8..15 cold, 16 never mapped. */
+static bool gens_are(unsigned int pass)
+{
+	size_t hist[GEN_NR], want[GEN_NR] = { 0 };
+
+	for (uint64_t g = 0; g <= 16; g++) {
+		unsigned int gen = g < 8 ? GEN_YOUNGEST : min_gen(pass - 1 + (g == 16));
+
+		if (info(g).gen != gen || !info(g).tracked)
+			return false;
+		want[gen]++;
+	}
+	stats(hist);
+	return !memcmp(hist, want, sizeof(hist));
+}
+
+static bool check_aging(size_t (*age)(struct memslot *ms))
+{
+	uint64_t hpa;
+
+	for (uint64_t g = 0; g < 16; g++)
+		if (!tvm_touch(&t, &root, g))
+			return false;
+	if (!memslot_resolve(&t.ms, 16, &hpa))
+		return false;
+	/* The first pass finds every mapped page young and clears the bits. */
+	if (!accessed(0) || age(&t.ms) != 16 || accessed(0) || accessed(15) || !gens_are(1))
+		return false;
+	for (unsigned int pass = 2; pass <= GEN_NR + 2; pass++) {
+		for (uint64_t g = 0; g < 8; g++)
+			tvm_touch(&t, &root, g);
+		if (age(&t.ms) != 8 || !gens_are(pass))
+			return false;
+	}
+	/* A cold page touched again comes back to generation 0. */
+	tvm_touch(&t, &root, 12);
+	age(&t.ms);
+	return info(12).gen == GEN_YOUNGEST && info(13).gen == GEN_OLDEST;
+}
+
+TEST(aging_sorts_pages_into_generations)
+{
+	CHECK(setup(64, -1));
+	CHECK(check_aging(memslot_age));
+	CHECK(teardown());
+	/* The mmu_lock-held baseline is the same pass. */
+	CHECK(setup(64, -1));
+	CHECK(check_aging(memslot_age_locked));
+	CHECK(teardown());
+}
+
+TEST(evict_oldest_respects_min_gen_and_batch)
+{
+	uint64_t hpa;
+
+	CHECK(setup(200, -1));
+	for (uint64_t g = 0; g < 200; g++)
+		CHECK(memslot_resolve(&t.ms, g, &hpa));
+	memslot_age(&t.ms);
+	/* Generation 1 is not old enough for min_gen 2. */
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 10, 2), 0);
+	CHECK_EQ(stats(NULL).resident, 200);
+	memslot_age(&t.ms);
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 10, 2), 10);
+	/* Oldest arrival first: the first ten populated. */
+	for (uint64_t g = 0; g < 12; g++)
+		CHECK_EQ(info(g).state, g < 10 ? MS_PAGE_ZERO : MS_PAGE_RESIDENT);
+	/* At most a batch per call. */
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 1000, 0), MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(stats(NULL).resident, 200 - 10 - MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(stats(NULL).evicted, 10 + MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(pool_live(), 200 - 10 - MEMSLOT_EVICT_BATCH);
+	/* min_gen 0 takes the youngest when nothing older is left. */
+	for (uint64_t g = 0; g < 10; g++)
+		CHECK(memslot_resolve(&t.ms, g, &hpa));
+	CHECK_EQ(evict_all(0), 200 - MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(stats(NULL).resident, 0);
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 10, 0), 0);
+	CHECK(teardown());
+}
+
+TEST(eviction_zaps_mappings_one_invalidation_per_run)
+{
+	static const uint64_t gfns[] = { 20, 0, 1, 2, 3, 4, 5, 6, 7, 22, 24 };
+	unsigned long seq;
+	long flushes;
+	void *page;
+
+	CHECK(setup(64, -1));
+	for (size_t i = 0; i < sizeof(gfns) / sizeof(gfns[0]); i++)
+		CHECK(tvm_touch(&t, &root, gfns[i]));
+	age_to_oldest();
+	seq = t.ept.inval_seq;
+	flushes = t.flushes;
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 64, GEN_OLDEST), 11);
+	/* Runs 0-7, 20, 22, 24. */
+	CHECK_EQ(t.ept.inval_seq - seq, 4);
+	CHECK(t.flushes > flushes);
+	for (size_t i = 0; i < sizeof(gfns) / sizeof(gfns[0]); i++) {
+		CHECK(!hw_mapped(root, gfns[i]));
+		CHECK_EQ(info(gfns[i]).mappings, 0);
+		CHECK_EQ(info(gfns[i]).state, MS_PAGE_ZERO);
+		CHECK(!info(gfns[i]).tracked);
+	}
+	CHECK_EQ(pool_live(), 0);
+	CHECK_EQ(desc_live, 0);
+	/* A guest access refaults it. */
+	page = tvm_touch(&t, &root, 3);
+	CHECK(page && page_is(page, 0));
+	CHECK_EQ(stats(NULL).refaults, 1);
+	CHECK_EQ(info(3).mappings, 1);
+	CHECK(teardown());
+}
+
+TEST(pages_touched_since_the_pass_get_a_second_chance)
+{
+	CHECK(setup(64, -1));
+	for (uint64_t g = 0; g < 8; g++)
+		CHECK(tvm_touch(&t, &root, g));
+	age_to_oldest();
+	CHECK(tvm_touch(&t, &root, 5));
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 64, 1), 7);
+	CHECK_EQ(info(5).state, MS_PAGE_RESIDENT);
+	CHECK_EQ(info(5).gen, GEN_YOUNGEST);
+	CHECK(info(5).tracked);
+	CHECK(hw_mapped(root, 5));
+	CHECK(teardown());
+}
+
+TEST(zero_pages_cost_nothing_in_the_store)
+{
+	struct zstore_stats zst;
+	uint64_t hpa;
+
+	CHECK(setup(64, -1));
+	for (uint64_t g = 0; g < 50; g++)
+		CHECK(g % 2 ? memslot_resolve(&t.ms, g, &hpa) != 0 : tvm_touch(&t, &root, g) != 0);
+	CHECK_EQ(evict_all(0), 50);
+	zst = store_stats(&zs);
+	CHECK_EQ(zst.handles, 50);
+	CHECK_EQ(zst.zero_handles, 50);
+	CHECK_EQ(zst.entries, 0);
+	CHECK_EQ(zst.data_pages, 0);
+	CHECK_EQ(stats(NULL).zero_evictions, 50);
+	CHECK_EQ(stats(NULL).evictions, 50);
+	CHECK_EQ(info(0).state, MS_PAGE_ZERO);
+	CHECK_EQ(info(0).handle, ZSTORE_HANDLE_ZERO);
+	CHECK_EQ(pool_live(), 0);
+	for (uint64_t g = 0; g < 50; g++) {
+		CHECK(memslot_resolve(&t.ms, g, &hpa));
+		CHECK(page_is(ept_pa_to_va(hpa), 0));
+	}
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	CHECK_EQ(stats(NULL).evicted, 0);
+	CHECK_EQ(stats(NULL).refaults, 50);
+	CHECK(teardown());
+}
+
+TEST(duplicate_pages_share_one_copy)
+{
+	uint8_t buf[4096], got[4096];
+	struct zstore_stats zst;
+
+	CHECK(setup(64, -1));
+	zp_fill(buf, ZP_TEXT, 42);
+	for (uint64_t g = 0; g < 20; g++)
+		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
+	CHECK_EQ(evict_all(0), 20);
+	zst = store_stats(&zs);
+	CHECK_EQ(zst.handles, 20);
+	CHECK_EQ(zst.entries, 1);
+	CHECK_EQ(zst.dedup_hits, 19);
+	CHECK_EQ(stats(NULL).zero_evictions, 0);
+	CHECK_EQ(info(3).state, MS_PAGE_EVICTED);
+	for (uint64_t g = 0; g < 20; g++) {
+		CHECK(!memslot_access(&t.ms, g << 12, got, sizeof(got), false));
+		CHECK(!memcmp(buf, got, sizeof(buf)));
+		CHECK_EQ(store_stats(&zs).entries, g < 19);
+	}
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	CHECK(teardown());
+}
+
+TEST(refaults_are_bit_exact)
+{
+	static const enum zp_kind kinds[] = { ZP_TEXT, ZP_RANDOM, ZP_REPEAT, ZP_SPARSE, ZP_HALF };
+	const uint64_t n = 5 * 40;
+	uint8_t want[4096], got[4096], *page;
+	struct zstore_stats zst;
+
+	CHECK(setup(n, -1));
+	for (uint64_t g = 0; g < n; g++) {
+		page = tvm_touch(&t, &root, g);
+		CHECK(page);
+		fill(page, g, kinds[g % 5]);	/* written by the guest */
+	}
+	age_to_oldest();
+	CHECK_EQ(evict_all(GEN_OLDEST), n);
+	zst = store_stats(&zs);
+	CHECK_EQ(zst.handles, n);
+	CHECK_EQ(zst.entries, n);
+	CHECK(zst.raw_entries >= 40);	/* the random pages at least */
+	CHECK(zst.data_pages < n);
+	for (uint64_t g = 0; g < n; g++) {
+		fill(want, g, kinds[g % 5]);
+		if (g % 2) {
+			page = tvm_touch(&t, &root, g);
+			CHECK(page && !memcmp(page, want, 4096));
+		} else {
+			CHECK(!memslot_access(&t.ms, g << 12, got, sizeof(got), false));
+			CHECK(!memcmp(got, want, 4096));
+		}
+	}
+	CHECK_EQ(stats(NULL).refaults, n);
+	CHECK_EQ(stats(NULL).evicted, 0);
+	zst = store_stats(&zs);
+	CHECK_EQ(zst.handles, 0);
+	CHECK_EQ(zst.entries, 0);
+	CHECK_EQ(zst.data_pages, 0);
+	/* Round two: a page evicted twice comes back twice. */
+	age_to_oldest();
+	CHECK_EQ(evict_all(GEN_OLDEST), n);
+	fill(want, 77, kinds[77 % 5]);
+	page = tvm_touch(&t, &root, 77);
+	CHECK(page && !memcmp(page, want, 4096));
+	/* What is still stored goes at destroy. */
+	CHECK_EQ(store_stats(&zs).handles, n - 1);
+	CHECK(teardown());
+}
+
+TEST(a_full_store_keeps_the_page)
+{
+	uint8_t buf[4096], got[4096];
+
+	CHECK(setup(8, -1));
+	zp_fill(buf, ZP_RANDOM, 1);
+	CHECK(!memslot_access(&t.ms, 0, buf, sizeof(buf), true));
+	age_to_oldest();
+	store_budget = 0;
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 8, 0), 0);
+	CHECK_EQ(info(0).state, MS_PAGE_RESIDENT);
+	CHECK(info(0).tracked);
+	CHECK_EQ(info(0).gen, GEN_YOUNGEST);
+	CHECK_EQ(store_stats(&zs).nomem, 1);
+	store_budget = -1;
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 8, 0), 1);
+	CHECK(!memslot_access(&t.ms, 0, got, sizeof(got), false));
+	CHECK(!memcmp(buf, got, sizeof(buf)));
+	CHECK(teardown());
+}
+
+TEST(incompressible_pages_stay_resident)
+{
+	uint8_t rnd_page[4096], text[4096], got[4096];
+
+	CHECK(setup(8, -1));
+	zp_fill(rnd_page, ZP_RANDOM, 7);
+	zp_fill(text, ZP_TEXT, 7);
+	/* Stored raw while the store takes anything. */
+	CHECK(!memslot_access(&t.ms, 2 << 12, rnd_page, sizeof(rnd_page), true));
+	CHECK_EQ(evict_all(0), 1);
+	zs.reject_incompressible = true;
+	CHECK(!memslot_access(&t.ms, 0, rnd_page, sizeof(rnd_page), true));
+	CHECK(!memslot_access(&t.ms, 1 << 12, text, sizeof(text), true));
+	zp_fill(rnd_page, ZP_RANDOM, 8);
+	CHECK(!memslot_access(&t.ms, 3 << 12, rnd_page, sizeof(rnd_page), true));
+	age_to_oldest();
+	/* gfn 0 matches the stored copy, gfn 1 compresses, gfn 3 does neither. */
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 8, GEN_OLDEST), 2);
+	CHECK_EQ(info(0).state, MS_PAGE_EVICTED);
+	CHECK_EQ(info(1).state, MS_PAGE_EVICTED);
+	CHECK_EQ(info(3).state, MS_PAGE_RESIDENT);
+	CHECK(info(3).tracked);
+	CHECK_EQ(info(3).gen, GEN_YOUNGEST);
+	CHECK_EQ(stats(NULL).incompressible, 1);
+	CHECK_EQ(store_stats(&zs).rejected, 1);
+	CHECK_EQ(store_stats(&zs).dedup_hits, 1);
+	CHECK(!memslot_access(&t.ms, 3 << 12, got, sizeof(got), false));
+	CHECK(!memcmp(got, rnd_page, sizeof(got)));
+	CHECK(teardown());
+}
+
+TEST(failed_allocations_reclaim_then_report_nomem)
+{
+	struct reclaim rc;
+	struct reclaim_stats rst;
+	uint8_t buf[4096];
+	uint64_t hpa;
+
+	CHECK(setup(256, 32));
+	reclaim_init(&rc, now_ns);
+	reclaim_register(&rc, &t.ms);
+	for (uint64_t g = 0; g < 32; g++) {
+		fill(buf, g, ZP_TEXT);
+		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
+	}
+	CHECK_EQ(pool_live(), 32);
+	reclaim_get_stats(&rc, &rst);
+	CHECK_EQ(rst.runs, 0);
+	/* Over the limit: the allocation fails and direct reclaim makes room. */
+	CHECK(memslot_resolve(&t.ms, 100, &hpa));
+	CHECK(tvm_touch(&t, &root, 101));
+	reclaim_get_stats(&rc, &rst);
+	CHECK(rst.direct_runs >= 1);
+	CHECK(rst.freed >= 1);
+	CHECK(rst.ns > 0);
+	CHECK(stats(NULL).evictions >= 1);
+	CHECK_EQ(stats(NULL).nomem, 0);
+	CHECK(pool_live() <= 32);
+	for (uint64_t g = 0; g < 32; g++) {
+		uint8_t got[4096];
+
+		fill(buf, g, ZP_TEXT);
+		CHECK(!memslot_access(&t.ms, g << 12, got, sizeof(got), false));
+		CHECK(!memcmp(buf, got, sizeof(buf)));
+	}
+	/* No page at all: reclaim evicts everything, the resolve still fails. */
+	pool_set_limit(0);
+	CHECK(!memslot_resolve(&t.ms, 200, &hpa));
+	CHECK_EQ(stats(NULL).nomem, 1);
+	CHECK_EQ(stats(NULL).resident, 0);
+	CHECK_EQ(info(200).state, MS_PAGE_EMPTY);
+	CHECK_EQ(ept_fault(&t.ept, root, 201ull << 12, EPT_R), EPT_NOMEM);
+	CHECK_EQ(stats(NULL).nomem, 2);
+	CHECK_EQ(memslot_access(&t.ms, 5 << 12, buf, 1, false), -1);
+	CHECK_EQ(stats(NULL).nomem, 3);
+	pool_set_limit(32);
+	reclaim_unregister(&rc, &t.ms);
+	CHECK(teardown());
+}
+
+TEST(failed_allocation_without_reclaim_is_nomem)
+{
+	uint64_t hpa;
+
+	CHECK(setup(16, 2));
+	CHECK(memslot_resolve(&t.ms, 0, &hpa));
+	CHECK(memslot_resolve(&t.ms, 1, &hpa));
+	CHECK(!memslot_resolve(&t.ms, 2, &hpa));
+	CHECK_EQ(stats(NULL).nomem, 1);
+	CHECK_EQ(stats(NULL).resident, 2);
+	CHECK(teardown());
+}
+
+/* ---- threads (the TSan twin's business) ---- */
+
+#define RACE_PAGES	256
+
+struct racer {
+	pthread_t tid;
+	unsigned int cpu;
+	bool reverse;
+	uint64_t hpa[RACE_PAGES];
+	long ops, bad;
+};
+
+static void *resolver(void *arg)
+{
+	struct racer *r = arg;
+
+	hosted_cpu_id = r->cpu;
+	for (uint64_t i = 0; i < RACE_PAGES; i++) {
+		uint64_t g = r->reverse ? RACE_PAGES - 1 - i : i;
+
+		r->bad += !memslot_resolve(&t.ms, g, &r->hpa[g]);
+	}
+	return NULL;
+}
+
+TEST(concurrent_first_touches_populate_once)
+{
+	struct racer r[2] = { { .cpu = 1 }, { .cpu = 2, .reverse = true } };
+
+	CHECK(setup(RACE_PAGES, -1));
+	for (int i = 0; i < 2; i++)
+		pthread_create(&r[i].tid, NULL, resolver, &r[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(r[i].tid, NULL);
+	CHECK_EQ(r[0].bad + r[1].bad, 0);
+	CHECK(!memcmp(r[0].hpa, r[1].hpa, sizeof(r[0].hpa)));
+	CHECK_EQ(stats(NULL).populated, RACE_PAGES);
+	CHECK_EQ(pool_live(), RACE_PAGES);
+	for (uint64_t g = 0; g < RACE_PAGES; g++)
+		CHECK(page_is(ept_pa_to_va(r[0].hpa[g]), 0));
+	CHECK(teardown());
+}
+
+#define RACE_GFNS	128
+#define RACE_LIMIT	96
+
+static struct reclaim race_rc;
+static int race_stop;
+
+/* The hypervisor's accesses: each gfn holds its number and a version, checked on every read. */
+static void *accessor(void *arg)
+{
+	struct racer *r = arg;
+	uint64_t ver[RACE_GFNS] = { 0 }, seed = 0x1234567 + r->cpu, buf[512];
+
+	hosted_cpu_id = r->cpu;
+	grace_cpu_online(r->cpu);
+	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+		uint64_t g = rnd(&seed) % RACE_GFNS;
+
+		grace_quiescent();
+		if (memslot_access(&t.ms, g << 12, buf, sizeof(buf), false)) {
+			r->bad++;
+			continue;
+		}
+		if (ver[g] && (buf[0] != g || buf[1] != ver[g] || buf[511] != ver[g]))
+			r->bad++;
+		buf[0] = g;
+		buf[1] = buf[511] = ++ver[g];
+		r->bad += !!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true);
+		r->ops++;
+	}
+	grace_cpu_offline(r->cpu);
+	return NULL;
+}
+
+/* Small reclaims back to back: some of them hit the page being accessed. */
+static void *reclaimer(void *arg)
+{
+	struct racer *r = arg;
+
+	hosted_cpu_id = r->cpu;
+	grace_cpu_online(r->cpu);
+	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+		r->ops += reclaim_run(&race_rc, 4);
+		grace_quiescent();
+	}
+	grace_cpu_offline(r->cpu);
+	return NULL;
+}
+
+TEST(hypervisor_accesses_race_eviction)
+{
+	struct racer acc = { .cpu = 1 }, rec = { .cpu = 2 };
+	double t0;
+
+	CHECK(setup(RACE_GFNS, RACE_LIMIT));
+	reclaim_init(&race_rc, NULL);
+	reclaim_register(&race_rc, &t.ms);
+	race_stop = 0;
+	pthread_create(&acc.tid, NULL, accessor, &acc);
+	pthread_create(&rec.tid, NULL, reclaimer, &rec);
+	for (t0 = now_s(); now_s() - t0 < 0.5;)
+		usleep(10000);
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(acc.tid, NULL);
+	pthread_join(rec.tid, NULL);
+	printf("# %ld accesses, %ld pages evicted by the reclaimer, %llu refaults\n", acc.ops,
+	       rec.ops, (unsigned long long)stats(NULL).refaults);
+	CHECK_EQ(acc.bad, 0);
+	CHECK(acc.ops > 0 && rec.ops > 0);
+	CHECK_EQ(stats(NULL).nomem, 0);
+	CHECK_EQ(pool.bad_poison, 0);
+	reclaim_unregister(&race_rc, &t.ms);
+	CHECK(teardown());
+}
+
+TEST(no_warnings)
+{
+	/* The one expected: leaf_hooks_keep_the_rmap_in_step's bad leaf. */
+	CHECK(warnings() <= 1);
+}
