@@ -329,6 +329,14 @@ int gmem_init(struct vm *vm, char *err, unsigned int n)
 {
 	uint64_t pages = vm->cfg.memory >> PAGE_SHIFT;
 
+	/* The per-gfn metadata is one buddy block: at most 4 MiB of gen_pages. */
+	if (pages * sizeof(struct gen_page) > (PAGE_SIZE << PAGE_MAX_ORDER)) {
+		hv_snprintf(err, n, "%llu MiB of guest memory is more than this hypervisor "
+			    "supports (%llu MiB)", (unsigned long long)(vm->cfg.memory >> 20),
+			    (unsigned long long)((PAGE_SIZE << PAGE_MAX_ORDER) /
+						 sizeof(struct gen_page) * PAGE_SIZE >> 20));
+		return -1;
+	}
 	ept_vm_init(&vm->ept, &hv_ept_ops, vm);
 	if (memslot_init(&vm->mem, &vm->ept, &memslot_ops, &gmem_store, pages, vm)) {
 		hv_snprintf(err, n, "out of memory for the metadata of %llu MiB of guest memory",
