@@ -11,8 +11,6 @@
 #include "hv/string.h"
 #include "smp/atomic.h"
 
-#define container_of(p, type, member)	((type *)((char *)(p) - offsetof(type, member)))
-
 BUILD_BUG_ON(sizeof(struct ept_root) > EPT_PAGE_SIZE);
 
 bool ept_root_tryget(struct ept_root *root)

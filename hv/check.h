@@ -9,6 +9,7 @@
 #define HV_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 __attribute__((noreturn, format(printf, 3, 4)))
 void hv_panic(const char *file, int line, const char *fmt, ...);
@@ -44,5 +45,8 @@ void hv_warn(const char *file, int line, const char *fmt, ...);
 #endif
 
 #define BUILD_BUG_ON(cond)	_Static_assert(!(cond), #cond)
+
+/* The structure embedding @p as its @member. */
+#define container_of(p, type, member)	((type *)((char *)(p) - offsetof(type, member)))
 
 #endif

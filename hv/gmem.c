@@ -24,8 +24,6 @@
 #include "smp/percpu.h"
 #include "smp/time.h"
 
-#define container_of(p, type, member)	((type *)((char *)(p) - offsetof(type, member)))
-
 #define EPTP_WB		6ULL
 #define EPTP_WALK4	(3ULL << 3)
 #define EPTP_AD		(1ULL << 6)
@@ -42,6 +40,16 @@ struct reclaim gmem_reclaim;
 static uint64_t charged, limit_pages, reserve_pages;
 /* Counters of guests whose memory is gone, for the totals (control CPU only). */
 static struct memslot_stats retired;
+
+static void stats_add(struct memslot_stats *t, const struct memslot_stats *s)
+{
+	uint64_t *dst = (uint64_t *)t;
+	const uint64_t *src = (const uint64_t *)s;
+
+	BUILD_BUG_ON(sizeof(*t) % sizeof(uint64_t));
+	for (size_t i = 0; i < sizeof(*t) / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+}
 static struct zstore_scratch *scratch[SMP_MAX_CPUS];
 
 static uint64_t now_ns(void)
@@ -364,12 +372,9 @@ void gmem_destroy(struct vm *vm)
 
 	reclaim_unregister(&gmem_reclaim, &vm->mem);
 	memslot_stats(&vm->mem, &ms, NULL);
-	retired.populated += ms.populated;
-	retired.evictions += ms.evictions;
-	retired.refaults += ms.refaults;
-	retired.zero_evictions += ms.zero_evictions;
-	retired.nomem += ms.nomem;
-	retired.incompressible += ms.incompressible;
+	/* What it holds now goes with it: only the event counts carry over. */
+	ms.resident = ms.evicted = 0;
+	stats_add(&retired, &ms);
 	/* Zaps every root (rmaps emptied) and waits until their tables are freed. */
 	ept_vm_destroy(&vm->ept);
 	memslot_destroy(&vm->mem);
@@ -389,14 +394,7 @@ void gmem_totals(struct memslot_stats *t)
 		if (!vms[i].mem_ready)
 			continue;
 		memslot_stats(&vms[i].mem, &ms, NULL);
-		t->populated += ms.populated;
-		t->resident += ms.resident;
-		t->evicted += ms.evicted;
-		t->evictions += ms.evictions;
-		t->refaults += ms.refaults;
-		t->zero_evictions += ms.zero_evictions;
-		t->nomem += ms.nomem;
-		t->incompressible += ms.incompressible;
+		stats_add(t, &ms);
 	}
 }
 

@@ -14,7 +14,6 @@
 #include "smp/percpu.h"
 
 #define RQ_MAX		16
-#define VEC_KICK	0xf1
 
 struct run_queue {
 	spinlock_t lock;

@@ -10,7 +10,6 @@
 #include "smp/spinlock.h"
 
 #define TLB_BATCH	4
-#define VEC_KICK	0xf1	/* hv/sched.c's: its handler does nothing, the VM exit is the point */
 
 enum { OUTSIDE_GUEST_MODE = 0, IN_GUEST_MODE };
 

@@ -39,8 +39,6 @@
 #include "smp/grace.h"
 
 #define POISON		0x6b
-#define container_of(p, type, member)	((type *)((char *)(p) - offsetof(type, member)))
-
 static inline double now_s(void)
 {
 	struct timespec ts;
