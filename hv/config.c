@@ -167,16 +167,61 @@ static bool parse_bool(const char *s, bool *out)
 	return true;
 }
 
+static bool valid_file(const char *s)
+{
+	return strlen(s) < CFG_FILE_MAX && !strchr(s, ' ') && !strchr(s, '\t');
+}
+
+/* "module = FILE [ARGS...]": the file, then the rest of the line as its arguments. */
+static void module_key(struct parser *p, const char *val)
+{
+	struct guest_config *g = p->g;
+	struct guest_module *m;
+	size_t n = 0;
+	const char *args;
+
+	while (val[n] && val[n] != ' ' && val[n] != '\t')
+		n++;
+	args = val + n;
+	while (*args == ' ' || *args == '\t')
+		args++;
+	if (g->nmodules == CFG_MODULES_MAX) {
+		error(p, "too many modules (at most %d)", CFG_MODULES_MAX);
+		return;
+	}
+	if (n >= CFG_FILE_MAX) {
+		error(p, "bad module file name '%.*s'", (int)n, val);
+		return;
+	}
+	if (strlen(args) >= CFG_MODARGS_MAX) {
+		error(p, "module arguments too long (%zu characters, at most %d)", strlen(args),
+		      CFG_MODARGS_MAX - 1);
+		return;
+	}
+	m = &g->modules[g->nmodules++];
+	memcpy(m->file, val, n);
+	m->file[n] = 0;
+	strncpy(m->args, args, CFG_MODARGS_MAX - 1);
+}
+
 static void guest_key(struct parser *p, const char *key, const char *val)
 {
 	struct guest_config *g = p->g;
 	uint64_t v;
 
-	if (!strcmp(key, "image")) {
-		if (strlen(val) >= CFG_FILE_MAX || strchr(val, ' '))
-			error(p, "bad image file name '%s'", val);
+	if (!strcmp(key, "image") || !strcmp(key, "initrd")) {
+		if (!valid_file(val))
+			error(p, "bad %s file name '%s'", key, val);
 		else
-			strncpy(g->image, val, CFG_FILE_MAX - 1);
+			strncpy(!strcmp(key, "image") ? g->image : g->initrd, val, CFG_FILE_MAX - 1);
+	} else if (!strcmp(key, "cmdline")) {
+		if (strlen(val) >= CFG_CMDLINE_MAX)
+			error(p, "cmdline too long (%zu characters, at most %d)", strlen(val),
+			      CFG_CMDLINE_MAX - 1);
+		else
+			strncpy(g->cmdline, val, CFG_CMDLINE_MAX - 1);
+	} else if (!strcmp(key, "module")) {
+		module_key(p, val);
 	} else if (!strcmp(key, "memory")) {
 		if (!shell_parse_u64(val, &v) || v < 2 * MiB || v > 4096 * MiB || v % (2 * MiB))
 			error(p, "bad memory size '%s' (expected 2M to 4G, a multiple of 2M)", val);
@@ -212,7 +257,7 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 			error(p, "bad autostart '%s' (expected yes or no)", val);
 	} else {
 		error(p, "unknown guest key '%s' (expected image, memory, vcpus, cpus, mode, "
-		      "load, entry or autostart)", key);
+		      "load, entry, autostart, initrd, cmdline or module)", key);
 	}
 }
 
@@ -241,11 +286,23 @@ static void global_key(struct parser *p, const char *key, const char *val)
 	}
 }
 
+/* A cmdline line keeps its '#': kernel command lines may contain one. */
+static bool is_cmdline(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncmp(s, "cmdline", 7))
+		return false;
+	for (s += 7; *s == ' ' || *s == '\t'; s++)
+		;
+	return *s == '=';
+}
+
 static void parse_line(struct parser *p, char *s)
 {
 	char *hash = strchr(s, '#'), *eq, *key, *val;
 
-	if (hash)
+	if (hash && !(p->g && is_cmdline(s)))
 		*hash = 0;
 	s = trim(s);
 	if (!*s)
@@ -283,7 +340,7 @@ static void parse_line(struct parser *p, char *s)
 unsigned int config_parse(const char *text, size_t len, const char *fname, struct hv_config *cfg)
 {
 	struct parser p = { cfg, fname, 0, NULL, false };
-	char line[256];
+	char line[CFG_CMDLINE_MAX + 64];	/* room for "cmdline = " and 1023 characters */
 	size_t i = 0;
 
 	memset(cfg, 0, sizeof(*cfg));

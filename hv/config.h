@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hv.cfg: global "key = value" lines, then one [guest NAME] section per
- * guest.  The format is in docs/config.md.  Portable: host-tested.
+ * guest.  The format is in docs/hypercalls.md, the image keys in
+ * docs/guest-images.md.  Portable: host-tested.
  */
 #ifndef HV_CONFIG_H
 #define HV_CONFIG_H
@@ -13,16 +14,29 @@
 #define CFG_MAX_GUESTS	32
 #define CFG_NAME_MAX	24
 #define CFG_FILE_MAX	64
+#define CFG_CMDLINE_MAX	1024		/* with the NUL */
+#define CFG_MODULES_MAX	8
+#define CFG_MODARGS_MAX	192		/* with the NUL */
 
 enum guest_mode { MODE_LONG = 0, MODE_PROTECTED, MODE_REAL };
+
+/* "module = FILE ARGS": a Multiboot module and the rest of its string. */
+struct guest_module {
+	char file[CFG_FILE_MAX];
+	char args[CFG_MODARGS_MAX];
+};
 
 struct guest_config {
 	char name[CFG_NAME_MAX];
 	char image[CFG_FILE_MAX];
+	char initrd[CFG_FILE_MAX];		/* Linux only; empty: none */
+	char cmdline[CFG_CMDLINE_MAX];		/* Linux and Multiboot; '#' is kept */
+	unsigned int nmodules;
+	struct guest_module modules[CFG_MODULES_MAX];	/* Multiboot only */
 	uint64_t memory;		/* bytes, a multiple of 2 MiB */
 	unsigned int vcpus;
 	uint64_t cpu_mask;		/* physical CPUs its vCPUs may run on; 0: any but CPU 0 */
-	int mode;			/* enum guest_mode */
+	int mode;			/* enum guest_mode; bzImage and Multiboot ignore it */
 	uint64_t load;			/* where a flat binary goes; 0: 0x100000, real mode 0x7c00 */
 	uint64_t entry;			/* entry point; 0: the ELF entry or the load address */
 	bool autostart;

@@ -5,6 +5,7 @@
  * the guest with a dump (guest_fail), never the hypervisor.
  */
 #include "hv/hypercall.h"
+#include "hv/mmio.h"
 #include "hv/printk.h"
 #include "hv/string.h"
 #include "hv/vm.h"
@@ -16,6 +17,8 @@
 #define EXIT_EXCEPTION_NMI	0
 #define EXIT_EXT_INTR		1
 #define EXIT_TRIPLE_FAULT	2
+#define EXIT_INTR_WINDOW	7
+#define EXIT_INIT_SIGNAL	3
 #define EXIT_CPUID		10
 #define EXIT_HLT		12
 #define EXIT_VMCALL		18
@@ -85,29 +88,9 @@ static uint64_t get_gpr(struct vcpu *v, unsigned int n)
 
 static int handle_cpuid(struct vcpu *v)
 {
-	static const char sig[12] = "hvbaremetal";
-	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r;
 
-	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
-		r = (struct cpuid_regs){ 0 };
-		if (leaf == 0x40000000) {
-			r.eax = 0x40000001;
-			memcpy(&r.ebx, sig, 4);
-			memcpy(&r.ecx, sig + 4, 4);
-			memcpy(&r.edx, sig + 8, 4);
-		} else if (leaf == 0x40000001) {
-			r.eax = HC_ABI_VERSION;
-		}
-	} else {
-		r = cpuid(leaf, sub);
-		if (leaf == 1) {
-			/* No VMX, SMX, MONITOR or x2APIC for guests; say we are a hypervisor. */
-			r.ecx &= ~((1u << 5) | (1u << 6) | (1u << 3) | (1u << 21) | (1u << 24));
-			r.ecx |= 1u << 31;
-			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);
-		}
-	}
+	cpuid_guest(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
@@ -119,12 +102,24 @@ static int handle_cpuid(struct vcpu *v)
 static int handle_hlt(struct vcpu *v)
 {
 	skip_instruction();
-	if (!(vmread(GUEST_RFLAGS) & RFLAGS_IF)) {
-		/* Nothing can wake it: no virtual interrupts are delivered yet. */
+	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
+	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic.init_pending)) {
+		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
 		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
 		WRITE_ONCE(v->state, VCPU_DONE);
+		return 1;
 	}
-	return 1;
+	/* vcpu_run_slice() and the scheduler resume it when lapic_has_wakeup() says so. */
+	v->halted = true;
+	return 0;
+}
+
+static int handle_intr_window(struct vcpu *v)
+{
+	(void)v;
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		vmread(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
+	return 0;	/* vcpu_run_slice() injects before the next entry */
 }
 
 static int guest_cpl(void)
@@ -223,6 +218,14 @@ static int handle_cr_access(struct vcpu *v)
 		cr = 0;
 	} else if (type == 0) {
 		val = get_gpr(v, gpr);
+	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
+		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic.tpr >> 4) & 0xf;
+		if (gpr == 4)
+			vmwrite(GUEST_RSP, val);
+		else
+			(&v->regs.rax)[gpr] = val;
+		skip_instruction();
+		return 0;
 	} else {
 		guest_fail(v, "unexpected read of CR%u", cr);
 		return 1;
@@ -250,6 +253,14 @@ static int handle_cr_access(struct vcpu *v)
 		}
 		vmwrite(CR4_READ_SHADOW, val);
 		vmwrite(GUEST_CR4, val | CR4_VMXE);
+	} else if (cr == 3) {
+		vmwrite(GUEST_CR3, val);
+	} else if (cr == 8) {
+		if (val > 15) {
+			vcpu_inject_exception(v, VEC_GP, true, 0);
+			return 0;
+		}
+		v->lapic.tpr = (uint32_t)val << 4;
 	} else {
 		guest_fail(v, "unexpected write of CR%u", cr);
 		return 1;
@@ -266,6 +277,7 @@ static int handle_io(struct vcpu *v)
 	uint16_t port = (uint16_t)(q >> 16);
 	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	uint32_t val = in ? 0 : (uint32_t)v->regs.rax & mask;
+	int rc;
 
 	if (string) {
 		guest_fail(v, "string I/O (INS/OUTS) to port %x is not emulated", port);
@@ -273,6 +285,11 @@ static int handle_io(struct vcpu *v)
 	}
 	if (port >= 0x3f8 && port <= 0x3ff) {
 		uart_io(v, port, in, &val);
+	} else if ((rc = platform_io(v, port, in, &val)) >= 0) {
+		if (rc) {
+			skip_instruction();
+			return 1;
+		}
 	} else if (port == 0xf4 && !in) {
 		skip_instruction();
 		guest_exit(v, (int)val);
@@ -290,6 +307,10 @@ static int handle_io(struct vcpu *v)
 
 static int handle_ept_violation(struct vcpu *v)
 {
+	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+
+	if (gpa >= v->vm->cfg.memory && mmio_is_device(v, gpa))
+		return mmio_emulate(v, gpa);
 	if (gmem_fault(v, vmread(GUEST_PHYSICAL_ADDRESS), vmread(EXIT_QUALIFICATION)))
 		return 1;
 	return 0;
@@ -305,7 +326,7 @@ static int handle_ept_misconfig(struct vcpu *v)
 static int handle_preempt_timer(struct vcpu *v)
 {
 	(void)v;
-	return 1;
+	return 0;	/* the slice's end or the guest's timer: vcpu_run_slice() sees which */
 }
 
 static int handle_xsetbv(struct vcpu *v)
@@ -322,6 +343,7 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_CPUID] = handle_cpuid,
 	[EXIT_HLT] = handle_hlt,
+	[EXIT_INTR_WINDOW] = handle_intr_window,
 	[EXIT_VMCALL] = handle_vmcall,
 	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
 	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,

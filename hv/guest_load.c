@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest images: a flat binary (placed at cfg.load), ELF64 (long mode) or
- * ELF32 (protected mode), taken from the files the loader read.  For long
- * and protected mode the loader builds what the guest needs to start there:
- * a GDT and, for long mode, identity page tables over the guest's memory.
- * A bad image is refused with a reason; nothing of the guest runs.
+ * Guest images: a Linux bzImage (hv/linux_boot.c), a Multiboot v1 kernel
+ * (hv/multiboot.c), or else a flat binary (placed at cfg.load), ELF64 (long
+ * mode) or ELF32 (protected mode), taken from the files the loader read.
+ * For long and protected mode the loader builds what the guest needs to
+ * start there: a GDT and, for long mode, identity page tables over the
+ * guest's memory; bzImage and Multiboot set their own entry state in
+ * vm->boot and ignore cfg.mode.  A bad image is refused with a reason;
+ * nothing of the guest runs.
  */
 #include <elf.h>
 
+#include "hv/acpi_build.h"
 #include "hv/format.h"
 #include "hv/hv.h"
+#include "hv/linux_boot.h"
+#include "hv/multiboot.h"
 #include "hv/string.h"
 #include "hv/vm.h"
 
@@ -19,6 +25,18 @@
 #define GUEST_PD	0x3000ULL	/* four PDs: 4 GiB of 2 MiB pages */
 #define GUEST_GDT	0x7000ULL
 #define GUEST_RESERVED_END 0x8000ULL
+
+_Static_assert(LINUX_PAGE_TABLES == GUEST_PML4 && LINUX_GDT == GUEST_GDT &&
+	       MB_GDT == GUEST_GDT, "bzImage and Multiboot use the loader's area");
+_Static_assert(LINUX_BOOT_PARAMS >= GUEST_RESERVED_END && MB_INFO_BASE >= GUEST_RESERVED_END,
+	       "zero page and Multiboot info lie above the loader's area");
+_Static_assert(CFG_MODULES_MAX <= MB_MAX_MODS, "every configured module fits the plan");
+
+enum image_kind { IMAGE_FLAT, IMAGE_ELF, IMAGE_LINUX, IMAGE_MULTIBOOT };
+
+static const char *const kind_names[] = {
+	"a flat binary", "an ELF image", "a Linux bzImage", "a Multiboot image",
+};
 
 static const uint64_t guest_gdt[] = {
 	0,
@@ -129,9 +147,10 @@ static int load_elf(struct vm *vm, const uint8_t *img, uint64_t size, char *err,
 	return 0;
 }
 
-static int build_long_mode_tables(struct vm *vm)
+/* Identity page tables over the guest's memory (up to 4 GiB). */
+static int build_page_tables(struct vm *vm)
 {
-	uint64_t pml4e = GUEST_PDPT | 3, gdt_size = sizeof(guest_gdt);
+	uint64_t pml4e = GUEST_PDPT | 3;
 	uint64_t npd = (vm->cfg.memory + (1ULL << 30) - 1) >> 30;
 
 	if (gmem_write(vm, GUEST_PML4, &pml4e, 8))
@@ -148,30 +167,145 @@ static int build_long_mode_tables(struct vm *vm)
 				return -1;
 		}
 	}
-	return gmem_write(vm, GUEST_GDT, guest_gdt, gdt_size);
+	return 0;
+}
+
+/* The tables hv/acpi_build.c makes, at GUEST_ACPI_BASE. */
+static int write_acpi(struct vm *vm, char *err, unsigned int n)
+{
+	static uint8_t buf[8192];	/* vm_start runs on the control CPU only */
+	struct acpi_build_cfg c = { GUEST_ACPI_BASE, vm->cfg.vcpus };
+	size_t len = acpi_build(buf, sizeof(buf), &c);
+
+	if (!len) {
+		hv_snprintf(err, n, "cannot build ACPI tables for %u vCPUs", vm->cfg.vcpus);
+		return -1;
+	}
+	if (gmem_write(vm, GUEST_ACPI_BASE, buf, len)) {
+		hv_snprintf(err, n, "out of host memory for the guest's ACPI tables");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_linux(struct vm *vm, const uint8_t *img, uint64_t size, char *err, unsigned int n)
+{
+	static struct linux_plan plan;	/* 4 KiB of zero page: not on the stack */
+	const struct boot_module *rd = NULL;
+
+	if (vm->cfg.initrd[0] && !(rd = find_module(vm->cfg.initrd))) {
+		hv_snprintf(err, n, "initrd '%s' was not on the boot medium", vm->cfg.initrd);
+		return -1;
+	}
+	if (linux_plan(img, size, rd ? rd->size : 0, vm->cfg.cmdline, vm->cfg.memory, &plan,
+		       err, n))
+		return -1;
+	if (build_page_tables(vm) || gmem_write(vm, LINUX_GDT, plan.gdt, sizeof(plan.gdt)) ||
+	    gmem_write(vm, LINUX_BOOT_PARAMS, plan.boot_params, sizeof(plan.boot_params)) ||
+	    gmem_write(vm, LINUX_CMDLINE, vm->cfg.cmdline, plan.cmdline_len) ||
+	    gmem_write(vm, plan.kernel, img + plan.kernel_off, plan.kernel_size) ||
+	    (plan.initrd_size &&
+	     gmem_write(vm, plan.initrd, (const void *)(uintptr_t)rd->pa, plan.initrd_size))) {
+		hv_snprintf(err, n, "out of host memory loading the Linux guest");
+		return -1;
+	}
+	if (write_acpi(vm, err, n))
+		return -1;
+	vm->boot = plan.boot;
+	return 0;
+}
+
+static int load_multiboot(struct vm *vm, const uint8_t *img, uint64_t size, char *err,
+			  unsigned int n)
+{
+	static struct multiboot_plan plan;
+	const struct guest_config *g = &vm->cfg;
+	const struct boot_module *bm[CFG_MODULES_MAX];
+	struct mb_module mods[CFG_MODULES_MAX];
+
+	for (unsigned int i = 0; i < g->nmodules; i++) {
+		bm[i] = find_module(g->modules[i].file);
+		if (!bm[i]) {
+			hv_snprintf(err, n, "module '%s' was not on the boot medium",
+				    g->modules[i].file);
+			return -1;
+		}
+		mods[i] = (struct mb_module){ g->modules[i].file, g->modules[i].args, bm[i]->size };
+	}
+	if (multiboot_plan(img, size, g->image, g->cmdline, mods, g->nmodules, g->memory, &plan,
+			   err, n))
+		return -1;
+	if (gmem_write(vm, MB_GDT, plan.gdt, sizeof(plan.gdt)) ||
+	    gmem_write(vm, MB_INFO_BASE, plan.info, plan.info_len))
+		goto oom;
+	/* The bss (memsz past filesz) needs nothing: vm_start gives fresh, zeroed memory. */
+	for (unsigned int i = 0; i < plan.nsegs; i++)
+		if (gmem_write(vm, plan.segs[i].gpa, img + plan.segs[i].off, plan.segs[i].filesz))
+			goto oom;
+	for (unsigned int i = 0; i < g->nmodules; i++)
+		if (gmem_write(vm, plan.mod_gpa[i], (const void *)(uintptr_t)bm[i]->pa,
+			       bm[i]->size))
+			goto oom;
+	if (write_acpi(vm, err, n))
+		return -1;
+	vm->boot = plan.boot;
+	return 0;
+oom:
+	hv_snprintf(err, n, "out of host memory loading the Multiboot guest");
+	return -1;
+}
+
+static enum image_kind image_kind(const uint8_t *img, uint64_t size)
+{
+	if (linux_is_bzimage(img, size))
+		return IMAGE_LINUX;
+	if (multiboot_find_header(img, size) >= 0)
+		return IMAGE_MULTIBOOT;
+	if (size >= 4 && !memcmp(img, ELFMAG, SELFMAG))
+		return IMAGE_ELF;
+	return IMAGE_FLAT;
 }
 
 int guest_load_image(struct vm *vm, char *err, unsigned int n)
 {
 	const struct boot_module *m = find_module(vm->cfg.image);
+	enum image_kind kind;
 	const uint8_t *img;
 
+	memset(&vm->boot, 0, sizeof(vm->boot));
 	if (!m) {
 		hv_snprintf(err, n, "image '%s' was not on the boot medium", vm->cfg.image);
 		return -1;
 	}
 	img = (const uint8_t *)(uintptr_t)m->pa;
-	if (!vm->cfg.load)
-		vm->cfg.load = vm->cfg.mode == MODE_REAL ? 0x7c00 : 0x100000;
 	if (!m->size) {
 		hv_snprintf(err, n, "image '%s' is empty", vm->cfg.image);
 		return -1;
 	}
-	if (vm->cfg.mode != MODE_REAL && build_long_mode_tables(vm)) {
+	kind = image_kind(img, m->size);
+	if (vm->cfg.initrd[0] && kind != IMAGE_LINUX) {
+		hv_snprintf(err, n, "initrd = %s needs a Linux bzImage, but '%s' is %s",
+			    vm->cfg.initrd, vm->cfg.image, kind_names[kind]);
+		return -1;
+	}
+	if (vm->cfg.nmodules && kind != IMAGE_MULTIBOOT) {
+		hv_snprintf(err, n, "module = %s needs a Multiboot image, but '%s' is %s",
+			    vm->cfg.modules[0].file, vm->cfg.image, kind_names[kind]);
+		return -1;
+	}
+	if (kind == IMAGE_LINUX)
+		return load_linux(vm, img, m->size, err, n);
+	if (kind == IMAGE_MULTIBOOT)
+		return load_multiboot(vm, img, m->size, err, n);
+
+	if (!vm->cfg.load)
+		vm->cfg.load = vm->cfg.mode == MODE_REAL ? 0x7c00 : 0x100000;
+	if (vm->cfg.mode != MODE_REAL &&
+	    (build_page_tables(vm) || gmem_write(vm, GUEST_GDT, guest_gdt, sizeof(guest_gdt)))) {
 		hv_snprintf(err, n, "out of host memory for the guest's boot tables");
 		return -1;
 	}
-	if (m->size >= 4 && !memcmp(img, ELFMAG, SELFMAG)) {
+	if (kind == IMAGE_ELF) {
 		if (vm->cfg.mode == MODE_REAL) {
 			hv_snprintf(err, n, "an ELF image cannot start in real mode");
 			return -1;

@@ -96,6 +96,7 @@ void hv_main(struct boot_info *bi)
 	paging_init(bi);
 	power_init(bi);
 	apic_init_cpu();
+	apic_timer_calibrate();
 	bsp->apic_id = apic_id();
 	smp_call_init();
 	sched_init();

@@ -19,6 +19,7 @@
 #define MSR_SYSENTER_CS		0x174
 #define MSR_SYSENTER_ESP	0x175
 #define MSR_SYSENTER_EIP	0x176
+#define MSR_DEBUGCTL		0x1d9
 #define MSR_MISC_ENABLE		0x1a0
 #define MSR_PAT			0x277
 #define MSR_MTRR_DEF_TYPE	0x2ff
@@ -72,13 +73,15 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = *s;
 		return true;
 	}
+	if (lapic_rdmsr(v, msr, val))
+		return true;
 	switch (msr) {
 	case MSR_TSC: *val = rdtsc() + vmread(TSC_OFFSET); return true;
-	case MSR_APIC_BASE: *val = 0xfee00800ULL | (v->id == 0 ? 0x100 : 0); return true;
 	case MSR_FEATURE_CONTROL: *val = 1; return true;	/* locked, VMX off */
 	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP: *val = 0; return true;
-	case MSR_MISC_ENABLE: *val = 1; return true;		/* fast strings */
-	case MSR_MTRR_DEF_TYPE: *val = 0xc06; return true;	/* enabled, WB default */
+	case MSR_MISC_ENABLE: *val = v->misc_enable; return true;
+	case MSR_MTRR_DEF_TYPE: *val = v->mtrr_def_type; return true;
+	case MSR_DEBUGCTL: *val = vmread(GUEST_IA32_DEBUGCTL); return true;
 	case MSR_SYSENTER_CS: *val = vmread(GUEST_SYSENTER_CS); return true;
 	case MSR_SYSENTER_ESP: *val = vmread(GUEST_SYSENTER_ESP); return true;
 	case MSR_SYSENTER_EIP: *val = vmread(GUEST_SYSENTER_EIP); return true;
@@ -102,6 +105,8 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		wrmsr(msr, val);
 		return true;
 	}
+	if (msr == MSR_APIC_BASE || msr == 0x6e0 || (msr >= 0x800 && msr <= 0x8ff))
+		return lapic_wrmsr(v, msr, val);
 	switch (msr) {
 	case MSR_EFER: {
 		uint64_t old = vmread(GUEST_IA32_EFER);
@@ -133,9 +138,26 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 			return false;
 		vmwrite(GUEST_GS_BASE, val);
 		return true;
-	case MSR_BIOS_UPDT_TRIG: case MSR_BIOS_SIGN_ID: case MSR_MISC_ENABLE:
+	case MSR_MISC_ENABLE:
+		/* Fast strings, the rest fixed; "limit CPUID" (bit 22) may only clear. */
+		if ((val ^ v->misc_enable) & ~((1ULL << 0) | (1ULL << 22)))
+			return false;
+		v->misc_enable = val & ~(1ULL << 22);
+		return true;
 	case MSR_MTRR_DEF_TYPE:
-		return true;	/* accepted and ignored */
+		/* Type (UC, WC, WT, WP, WB), FE and E; MTRRs do nothing under EPT WB. */
+		if ((val & ~0xcffULL) || !valid_pat(val & 0xff) || (val & 0xff) == 7)
+			return false;
+		v->mtrr_def_type = val;
+		return true;
+	case MSR_DEBUGCTL:
+		/* LBR, BTF and friends are not virtualised: only 0 is taken. */
+		if (val)
+			return false;
+		vmwrite(GUEST_IA32_DEBUGCTL, 0);
+		return true;
+	case MSR_BIOS_UPDT_TRIG: case MSR_BIOS_SIGN_ID:
+		return true;	/* a microcode update "succeeds" and changes nothing */
 	default:
 		return false;
 	}

@@ -49,6 +49,19 @@ static void kick_handler(struct trap_frame *tf)
 void sched_init(void)
 {
 	trap_set_handler(VEC_KICK, kick_handler);
+	trap_set_handler(VEC_TIMER, kick_handler);	/* the wake-up is the point */
+}
+
+/* Has v something to do?  Its own CPU only (the timer state is the owner's). */
+static bool vcpu_ready(struct vcpu *v)
+{
+	if (READ_ONCE(v->lapic.init_pending))
+		return true;
+	if (READ_ONCE(v->wait_sipi))
+		return READ_ONCE(v->lapic.sipi_vector) >= 0;
+	if (v->halted)
+		return lapic_has_wakeup(v);
+	return true;
 }
 
 static struct vcpu *pick(struct run_queue *rq)
@@ -59,7 +72,8 @@ static struct vcpu *pick(struct run_queue *rq)
 	for (unsigned int i = 0; i < rq->n; i++) {
 		struct vcpu *c = rq->v[(rq->next + i) % rq->n];
 
-		if (READ_ONCE(c->state) == VCPU_RUNNABLE || READ_ONCE(c->vm->stop_request)) {
+		if ((READ_ONCE(c->state) == VCPU_RUNNABLE && vcpu_ready(c)) ||
+		    READ_ONCE(c->vm->stop_request)) {
 			v = c;
 			rq->next = (rq->next + i + 1) % rq->n;
 			break;
@@ -67,6 +81,23 @@ static struct vcpu *pick(struct run_queue *rq)
 	}
 	spin_unlock(&rq->lock);
 	return v;
+}
+
+/* The earliest guest timer among this CPU's halted vCPUs; 0: none. */
+static uint64_t next_wakeup(struct run_queue *rq)
+{
+	uint64_t first = 0;
+
+	spin_lock(&rq->lock);
+	for (unsigned int i = 0; i < rq->n; i++) {
+		struct vcpu *v = rq->v[i];
+		uint64_t d = v->halted && v->halt_if ? lapic_next_deadline(v) : 0;
+
+		if (d && (!first || d < first))
+			first = d;
+	}
+	spin_unlock(&rq->lock);
+	return first;
 }
 
 static void remove(struct run_queue *rq, struct vcpu *v)
@@ -109,6 +140,11 @@ void sched_cpu_loop(void)
 
 		if (!v) {
 			grace_quiescent();
+			/*
+			 * Interrupts are off since pick(): a kick sent after it stays
+			 * pending and ends the HLT at once, so no wake-up is lost.
+			 */
+			apic_timer_arm(next_wakeup(rq));
 			__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 			continue;
 		}

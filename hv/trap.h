@@ -18,6 +18,7 @@ struct trap_frame {
 #define VEC_MC		18
 #define VEC_CALL	0xf0	/* smp_call_on_cpus() */
 #define VEC_KICK	0xf1	/* sched_kick(), shootdowns: the VM exit is the point */
+#define VEC_TIMER	0xf2	/* apic_timer_arm(): wakes an idle CPU for a guest's timer */
 #define VEC_SPURIOUS	0xff
 
 typedef void (*irq_handler_t)(struct trap_frame *tf);

@@ -115,6 +115,7 @@ int vmx_global_init(char *err, unsigned int n)
 		return -1;
 	}
 	if (!io_bitmap_a) {
+		cpuid_init();
 		io_bitmap_a = alloc_filled(0xff);
 		io_bitmap_b = alloc_filled(0xff);
 		msr_bitmap = alloc_filled(0xff);
@@ -162,6 +163,84 @@ static void write_seg(int idx, struct seg s)
 	vmwrite(GUEST_ES_BASE + 2 * idx, s.base);
 	vmwrite(GUEST_ES_LIMIT + 2 * idx, s.limit);
 	vmwrite(GUEST_ES_AR_BYTES + 2 * idx, s.ar);
+}
+
+/* The state an image loader chose for vCPU 0 (hv/guest_boot.h). */
+static void apply_boot_state(struct vcpu *v, const struct guest_boot *b)
+{
+	uint64_t entry = ctls.entry;
+	struct seg cs = { b->cs.sel, b->cs.base, b->cs.limit, b->cs.ar };
+	struct seg ds = { b->ds.sel, b->ds.base, b->ds.limit, b->ds.ar };
+
+	if (b->efer & (1ULL << 10))
+		entry |= ENTRY_IA32E_MODE;
+	vmwrite(VM_ENTRY_CONTROLS, entry);
+	vmwrite(GUEST_CR0, b->cr0 | CR0_NE);
+	vmwrite(CR0_READ_SHADOW, b->cr0);
+	vmwrite(GUEST_CR4, b->cr4 | CR4_VMXE);
+	vmwrite(CR4_READ_SHADOW, b->cr4);
+	vmwrite(GUEST_CR3, b->cr3);
+	vmwrite(GUEST_IA32_EFER, b->efer);
+	for (int i = 0; i < 6; i++)
+		write_seg(i, i == 1 ? cs : ds);
+	vmwrite(GUEST_GDTR_BASE, b->gdt_base);
+	vmwrite(GUEST_GDTR_LIMIT, b->gdt_limit);
+	vmwrite(GUEST_RIP, b->rip);
+	vmwrite(GUEST_RSP, b->rsp);
+	vmwrite(GUEST_RFLAGS, 0x2);
+	v->regs.rax = b->rax;
+	v->regs.rbx = b->rbx;
+	v->regs.rsi = b->rsi;
+	v->regs.rdi = 0;
+}
+
+/* INIT then SIPI: real mode at vector << 12, as after RESET but for CS (SDM 9.1.4). */
+void vcpu_reset_sipi(struct vcpu *v, int vector)
+{
+	struct seg code = { (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, 0x9b };
+	struct seg data = { 0, 0, 0xffff, 0x93 };
+
+	vmwrite(VM_ENTRY_CONTROLS, ctls.entry);
+	vmwrite(GUEST_CR0, CR0_NE | (1 << 4));
+	vmwrite(CR0_READ_SHADOW, 1 << 4);
+	vmwrite(GUEST_CR4, CR4_VMXE);
+	vmwrite(CR4_READ_SHADOW, 0);
+	vmwrite(GUEST_CR3, 0);
+	vmwrite(GUEST_IA32_EFER, 0);
+	for (int i = 0; i < 6; i++)
+		write_seg(i, i == 1 ? code : data);
+	write_seg(6, (struct seg){ 0, 0, 0xffff, 0x82 });
+	write_seg(7, (struct seg){ 0, 0, 0xffff, 0x8b });
+	vmwrite(GUEST_GDTR_BASE, 0);
+	vmwrite(GUEST_GDTR_LIMIT, 0xffff);
+	vmwrite(GUEST_IDTR_BASE, 0);
+	vmwrite(GUEST_IDTR_LIMIT, 0xffff);
+	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_RIP, 0);
+	vmwrite(GUEST_RSP, 0);
+	vmwrite(GUEST_RFLAGS, 0x2);
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	vmwrite(GUEST_IA32_PAT, 0x0007040600070406ULL);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rdx = cpuid(1, 0).eax;	/* family/model/stepping, as after RESET */
+	v->halted = false;
+	/* FNINIT state with default MXCSR for the new CPU. */
+	memset(v->fx, 0, sizeof(v->fx));
+	*(uint16_t *)&v->fx[0] = 0x37f;
+	*(uint32_t *)&v->fx[24] = 0x1f80;
+	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));
+}
+
+bool vcpu_has_rdtscp(void)
+{
+	return ctls.proc2 & SEC_RDTSCP;
+}
+
+bool vcpu_has_invpcid(void)
+{
+	return ctls.proc2 & SEC_INVPCID;
 }
 
 static void setup_guest_state(struct vcpu *v)
@@ -224,6 +303,8 @@ static void setup_guest_state(struct vcpu *v)
 	memset(&v->regs, 0, sizeof(v->regs));
 	v->regs.rdi = v->id;
 	v->regs.rsi = g->memory;
+	if (v->id == 0 && v->vm->boot.set)
+		apply_boot_state(v, &v->vm->boot);
 }
 
 static void setup_host_state(void)
@@ -294,6 +375,7 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 	invvpid_single(v->vpid);
 	v->launched = false;
 	v->loaded = true;
+	v->intr_window = false;
 	/* A clean FPU image for the guest: FNINIT state with default MXCSR. */
 	memset(v->fx, 0, sizeof(v->fx));
 	*(uint16_t *)&v->fx[0] = 0x37f;
@@ -311,10 +393,86 @@ static void vmcs_load(struct vcpu *v)
 	}
 }
 
+/* An event whose delivery a VM exit interrupted goes in again at the next entry. */
+static void reinject_vectoring(void)
+{
+	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
+	uint32_t type = (idt >> 8) & 7;
+
+	if (!(idt & INTR_INFO_VALID))
+		return;
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, idt & 0x80000fffu);
+	if (idt & INTR_INFO_DELIVER_CODE)
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
+	if (type == 4 || type == 5 || type == 6)	/* software INTn, INT1, INT3/INTO */
+		vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+static void set_intr_window(struct vcpu *v, bool on)
+{
+	uint32_t proc;
+
+	if (v->intr_window == on)
+		return;
+	v->intr_window = on;
+	proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		on ? proc | CPU_INTR_WINDOW_EXITING : proc & ~CPU_INTR_WINDOW_EXITING);
+}
+
+/*
+ * Before an entry: fire an expired APIC timer, then inject the highest
+ * deliverable interrupt if the guest can take it now, else ask for an exit
+ * as soon as it can (interrupt-window exiting).  An event already going in
+ * (an exception, a re-injection) goes first.
+ */
+static void inject_events(struct vcpu *v)
+{
+	uint32_t block;
+	bool busy, nmi;
+	int vec;
+
+	lapic_timer_update(v);
+	vec = lapic_pending_vector(v);
+	nmi = READ_ONCE(v->nmi_pending);
+	if (vec < 0 && !nmi) {		/* the common exit: nothing to deliver */
+		set_intr_window(v, false);
+		return;
+	}
+	block = (uint32_t)vmread(GUEST_INTERRUPTIBILITY_INFO);
+	busy = vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID;
+	if (!busy && nmi && !(block & 0xb)) {	/* no STI, MOV SS or NMI blocking */
+		WRITE_ONCE(v->nmi_pending, false);
+		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | (2u << 8) | 2);
+		busy = true;
+	}
+	if (vec < 0) {
+		set_intr_window(v, false);
+		return;
+	}
+	if (!busy && (vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(block & 3)) {
+		lapic_accept(v, vec);
+		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
+		set_intr_window(v, false);
+		return;
+	}
+	set_intr_window(v, true);
+}
+
+/* INIT and SIPI posted by another vCPU; false: v has nothing to run yet. */
+static bool take_init_sipi(struct vcpu *v)
+{
+	int vector;
+
+	if (lapic_take_init_sipi(v, &vector))
+		vcpu_reset_sipi(v, vector);
+	return !READ_ONCE(v->wait_sipi);
+}
+
 /* Run v until its slice ends, it halts, or it stops; on v's own CPU, interrupts off. */
 void vcpu_run_slice(struct vcpu *v)
 {
-	uint64_t end = deadline_us(SLICE_US), timer;
+	uint64_t end = deadline_us(SLICE_US), timer, wake;
 
 	vmcs_load(v);
 	/* The hypervisor never touches FPU/SSE state: only vCPUs sharing a CPU swap it. */
@@ -323,12 +481,24 @@ void vcpu_run_slice(struct vcpu *v)
 		int rc;
 		uint32_t reason;
 
+		if (!take_init_sipi(v))
+			break;
+		if (v->halted) {
+			if (!lapic_has_wakeup(v))
+				break;
+			v->halted = false;
+		}
+
 		/* A root invalidated since the last entry (the vCPU was kicked): load a valid one. */
 		if (gmem_vcpu_load_root(v)) {
 			guest_fail(v, "out of memory for an EPT root");
 			break;
 		}
-		timer = deadline_passed(end) ? 1 : (end - rdtsc()) >> (vmx_caps.misc & 0x1f);
+		inject_events(v);
+		/* The slice's end or the guest's APIC timer, whichever is first. */
+		wake = lapic_next_deadline(v);
+		wake = wake && wake < end ? wake : end;
+		timer = rdtsc() >= wake ? 0 : (wake - rdtsc()) >> (vmx_caps.misc & 0x1f);
 		vmwrite(VMX_PREEMPTION_TIMER_VALUE, timer > 0xffffffffULL ? 0xffffffff : timer);
 		tlb_guest_enter();
 		rc = vmx_enter(&v->regs, v->launched);
@@ -345,11 +515,12 @@ void vcpu_run_slice(struct vcpu *v)
 		v->launched = true;
 		v->exits++;
 		reason = (uint32_t)vmread(VM_EXIT_REASON);
+		reinject_vectoring();
 		/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
 		__asm__ __volatile__("sti; nop; cli" ::: "memory");
 		if (vmx_exit_dispatch(v, reason))
 			break;
-		if (deadline_passed(end))
+		if (deadline_passed(end) && !v->halted)
 			break;
 	}
 	__asm__ __volatile__("fxsave %0" : "=m"(v->fx));

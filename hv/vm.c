@@ -120,6 +120,28 @@ void guest_exit(struct vcpu *v, int status)
 	vm_end(vm, VM_EXITED);
 }
 
+void vm_guest_poweroff(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	uart_flush(vm);
+	vm->exit_status = 0;
+	pr_info("guest %s powered off (ACPI S5)\n", vm->cfg.name);
+	WRITE_ONCE(v->state, VCPU_DONE);
+	vm_end(vm, VM_EXITED);
+}
+
+void vm_guest_reset(struct vcpu *v, const char *how)
+{
+	struct vm *vm = v->vm;
+
+	uart_flush(vm);
+	pr_info("guest %s reset itself (%s): restarting\n", vm->cfg.name, how);
+	WRITE_ONCE(vm->restart_request, true);
+	WRITE_ONCE(v->state, VCPU_DONE);
+	vm_end(vm, VM_EXITED);
+}
+
 /* The physical CPU of vCPU i: the i-th CPU of the guest's mask, round-robin. */
 static int pick_cpu(const struct vm *vm, unsigned int i)
 {
@@ -154,6 +176,15 @@ int vm_start(struct vm *vm)
 	vm->rx_head = vm->rx_tail = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	vm->unknown_ports = vm->unknown_msrs = 0;
+	vm->restart_request = false;
+	memset(&vm->boot, 0, sizeof(vm->boot));
+	ioapic_reset(vm);
+	vm->cmos_index = 0;
+	memset(vm->cmos_ram, 0, sizeof(vm->cmos_ram));
+	vm->cmos_ram[0x0b] = 0x02;		/* 24-hour mode until the guest says else */
+	vm->pm1_cnt = vm->pm1_en = vm->pm1_sts = 0;
+	vm->uart_ier = vm->uart_lcr = vm->uart_mcr = vm->uart_fcr = 0;
+	vm->uart_thre_pending = vm->uart_irq_line = false;
 	err[0] = 0;
 	if (vmx_global_init(err, sizeof(err)) == 0 && gmem_init(vm, err, sizeof(err)) == 0) {
 		if (guest_load_image(vm, err, sizeof(err)) == 0)
@@ -183,6 +214,12 @@ int vm_start(struct vm *vm)
 		v->exits = 0;
 		v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
 		v->msr_kernel_gs = v->tsc_aux = 0;
+		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
+		v->misc_enable = 1;		/* fast strings */
+		v->mtrr_def_type = 0xc06;	/* MTRRs and fixed ranges on, WB default */
+		lapic_reset(v, i == 0);
+		/* An OS image starts its APs itself with INIT/SIPI, as on hardware. */
+		v->wait_sipi = i > 0 && vm->boot.aps_wait_sipi;
 	}
 	if (err[0]) {
 		strncpy(vm->fail_reason, err, sizeof(vm->fail_reason) - 1);
@@ -230,7 +267,14 @@ int vm_stop(struct vm *vm, const char *why)
 /* The shell's idle poll: free guests that ended by themselves. */
 void vm_reap_all(void)
 {
-	for (int i = 0; i < VM_MAX; i++)
-		if ((vms[i].state == VM_EXITED || vms[i].state == VM_FAILED) && vms[i].mem_ready)
-			vm_reap(&vms[i]);
+	for (int i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+
+		if ((vm->state == VM_EXITED || vm->state == VM_FAILED) && vm->mem_ready)
+			vm_reap(vm);
+		if (vm->state == VM_EXITED && READ_ONCE(vm->restart_request) && all_vcpus_off(vm)) {
+			vm->restart_request = false;
+			vm_start(vm);
+		}
+	}
 }

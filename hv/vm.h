@@ -13,6 +13,9 @@
 #include "ept/vm.h"
 #include "hv/config.h"
 #include "hv/gmem.h"
+#include "hv/guest_boot.h"
+#include "hv/lapic.h"
+#include "hv/x86.h"
 #include "rmap/memslot.h"
 #include "smp/spinlock.h"
 
@@ -52,6 +55,14 @@ struct vcpu {
 	/* The syscall MSRs the guest owns while it runs (not in the VMCS). */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs;
 	uint64_t tsc_aux;
+	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/msr.c) */
+	/* Interrupt state: the local APIC and what the scheduler waits on. */
+	struct vlapic lapic;
+	bool halted;			/* in HLT; halt_if: it halted with IF=1 */
+	bool halt_if;
+	bool wait_sipi;			/* an AP before its SIPI; set by others (INIT) too */
+	bool nmi_pending;		/* any CPU sets, the owner injects */
+	bool intr_window;		/* interrupt-window exiting is on in the VMCS */
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;
 	uint64_t last_exit_qual;
@@ -61,6 +72,7 @@ struct vm {
 	int id;
 	int state;			/* enum vm_state; protected by vm_lock */
 	struct guest_config cfg;
+	struct guest_boot boot;		/* set by the image loader at each start */
 	struct vcpu vcpus[VCPU_MAX];
 	/* Requests to the vCPUs' CPUs: stop running this guest now. */
 	bool stop_request;
@@ -76,13 +88,22 @@ struct vm {
 	uint64_t exit_count[EXIT_REASONS];
 	uint64_t unknown_ports, unknown_msrs;
 
+	struct vioapic ioapic;
+	/* Platform ports (hv/platform.c): the guest serialises them (rtc_lock) as on hardware. */
+	uint8_t cmos_index;
+	uint8_t cmos_ram[128];
+	uint16_t pm1_cnt, pm1_en, pm1_sts;
+	bool restart_request;		/* the guest asked for a reset: the shell restarts it */
+
 	/* The emulated 16550: TX line buffer and RX FIFO fed by `console NAME`. */
 	spinlock_t uart_lock;
 	char tx_line[160];
 	unsigned int tx_len;
 	uint8_t rx[UART_RX_SIZE];
 	unsigned int rx_head, rx_tail;
-	uint8_t uart_ier, uart_lcr, uart_mcr, uart_scr, uart_dll, uart_dlm;
+	uint8_t uart_ier, uart_lcr, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
+	bool uart_thre_pending;		/* THR-empty interrupt not yet acknowledged */
+	bool uart_irq_line;		/* the level on IRQ 4 */
 
 	uint64_t start_tsc;
 	uint64_t bench_result[4];
@@ -98,6 +119,11 @@ int vm_stop(struct vm *vm, const char *why);
 /* Stop a guest for a reason, with a dump: the hypervisor and other guests go on. */
 void guest_fail(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void guest_exit(struct vcpu *v, int status);
+/* ACPI S5 from the guest: it ends with status 0.  A reset: the shell restarts it. */
+void vm_guest_poweroff(struct vcpu *v);
+void vm_guest_reset(struct vcpu *v, const char *how);
+/* Ports of hv/platform.c: 0 handled, 1 handled and the guest ended, -1 not ours. */
+int platform_io(struct vcpu *v, uint16_t port, bool in, uint32_t *val);
 /* The same for failures outside a VM exit (no VMCS to dump). */
 void vm_fail_nodump(struct vm *vm, const char *reason);
 void vm_reap_all(void);
@@ -117,6 +143,12 @@ void vcpu_dump(struct vcpu *v);
 const char *vmx_exit_name(uint32_t reason);
 void vmx_explain_entry_failure(struct vcpu *v, uint32_t basic);
 int exit_rdmsr(struct vcpu *v);
+void cpuid_init(void);
+void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
+bool vcpu_has_rdtscp(void);
+bool vcpu_has_invpcid(void);
+/* Set v's registers for a start at a SIPI vector (real mode, CS = vector << 8). */
+void vcpu_reset_sipi(struct vcpu *v, int vector);
 int exit_wrmsr(struct vcpu *v);
 int vmx_global_init(char *err, unsigned int n);
 const char *vmx_insn_error_name(uint32_t err);

@@ -4,6 +4,7 @@
 #include "smp/apic.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"
+#include "smp/time.h"
 
 #define APIC_BASE_EXTD		(1ULL << 10)
 #define APIC_BASE_EN		(1ULL << 11)
@@ -15,6 +16,11 @@
 #define REG_SVR		0xf0
 #define REG_ICR_LO	0x300
 #define REG_ICR_HI	0x310
+#define REG_LVTT	0x320
+#define REG_TMICT	0x380
+#define REG_TMCCT	0x390
+#define REG_TDCR	0x3e0
+#define LVT_MASKED	(1u << 16)
 
 #define ICR_FIXED	0x000
 #define ICR_NMI		0x400
@@ -99,4 +105,42 @@ void apic_send_init(uint32_t dest)
 void apic_send_sipi(uint32_t dest, uint8_t page)
 {
 	send_icr(dest, ICR_SIPI | ICR_ASSERT | page);
+}
+
+/* Host APIC timer ticks per millisecond at divide-by-1, measured once on the BSP. */
+static uint64_t timer_khz;
+
+void apic_timer_calibrate(void)
+{
+	uint64_t t0;
+	uint32_t left;
+
+	reg_write(REG_TDCR, 0xb);
+	reg_write(REG_LVTT, LVT_MASKED | VEC_TIMER);
+	reg_write(REG_TMICT, 0xffffffffu);
+	t0 = rdtsc();
+	while (rdtsc() - t0 < tsc_khz)
+		cpu_relax();
+	left = reg_read(REG_TMCCT);
+	reg_write(REG_TMICT, 0);
+	timer_khz = 0xffffffffu - left;
+}
+
+/* One-shot wake-up of this CPU at a host TSC value; 0 disarms. */
+void apic_timer_arm(uint64_t tsc_deadline)
+{
+	uint64_t now = rdtsc(), delta, ticks;
+
+	if (!tsc_deadline || !timer_khz) {
+		reg_write(REG_TMICT, 0);
+		return;
+	}
+	delta = tsc_deadline > now ? tsc_deadline - now : 1;
+	if (delta > 1000000000000ULL)
+		delta = 1000000000000ULL;	/* keeps delta * timer_khz in 64 bits */
+	ticks = delta * timer_khz / tsc_khz;
+	ticks = ticks ? ticks : 1;
+	reg_write(REG_TDCR, 0xb);
+	reg_write(REG_LVTT, VEC_TIMER);
+	reg_write(REG_TMICT, ticks > 0xffffffffu ? 0xffffffffu : (uint32_t)ticks);
 }

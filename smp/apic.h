@@ -14,5 +14,8 @@ void apic_send_fixed(uint32_t dest, uint8_t vector);
 void apic_send_nmi(uint32_t dest);
 void apic_send_init(uint32_t dest);
 void apic_send_sipi(uint32_t dest, uint8_t page);
+/* A one-shot timer interrupt (VEC_TIMER) to end an idle HLT. */
+void apic_timer_calibrate(void);
+void apic_timer_arm(uint64_t tsc_deadline);
 
 #endif

@@ -2,11 +2,13 @@
 """Guests under Bochs (VT-x with EPT) + OVMF, 3 CPUs (CPU 0 keeps the shell).
 
 Boots tests/guests/guests.cfg: the autostart guests (hello in long and real
-mode, CPUID and MSR probes, the mem verifier, a 2-vCPU guest on two CPUs)
-must all finish as promised; hv.cfg errors are reported with file:line; a
-guest with a missing image is refused while the others run.  Then every
-hostile guest is started from the shell and must be contained, with the
-shell answering after each; and `bench exit` measures the CPUID round trip.
+mode, CPUID and MSR probes, the mem verifier, a 2-vCPU guest on two CPUs, a
+Multiboot kernel with a module) must all finish as promised; hv.cfg errors
+are reported with file:line; a guest with a missing image, a too-old bzImage
+or an initrd on a flat image is refused with the reason while the others
+run.  Then every hostile guest is started from the shell and must be
+contained, with the shell answering after each; and `bench exit` measures
+the CPUID round trip.
 """
 import re
 import time
@@ -20,7 +22,8 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
         m.expect(r'hv> ', 300)
         print(f'# prompt after {time.time() - t0:.1f} s')
         # Guests finish in any order, some before the prompt: search from the start.
-        for name in ('hello', 'hello16', 'elf64', 'elf32', 'cpuid', 'msr', 'smp2', 'mem'):
+        for name in ('hello', 'hello16', 'elf64', 'elf32', 'cpuid', 'msr', 'smp2', 'mem',
+                     'multiboot'):
             m.pos = 0
             m.expect(rf'guest {name} (exited with status \d+|failed)', 300)
         m.pos = len(m.out)
@@ -45,6 +48,13 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
              'guest elf32 exited with status 32' in out, out[-3000:])
         r.ok('bad_image_refused', 'guest elfmode refused: an ELF64 image needs mode = long' in out,
              out[-3000:])
+        r.ok('multiboot_guest', '[multiboot] cmdline: multiboot.bin hello answer=42 #kept' in out
+             and '[multiboot] all checks passed' in out and
+             'guest multiboot exited with status 0' in out, out[-3000:])
+        r.ok('old_bzimage_refused', 'guest oldlinux refused: bzImage protocol 2.06 is too old '
+             '(need 2.12 with a 64-bit entry)' in out, out[-3000:])
+        r.ok('initrd_needs_bzimage', "guest initrdflat refused: initrd = mbmod.txt needs a Linux "
+             "bzImage, but 'hello.bin' is a flat binary" in out, out[-3000:])
         r.ok('cpuid_probe', 'guest cpuid exited with status 0' in out, out[-3000:])
         r.ok('msr_probe', 'guest msr exited with status 0' in out, out[-3000:])
         r.ok('mem_guest_verifies', '[mem] report 1 = 0' in out and

@@ -60,6 +60,9 @@ TEST(every_error_kind)
 		"[guest x]\nimage = a\nload = 0x100000000\n",
 		"[guest x]\nimage = a\nautostart = maybe\n",
 		"[guest x]\nimage = a\nfrobnicate = 1\n",
+		"[guest x]\nimage = a\ninitrd = two words\n",
+		"[guest x]\nimage = a\nmodule = \n",
+		"[guest x]\nimage = a\ncmdline =\n",
 		"[guest x]\nmemory = 4M\n",			/* no image */
 		"[guest bad name]\nimage = a\n",
 		"[guest]\nimage = a\n",
@@ -90,7 +93,7 @@ TEST(too_many_guests_reported)
 
 TEST(long_lines_and_nul_bytes_rejected)
 {
-	char buf[600];
+	char buf[1200];
 
 	memset(buf, 'a', sizeof(buf));
 	buf[sizeof(buf) - 1] = '\n';
@@ -105,4 +108,65 @@ TEST(crlf_and_blank_lines)
 	CHECK_EQ(parse("\r\n# c\r\n[guest w]\r\nimage = w.bin\r\nmemory = 2M\r\n"), 0);
 	CHECK_STR(cfg.guests[0].image, "w.bin");
 	CHECK_EQ(cfg.guests[0].memory, 2 << 20);
+}
+
+TEST(linux_keys_initrd_and_cmdline_with_hash)
+{
+	CHECK_EQ(parse("[guest l]\nimage = bzImage\ninitrd = initrd.img # comment\n"
+		       "cmdline =  console=ttyS0 root=/dev/ram0 #1 keep  \n"), 0);
+	CHECK_STR(cfg.guests[0].initrd, "initrd.img");
+	CHECK_STR(cfg.guests[0].cmdline, "console=ttyS0 root=/dev/ram0 #1 keep");
+	CHECK_EQ(cfg.guests[0].nmodules, 0);
+}
+
+TEST(cmdline_up_to_1023_characters)
+{
+	static char buf[1200], want[1024];
+
+	memset(want, 'c', 1023);
+	want[1023] = 0;
+	snprintf(buf, sizeof(buf), "[guest l]\nimage = k\ncmdline = %s\n", want);
+	CHECK_EQ(parse(buf), 0);
+	CHECK_STR(cfg.guests[0].cmdline, want);
+	snprintf(buf, sizeof(buf), "[guest l]\nimage = k\ncmdline = %sc\n", want);
+	CHECK_EQ(parse(buf), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:3: cmdline too long (1024 characters, at most 1023)"));
+	CHECK_EQ(cfg.nguests, 0);
+}
+
+TEST(modules_file_and_args)
+{
+	CHECK_EQ(parse("[guest m]\nimage = mb.bin\nmodule = a.txt\n"
+		       "module =\tb.txt  x=1   y # comment\n"), 0);
+	CHECK_EQ(cfg.guests[0].nmodules, 2);
+	CHECK_STR(cfg.guests[0].modules[0].file, "a.txt");
+	CHECK_STR(cfg.guests[0].modules[0].args, "");
+	CHECK_STR(cfg.guests[0].modules[1].file, "b.txt");
+	CHECK_STR(cfg.guests[0].modules[1].args, "x=1   y");
+}
+
+TEST(module_errors)
+{
+	char buf[2048] = "[guest m]\nimage = mb.bin\n";
+
+	for (int i = 0; i < CFG_MODULES_MAX + 1; i++)
+		strcat(buf, "module = f\n");
+	CHECK_EQ(parse(buf), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:11: too many modules (at most 8)"));
+	CHECK_EQ(parse("[guest m]\nimage = mb.bin\nmodule = "
+		       "a234567890123456789012345678901234567890123456789012345678901234 x\n"), 1);
+	CHECK(strstr(cfg.errors, "bad module file name 'a2345"));
+	memset(buf, 0, sizeof(buf));
+	strcpy(buf, "[guest m]\nimage = mb.bin\nmodule = f ");
+	memset(buf + strlen(buf), 'x', CFG_MODARGS_MAX);
+	strcat(buf, "\n");
+	CHECK_EQ(parse(buf), 1);
+	CHECK(strstr(cfg.errors, "module arguments too long (192 characters, at most 191)"));
+}
+
+TEST(unknown_key_lists_every_key)
+{
+	CHECK_EQ(parse("[guest x]\nimage = a\nkernel = b\n"), 1);
+	CHECK(strstr(cfg.errors, "unknown guest key 'kernel' (expected image, memory, vcpus, cpus, "
+		     "mode, load, entry, autostart, initrd, cmdline or module)"));
 }

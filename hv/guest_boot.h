@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How a guest starts and what its platform looks like: the image loaders
+ * (hv/guest_load.c, hv/linux_boot.c, hv/multiboot.c) fill struct guest_boot,
+ * hv/vcpu.c starts vCPU 0 from it.  The addresses and ports below are the
+ * guest-visible platform that hv/lapic.c, hv/ioapic.c, hv/platform.c emulate
+ * and hv/acpi_build.c describes.
+ */
+#ifndef HV_GUEST_BOOT_H
+#define HV_GUEST_BOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Guest physical layout of the emulated platform. */
+#define GUEST_ACPI_BASE		0xe0000ULL	/* RSDP first, then the other tables */
+#define GUEST_ACPI_SIZE		0x10000ULL
+#define GUEST_BIOS_END		0x100000ULL	/* 0xa0000-0xfffff: reserved in the e820 map */
+#define GUEST_LOWMEM_END	0x9f000ULL	/* usable low memory (below the EBDA) */
+#define GUEST_IOAPIC_BASE	0xfec00000ULL
+#define GUEST_LAPIC_BASE	0xfee00000ULL
+#define GUEST_IOAPIC_PINS	24
+
+/* Ports of the fixed ACPI hardware and the reset paths. */
+#define PORT_PM1A_EVT		0x600		/* 4 bytes: status, enable */
+#define PORT_PM1A_CNT		0x604		/* 2 bytes: SLP_TYP, SLP_EN, SCI_EN */
+#define PORT_RESET		0xcf9		/* FADT reset register; value 0x06 */
+#define ACPI_RESET_VALUE	0x06
+#define ACPI_S5_SLP_TYP		5		/* \_S5_ in the DSDT */
+#define ACPI_SCI_IRQ		9
+
+/* The APIC timer's input clock, reported in CPUID leaf 0x15 as the crystal. */
+#define GUEST_CRYSTAL_HZ	25000000ULL
+
+struct boot_seg {
+	uint16_t sel;
+	uint64_t base;
+	uint32_t limit, ar;		/* ar in the VMCS access-rights format */
+};
+
+struct guest_boot {
+	bool set;			/* a loader chose the state below; else cfg.mode decides */
+	bool aps_wait_sipi;		/* vCPUs 1.. wait for INIT/SIPI from vCPU 0 */
+	uint64_t cr0, cr3, cr4, efer;
+	struct boot_seg cs, ds;		/* ds is loaded into DS, ES, SS, FS, GS */
+	uint64_t gdt_base, gdt_limit;
+	uint64_t rip, rsp;
+	uint64_t rax, rbx, rsi;
+};
+
+#endif
