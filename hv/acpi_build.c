@@ -161,7 +161,12 @@ static void build_rsdp(uint8_t *p, uint64_t xsdt)
 static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
 {
 	header(t, "FACP", FADT_LEN, 6);
+	/*
+	 * The FACS by one field only: ACPICA installs a nonzero FIRMWARE_CTRL and
+	 * a nonzero X_FIRMWARE_CTRL as two FACS tables even when they are equal.
+	 */
 	put32(t + 36, addr32(facs));
+	put64(t + 132, addr32(facs) ? 0 : facs);
 	put32(t + 40, addr32(dsdt));
 	t[45] = 0;			/* preferred PM profile: unspecified */
 	put16(t + 46, ACPI_SCI_IRQ);
@@ -180,7 +185,6 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt)
 	gas_io(t + 116, 8, GAS_ACCESS_BYTE, PORT_RESET);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 0;			/* FADT minor version: ACPI 6.0 */
-	put64(t + 132, facs);
 	put64(t + 140, dsdt);
 	gas_io(t + 148, 32, GAS_ACCESS_WORD, PORT_PM1A_EVT);
 	gas_io(t + 172, 16, GAS_ACCESS_WORD, PORT_PM1A_CNT);

@@ -39,7 +39,7 @@ typedef int (*exit_handler_t)(struct vcpu *v);
 
 static void skip_instruction(void)
 {
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+	vcpu_skip(vmread(VM_EXIT_INSTRUCTION_LEN));
 }
 
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code)
@@ -269,35 +269,82 @@ static int handle_cr_access(struct vcpu *v)
 	return 0;
 }
 
+/* One port access; 1: the guest ended (its vCPU must stop), 0: go on. */
+static int port_access(struct vcpu *v, uint16_t port, bool in, uint32_t *val)
+{
+	int rc;
+
+	if (port >= 0x3f8 && port <= 0x3ff) {
+		uart_io(v, port, in, val);
+	} else if ((rc = platform_io(v, port, in, val)) >= 0) {
+		return rc;
+	} else if (port == 0xf4 && !in) {
+		guest_exit(v, (int)*val);
+		return 1;
+	} else {
+		/* No device: reads float high, writes vanish. */
+		*val = 0xffffffffu;
+		v->vm->unknown_ports++;
+	}
+	return 0;
+}
+
+#define STRING_IO_BATCH	1024	/* elements per exit; REP resumes where it stopped */
+
+/* INS/OUTS, REP or not, element by element through the guest's page tables. */
+static int string_io(struct vcpu *v, uint64_t q, uint16_t port, unsigned int size, bool in)
+{
+	uint64_t cs_ar = vmread(GUEST_CS_AR_BYTES), info = vmread(VMX_INSTRUCTION_INFO);
+	bool rep = q & 32, down = vmread(GUEST_RFLAGS) & (1u << 10);
+	unsigned int asz = (vmx_caps.basic >> 54) & 1 ? 16u << ((info >> 7) & 7) :
+			   (cs_ar >> 13) & 1 ? 64 : (cs_ar >> 14) & 1 ? 32 : 16;
+	uint64_t amask = asz == 64 ? ~0ULL : (1ULL << asz) - 1;
+	uint64_t *idx = in ? &v->regs.rdi : &v->regs.rsi;
+	unsigned int seg = in ? 0 : ((vmx_caps.basic >> 54) & 1 ? (info >> 15) & 7 : 3);
+	uint64_t base = (cs_ar >> 13) & 1 && seg < 4 ? 0 : vmread(GUEST_ES_BASE + 2 * seg);
+	uint64_t n = rep ? v->regs.rcx & amask : 1, done;
+
+	for (done = 0; done < n && done < STRING_IO_BATCH; done++) {
+		uint64_t gva = base + (*idx & amask), gpa;
+		uint32_t val = 0;
+
+		if (mmio_gva_to_gpa(v, gva, &gpa) || (gpa & 0xfff) + size > 4096) {
+			guest_fail(v, "%s at %llx: not mapped, or across a page (not emulated)",
+				   in ? "INS" : "OUTS", (unsigned long long)gva);
+			return 1;
+		}
+		if (!in && gmem_read(v->vm, gpa, &val, size))
+			goto bad;
+		if (port_access(v, port, in, &val))
+			return 1;
+		if (in && gmem_write(v->vm, gpa, &val, size))
+			goto bad;
+		*idx = (*idx & ~amask) | ((down ? *idx - size : *idx + size) & amask);
+	}
+	if (rep)
+		v->regs.rcx = (v->regs.rcx & ~amask) | ((n - done) & amask);
+	if (done == n)
+		skip_instruction();
+	return 0;
+bad:
+	guest_fail(v, "string I/O outside guest memory");
+	return 1;
+}
+
 static int handle_io(struct vcpu *v)
 {
 	uint64_t q = vmread(EXIT_QUALIFICATION);
 	unsigned int size = (q & 7) + 1;
-	bool in = q & 8, string = q & 16;
+	bool in = q & 8;
 	uint16_t port = (uint16_t)(q >> 16);
 	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	uint32_t val = in ? 0 : (uint32_t)v->regs.rax & mask;
-	int rc;
 
-	if (string) {
-		guest_fail(v, "string I/O (INS/OUTS) to port %x is not emulated", port);
-		return 1;
-	}
-	if (port >= 0x3f8 && port <= 0x3ff) {
-		uart_io(v, port, in, &val);
-	} else if ((rc = platform_io(v, port, in, &val)) >= 0) {
-		if (rc) {
-			skip_instruction();
-			return 1;
-		}
-	} else if (port == 0xf4 && !in) {
+	if (q & 16)
+		return string_io(v, q, port, size, in);
+	if (port_access(v, port, in, &val)) {
 		skip_instruction();
-		guest_exit(v, (int)val);
 		return 1;
-	} else {
-		/* No device: reads float high, writes vanish. */
-		val = 0xffffffffu;
-		v->vm->unknown_ports++;
 	}
 	if (in)
 		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | (val & mask);

@@ -20,7 +20,7 @@
 #define RTE_REMOTE_IRR	(1ULL << 14)
 #define RTE_LOGICAL	(1ULL << 11)
 /* Writable: vector, delivery mode, dest mode, polarity, trigger, mask, destination. */
-#define RTE_WRITABLE	(0xff000000000127ffULL | RTE_LEVEL | RTE_MASKED | (1ULL << 13))
+#define RTE_WRITABLE	(0xff00000000000fffULL | RTE_LEVEL | RTE_MASKED | (1ULL << 13))
 
 void ioapic_reset(struct vm *vm)
 {

@@ -233,7 +233,7 @@ void lapic_set_irq(struct vcpu *v, uint8_t vector, bool level)
 	struct vlapic *l = &v->lapic;
 
 	if (vector < 16) {
-		__atomic_fetch_or(&l->esr, 1u << 6, __ATOMIC_RELAXED);	/* illegal vector */
+		__atomic_fetch_or(&l->esr_pending, 1u << 6, __ATOMIC_RELAXED);	/* received illegal */
 		return;
 	}
 	if (level)
@@ -360,6 +360,8 @@ static void send_ipi(struct vcpu *v, uint32_t lo, uint32_t dest)
 
 	if (mode == ICR_INIT && !assert)
 		return;
+	if ((mode == ICR_FIXED || mode == ICR_LOWEST) && vector < 16)
+		__atomic_fetch_or(&v->lapic.esr_pending, 1u << 5, __ATOMIC_RELAXED);	/* send illegal */
 	switch (shorthand) {
 	case 0:
 		if (mode == ICR_INIT || mode == ICR_SIPI || mode == ICR_NMI) {
@@ -413,7 +415,7 @@ static bool reg_read(struct vcpu *v, uint32_t off, uint32_t *val)
 	case APIC_LDR: *val = l->ldr; return true;
 	case APIC_DFR: *val = l->dfr; return !x2apic_mode(l);
 	case APIC_SVR: *val = l->svr; return true;
-	case APIC_ESR: *val = READ_ONCE(l->esr); return true;
+	case APIC_ESR: *val = l->esr; return true;
 	case APIC_ICR: *val = 0; return true;	/* delivery status: idle, always */
 	case APIC_ICR2: *val = l->icr_hi; return !x2apic_mode(l);
 	case APIC_TMICT: *val = l->tmict; return true;
@@ -467,7 +469,8 @@ static bool reg_write(struct vcpu *v, uint32_t off, uint32_t val, uint32_t hi)
 				l->lvt[i] |= LVT_MASKED;
 		return true;
 	case APIC_ESR:
-		WRITE_ONCE(l->esr, 0);
+		/* A write latches the errors since the last write; reads see the latch. */
+		l->esr = __atomic_exchange_n(&l->esr_pending, 0, __ATOMIC_RELAXED);
 		return true;
 	case APIC_ICR:
 		send_ipi(v, val, x2apic_mode(l) ? hi : l->icr_hi >> 24);
@@ -509,7 +512,7 @@ uint32_t lapic_mmio_read(struct vcpu *v, uint32_t off)
 void lapic_mmio_write(struct vcpu *v, uint32_t off, uint32_t val)
 {
 	if (!reg_write(v, off & 0xff0, val, 0))
-		__atomic_fetch_or(&v->lapic.esr, 1u << 7, __ATOMIC_RELAXED);	/* illegal register */
+		__atomic_fetch_or(&v->lapic.esr_pending, 1u << 7, __ATOMIC_RELAXED);	/* illegal register */
 }
 
 static void set_apic_base(struct vcpu *v, uint64_t val)
@@ -563,7 +566,8 @@ bool lapic_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 	if (msr == 0x6e0) {
 		if (LVT_TIMER_MODE(l->lvt[1]) == TIMER_TSCDL) {
 			l->tsc_deadline = val;
-			l->timer_deadline = val;	/* guest TSC = host TSC (TSC_OFFSET 0) */
+			/* In host TSC; a deadline already behind fires at once. */
+			l->timer_deadline = !val ? 0 : val - v->tsc_offset ? val - v->tsc_offset : 1;
 		}
 		return true;
 	}

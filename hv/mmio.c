@@ -180,6 +180,6 @@ int mmio_emulate(struct vcpu *v, uint64_t gpa)
 		val = dev_read(v, gpa) & (in.size == 4 ? 0xffffffffULL : (1ULL << (8 * in.size)) - 1);
 		set_reg(v, &in, val, in.dst_size);
 	}
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + in.len);
+	vcpu_skip(in.len);
 	return 0;
 }

@@ -70,7 +70,8 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 	uint64_t *s = syscall_msr(v, msr);
 
 	if (s) {
-		*val = *s;
+		/* SWAPGS changes KERNEL_GS_BASE behind our back: the hardware has it. */
+		*val = msr == MSR_KERNEL_GS_BASE ? rdmsr(msr) : *s;
 		return true;
 	}
 	if (lapic_rdmsr(v, msr, val))
@@ -120,14 +121,23 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		vmwrite(GUEST_IA32_EFER, val);
 		return true;
 	}
+	case MSR_TSC:
+		/* The guest's TSC moves; its TSC-deadline timer follows (hv/lapic.c). */
+		v->tsc_offset = val - rdtsc();
+		vmwrite(TSC_OFFSET, v->tsc_offset);
+		return true;
 	case MSR_PAT:
 		if (!valid_pat(val))
 			return false;
 		vmwrite(GUEST_IA32_PAT, val);
 		return true;
 	case MSR_SYSENTER_CS: vmwrite(GUEST_SYSENTER_CS, val); return true;
-	case MSR_SYSENTER_ESP: vmwrite(GUEST_SYSENTER_ESP, val); return canonical(val);
-	case MSR_SYSENTER_EIP: vmwrite(GUEST_SYSENTER_EIP, val); return canonical(val);
+	case MSR_SYSENTER_ESP:
+	case MSR_SYSENTER_EIP:
+		if (!canonical(val))
+			return false;	/* refused before the VMCS sees it: the entry would fail */
+		vmwrite(msr == MSR_SYSENTER_ESP ? GUEST_SYSENTER_ESP : GUEST_SYSENTER_EIP, val);
+		return true;
 	case MSR_FS_BASE:
 		if (!canonical(val))
 			return false;
@@ -165,7 +175,7 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 
 static void skip(void)
 {
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(VM_EXIT_INSTRUCTION_LEN));
+	vcpu_skip(vmread(VM_EXIT_INSTRUCTION_LEN));
 }
 
 int exit_rdmsr(struct vcpu *v)

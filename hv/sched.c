@@ -122,6 +122,8 @@ static void switch_syscall_msrs(struct run_queue *rq, struct vcpu *v)
 {
 	if (rq->last == v)
 		return;
+	if (rq->last)	/* the guest's SWAPGS may have changed it since its WRMSR */
+		rq->last->msr_kernel_gs = rdmsr(0xc0000102);
 	wrmsr(0xc0000081, v->msr_star);
 	wrmsr(0xc0000082, v->msr_lstar);
 	wrmsr(0xc0000083, v->msr_cstar);

@@ -69,8 +69,11 @@ static bool compute_controls(void)
 		if (!((c->pin >> 32) & required[i].bit))
 			missing(miss, required[i].name);
 	adjust(c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER, &ctls.pin);
+	/* CR8 exits: the TPR is the virtual APIC's, never the physical one. */
 	if (!adjust(c->proc, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
-		    CPU_SECONDARY_CONTROLS, &ctls.proc))
+		    CPU_SECONDARY_CONTROLS | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
+		    CPU_USE_TSC_OFFSETTING,
+		    &ctls.proc))
 		missing(miss, "HLT exiting, I/O or MSR bitmaps, or secondary controls");
 	if (!adjust(c->proc2, SEC_ENABLE_EPT, &ctls.proc2))
 		missing(miss, "EPT");
@@ -233,6 +236,16 @@ void vcpu_reset_sipi(struct vcpu *v, int vector)
 	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));
 }
 
+void vcpu_skip(uint64_t len)
+{
+	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
+	/* The shadow covered the instruction just emulated (sti; hlt): it is over. */
+	if (block & 3)
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+}
+
 bool vcpu_has_rdtscp(void)
 {
 	return ctls.proc2 & SEC_RDTSCP;
@@ -368,7 +381,7 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 	vmwrite(IO_BITMAP_A, io_bitmap_a);
 	vmwrite(IO_BITMAP_B, io_bitmap_b);
 	vmwrite(MSR_BITMAP, msr_bitmap);
-	vmwrite(TSC_OFFSET, 0);
+	vmwrite(TSC_OFFSET, v->tsc_offset);
 	vmwrite(VIRTUAL_PROCESSOR_ID, v->vpid);
 	setup_host_state();
 	setup_guest_state(v);

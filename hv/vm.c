@@ -213,7 +213,7 @@ int vm_start(struct vm *vm)
 		v->loaded = false;
 		v->exits = 0;
 		v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
-		v->msr_kernel_gs = v->tsc_aux = 0;
+		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = 0;
 		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
 		v->misc_enable = 1;		/* fast strings */
 		v->mtrr_def_type = 0xc06;	/* MTRRs and fixed ranges on, WB default */

@@ -56,6 +56,7 @@ struct vcpu {
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs;
 	uint64_t tsc_aux;
 	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/msr.c) */
+	uint64_t tsc_offset;		/* guest TSC - host TSC (VMCS TSC_OFFSET) */
 	/* Interrupt state: the local APIC and what the scheduler waits on. */
 	struct vlapic lapic;
 	bool halted;			/* in HLT; halt_if: it halted with IF=1 */
@@ -138,6 +139,8 @@ int guest_load_image(struct vm *vm, char *err, unsigned int errlen);
 int vcpu_setup(struct vcpu *v, char *err, unsigned int errlen);
 void vcpu_run_slice(struct vcpu *v);
 int vmx_exit_dispatch(struct vcpu *v, uint32_t reason);
+/* Advance RIP past the exiting instruction; it ends any STI/MOV-SS shadow. */
+void vcpu_skip(uint64_t len);
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code);
 void vcpu_dump(struct vcpu *v);
 const char *vmx_exit_name(uint32_t reason);

@@ -65,7 +65,10 @@ enum vmcs_field {
 #define PIN_PREEMPTION_TIMER		(1u << 6)
 /* Primary processor-based controls. */
 #define CPU_INTR_WINDOW_EXITING		(1u << 2)
+#define CPU_USE_TSC_OFFSETTING		(1u << 3)
 #define CPU_HLT_EXITING			(1u << 7)
+#define CPU_CR8_LOAD_EXITING		(1u << 19)
+#define CPU_CR8_STORE_EXITING		(1u << 20)
 #define CPU_UNCOND_IO_EXITING		(1u << 24)
 #define CPU_USE_IO_BITMAPS		(1u << 25)
 #define CPU_USE_MSR_BITMAPS		(1u << 28)

@@ -41,8 +41,9 @@ class Machine:
     """An emulator running the hypervisor, with its serial line as a socket."""
 
     def __init__(self, kind='qemu', media='usb', cpus=4, mem=512, timeout=180,
-                 extra=None, iso='hv.iso'):
+                 extra=None, iso='hv.iso', ips=None, quiet=False):
         self.kind, self.media, self.cpus, self.mem = kind, media, cpus, mem
+        self.ips, self.quiet = ips, quiet
         self.deadline = time.time() + timeout
         self.tmp = tempfile.mkdtemp(prefix='hvtest-')
         self.port = free_port()
@@ -87,7 +88,7 @@ class Machine:
         with open(rc, 'w') as f:
             f.write(bochsrc(self.cpus, self.mem, f'{BUILD}/{self.iso}',
                             f'socket-server, dev=127.0.0.1:{self.port}',
-                            os.path.join(self.tmp, 'bochs.log')))
+                            os.path.join(self.tmp, 'bochs.log'), self.ips, self.quiet))
         with open(os.path.join(self.tmp, 'dbg.rc'), 'w') as f:
             f.write('c\nquit\n')
         return ['bochs-bin', '-q', '-f', rc, '-rc', os.path.join(self.tmp, 'dbg.rc')]
@@ -199,11 +200,15 @@ class Machine:
         self.close()
 
 
-def bochsrc(cpus, mem, iso, com1, log):
+def bochsrc(cpus, mem, iso, com1, log, ips=None, quiet=False):
+    """ips: emulated instructions per emulated second, which sets the TSC
+    rate the guest sees (Bochs' default, 4 M, makes a 250 Hz kernel tick every
+    16 K instructions).  quiet: drop Bochs' per-exit error lines."""
+    ips_opt = f', ips={ips}' if ips else ''
     return f'''megs: {mem}
 romimage: file={OVMF_BOCHS}
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
-cpu: model=corei7_skylake_x, count={cpus}, quantum=16, ignore_bad_msrs=1, reset_on_triple_fault=0
+cpu: model=corei7_skylake_x, count={cpus}, quantum=16, ignore_bad_msrs=1, reset_on_triple_fault=0{ips_opt}
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 com1: enabled=1, mode={com1}
@@ -215,7 +220,7 @@ log: {log}
 debug: action=ignore
 info: action=ignore
 panic: action=fatal
-'''
+''' + ('error: action=ignore\n' if quiet else '')
 
 
 class Results:
