@@ -5,7 +5,8 @@
  * MSRs, speculation-control MSRs, TSX, SGX, PT, LA57), plus what it emulates:
  * x2APIC and the TSC-deadline timer, ARAT, the hypervisor bit, a topology
  * of one package with one core per vCPU (leaves 1, 4, 0xB), and the TSC and
- * crystal frequencies (leaves 0x15, 0x16) so a kernel needs no calibration.
+ * crystal frequencies (leaves 0x15, 0x16) so a kernel needs no calibration,
+ * and IA32_TSC_ADJUST.
  */
 #include "hv/guest_boot.h"
 #include "hv/hypercall.h"
@@ -26,8 +27,8 @@
 /* Leaf 1 EDX: MCE, MCA, DS, ACPI (thermal MSRs), TM, PBE. */
 #define L1_EDX_HIDE	((1u << 7) | (1u << 14) | (1u << 21) | (1u << 22) | (1u << 29) | \
 			 (1u << 31))
-/* Leaf 7 EBX: TSC_ADJUST, SGX, HLE, AVX2, RTM, PQM, MPX, PQE, AVX-512*, PT. */
-#define L7_EBX_HIDE	((1u << 1) | (1u << 2) | (1u << 4) | (1u << 5) | (1u << 11) | \
+/* Leaf 7 EBX: SGX, HLE, AVX2, RTM, PQM, MPX, PQE, AVX-512*, PT. */
+#define L7_EBX_HIDE	((1u << 2) | (1u << 4) | (1u << 5) | (1u << 11) | \
 			 (1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) | \
 			 (1u << 21) | (1u << 25) | (1u << 26) | (1u << 27) | (1u << 28) | \
 			 (1u << 30) | (1u << 31))
@@ -37,6 +38,7 @@
 			 (1u << 16) | (1u << 30))
 /* Leaf 7 EDX: keep only MD_CLEAR (VERW) and FSRM: the rest name MSRs we lack. */
 #define L7_EDX_KEEP	((1u << 4) | (1u << 10))
+#define L7_EBX_TSC_ADJUST (1u << 1)
 
 /* The host's leaf 0 and 0x80000000, read once before any guest starts. */
 static struct cpuid_regs host0, ext0;
@@ -121,7 +123,9 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_regs 
 			return;
 		*r = cpuid(7, 0);
 		r->eax = 0;
-		r->ebx &= ~L7_EBX_HIDE;
+		/* IA32_TSC_ADJUST is emulated (hv/msr.c): with an invariant TSC it
+		 * lets a kernel trust the TSC without a watchdog. */
+		r->ebx = (r->ebx & ~L7_EBX_HIDE) | L7_EBX_TSC_ADJUST;
 		if (!vcpu_has_invpcid())
 			r->ebx &= ~(1u << 10);
 		r->ecx &= ~L7_ECX_HIDE;

@@ -13,6 +13,7 @@
 
 #define MSR_TSC			0x10
 #define MSR_PLATFORM_ID		0x17
+#define MSR_TSC_ADJUST		0x3b
 #define MSR_BIOS_UPDT_TRIG	0x79
 #define MSR_BIOS_SIGN_ID	0x8b
 #define MSR_MTRRCAP		0xfe
@@ -78,6 +79,7 @@ static bool read_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return true;
 	switch (msr) {
 	case MSR_TSC: *val = rdtsc() + vmread(TSC_OFFSET); return true;
+	case MSR_TSC_ADJUST: *val = v->tsc_adjust; return true;
 	case MSR_FEATURE_CONTROL: *val = 1; return true;	/* locked, VMX off */
 	case MSR_PLATFORM_ID: case MSR_BIOS_SIGN_ID: case MSR_MTRRCAP: *val = 0; return true;
 	case MSR_MISC_ENABLE: *val = v->misc_enable; return true;
@@ -121,9 +123,19 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		vmwrite(GUEST_IA32_EFER, val);
 		return true;
 	}
-	case MSR_TSC:
-		/* The guest's TSC moves; its TSC-deadline timer follows (hv/lapic.c). */
-		v->tsc_offset = val - rdtsc();
+	case MSR_TSC: {
+		/* The guest's TSC moves, and TSC_ADJUST by as much (SDM 17.17.3). */
+		uint64_t off = val - rdtsc();
+
+		v->tsc_adjust += off - v->tsc_offset;
+		v->tsc_offset = off;
+		vmwrite(TSC_OFFSET, off);
+		return true;
+	}
+	case MSR_TSC_ADJUST:
+		/* Its TSC-deadline timer follows the offset (hv/lapic.c). */
+		v->tsc_offset += val - v->tsc_adjust;
+		v->tsc_adjust = val;
 		vmwrite(TSC_OFFSET, v->tsc_offset);
 		return true;
 	case MSR_PAT:

@@ -126,7 +126,7 @@ void vm_guest_poweroff(struct vcpu *v)
 
 	uart_flush(vm);
 	vm->exit_status = 0;
-	pr_info("guest %s powered off (ACPI S5)\n", vm->cfg.name);
+	pr_info("guest %s exited with status 0 (powered off: ACPI S5)\n", vm->cfg.name);
 	WRITE_ONCE(v->state, VCPU_DONE);
 	vm_end(vm, VM_EXITED);
 }
@@ -213,7 +213,7 @@ int vm_start(struct vm *vm)
 		v->loaded = false;
 		v->exits = 0;
 		v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
-		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = 0;
+		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = v->tsc_adjust = 0;
 		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
 		v->misc_enable = 1;		/* fast strings */
 		v->mtrr_def_type = 0xc06;	/* MTRRs and fixed ranges on, WB default */

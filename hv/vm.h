@@ -57,6 +57,7 @@ struct vcpu {
 	uint64_t tsc_aux;
 	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/msr.c) */
 	uint64_t tsc_offset;		/* guest TSC - host TSC (VMCS TSC_OFFSET) */
+	uint64_t tsc_adjust;		/* IA32_TSC_ADJUST: what writes added to it */
 	/* Interrupt state: the local APIC and what the scheduler waits on. */
 	struct vlapic lapic;
 	bool halted;			/* in HLT; halt_if: it halted with IF=1 */

@@ -14,12 +14,14 @@ efi=$B/BOOTX64.EFI
 [ -f "$efi" ] || { echo "mkimage: $efi missing: run make first" >&2; exit 1; }
 [ -f "$cfg" ] || { echo "mkimage: config $cfg missing" >&2; exit 1; }
 
-# Files hv.cfg names (image/initrd/module = NAME), looked up in build/guests/.
+# Files hv.cfg names (image/initrd/module = NAME), looked up in build/guests/
+# (the test guests), then build/linux/ (scripts/linux-artefacts.sh).
 extra_files() {
 	sed -n 's/^[[:space:]]*\(image\|initrd\|module\)[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\2/p' "$cfg" |
 	while read -r f; do
 		if [ -f "$B/guests/$f" ]; then echo "$B/guests/$f"
-		else echo "mkimage: warning: $f (named in $cfg) not found in $B/guests" >&2; fi
+		elif [ -f "$B/linux/$f" ]; then echo "$B/linux/$f"
+		else echo "mkimage: warning: $f (named in $cfg) not found in $B/guests or $B/linux" >&2; fi
 	done | sort -u
 }
 

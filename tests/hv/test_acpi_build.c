@@ -90,7 +90,10 @@ static bool build(struct tables *t, uint64_t gpa, unsigned int ncpus)
 	t->madt = at(t, rd64(t->xsdt + 44), 44);
 	if (!table_ok(t, t->fadt, "FACP") || !table_ok(t, t->madt, "APIC"))
 		return false;
-	t->facs = at(t, rd64(t->fadt + 132), 64);
+	/* The FACS by FIRMWARE_CTRL below 4 GiB, else by X_FIRMWARE_CTRL: never both. */
+	if (!rd32(t->fadt + 36) == !rd64(t->fadt + 132))
+		return false;
+	t->facs = at(t, rd32(t->fadt + 36) ? rd32(t->fadt + 36) : rd64(t->fadt + 132), 64);
 	t->dsdt = at(t, rd64(t->fadt + 140), 36);
 	return t->facs && table_ok(t, t->dsdt, "DSDT");
 }
@@ -141,7 +144,8 @@ TEST(fadt_revision6_fields)
 	CHECK_EQ(rd32(f + 4), 276);
 	CHECK_EQ(f[8], 6);
 	CHECK_EQ(f[131], 0);				/* minor version */
-	CHECK_EQ(rd32(f + 36), rd64(f + 132));		/* FIRMWARE_CTRL == X_ */
+	CHECK_EQ(rd32(f + 36), GUEST_ACPI_BASE + (uint64_t)(t.facs - buf));
+	CHECK_EQ(rd64(f + 132), 0);			/* X_FIRMWARE_CTRL: not both */
 	CHECK_EQ(rd32(f + 40), rd64(f + 140));		/* DSDT == X_DSDT */
 	CHECK_EQ(rd16(f + 46), 9);			/* SCI_INT */
 	CHECK_EQ(rd32(f + 48), 0);			/* SMI_CMD: always ACPI */
@@ -277,7 +281,7 @@ TEST(above_4g_uses_only_64bit_pointers)
 	CHECK(build(&t, 0x100000000ULL, 2));
 	CHECK_EQ(rd32(t.fadt + 36), 0);
 	CHECK_EQ(rd32(t.fadt + 40), 0);
-	CHECK(rd64(t.fadt + 132) >> 32);
+	CHECK_EQ(rd64(t.fadt + 132), (uint64_t)(t.facs - buf) + 0x100000000ULL);
 	CHECK(rd64(t.fadt + 140) >> 32);
 }
 

@@ -1,0 +1,37 @@
+# The Linux guest (docs/linux-guests.md): Debian's stock kernel and a busybox
+# initramfs, built from Debian packages by scripts/linux-artefacts.sh into
+# build/linux/ (the .debs are cached in build/linux/debs).  Neither `images`
+# nor `make test` needs them: `make test-linux` builds them and runs the
+# Bochs test (minutes per Linux boot); `make test TEST_LINUX=1` adds it to
+# the whole run.
+LINUX_DIR	:= $(BUILD)/linux
+LINUX_FILES	:= $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
+LINUX_ISOS	:= $(BUILD)/hv-linux.iso $(BUILD)/hv-linux-over.iso
+LINUX_TESTS	:= tests/boot/test_bochs_linux.py
+
+$(LINUX_DIR)/vmlinuz: scripts/linux-artefacts.sh
+	scripts/linux-artefacts.sh kernel
+
+$(LINUX_DIR)/initrd.img: scripts/linux-artefacts.sh scripts/mkinitramfs.py \
+			 $(wildcard tests/guests/linux/*)
+	scripts/linux-artefacts.sh initrd
+
+$(BUILD)/hv-linux.iso: $(MEDIA_DEPS) $(LINUX_FILES) tests/guests/linux.cfg
+	scripts/mkimage.sh iso tests/guests/linux.cfg hv-linux.iso
+
+$(BUILD)/hv-linux-over.iso: $(MEDIA_DEPS) $(LINUX_FILES) tests/guests/linux-over.cfg
+	scripts/mkimage.sh iso tests/guests/linux-over.cfg hv-linux-over.iso
+
+.PHONY: linux linux-images test-linux
+linux: $(LINUX_FILES)
+linux-images: $(LINUX_ISOS)
+
+# One Bochs at a time; the runner's per-program limit is raised to fit four boots
+# and the overcommitted fill (about 40 minutes when all goes well).
+test-linux: all linux-images
+	@TEST_TIMEOUT=$${TEST_TIMEOUT:-10800} python3 tests/run.py $(LINUX_TESTS)
+
+ifneq ($(TEST_LINUX),)
+SCRIPT_TESTS += $(LINUX_TESTS)
+test: linux-images
+endif
