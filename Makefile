@@ -133,9 +133,10 @@ include $(sort $(wildcard tests/*/*.mk))
 
 host-tests: $(HOST_TESTS)
 
+# Per-program limit: the quick Linux boot under Bochs takes about ten minutes.
 test: all host-tests images
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  python3 tests/run.py $(HOST_TESTS) $(SCRIPT_TESTS)
+	  TEST_TIMEOUT=$${TEST_TIMEOUT:-1800} python3 tests/run.py $(HOST_TESTS) $(SCRIPT_TESTS)
 
 # Host tests built with --coverage; report in build/coverage/index.html.
 coverage: deps

@@ -207,12 +207,12 @@ static int handle_cr_access(struct vcpu *v)
 
 	if (type == 2) {			/* CLTS */
 		vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~(1ULL << 3));
-		vmwrite(CR0_READ_SHADOW, vmread(CR0_READ_SHADOW) & ~(1ULL << 3));
+		vmwrite(CR0_READ_SHADOW, vcpu_guest_cr0() & ~(1ULL << 3));
 		skip_instruction();
 		return 0;
 	}
 	if (type == 3) {			/* LMSW: the low 4 bits of CR0, PE cannot clear */
-		uint64_t src = (q >> 16) & 0xf, old = vmread(CR0_READ_SHADOW);
+		uint64_t src = (q >> 16) & 0xf, old = vcpu_guest_cr0();
 
 		val = (old & ~0xeULL) | src | (old & 1);
 		cr = 0;

@@ -33,7 +33,7 @@ static int read_pte(struct vm *vm, uint64_t pa, bool wide, uint64_t *pte)
 int mmio_gva_to_gpa(struct vcpu *v, uint64_t gva, uint64_t *gpa)
 {
 	struct vm *vm = v->vm;
-	uint64_t cr0 = vmread(CR0_READ_SHADOW), cr4 = vmread(CR4_READ_SHADOW);
+	uint64_t cr0 = vcpu_guest_cr0(), cr4 = vcpu_guest_cr4();
 	uint64_t cr3 = vmread(GUEST_CR3), pte;
 	bool lma = vmread(GUEST_IA32_EFER) & (1ULL << 10);
 

@@ -118,7 +118,7 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 			return false;
 		/* LMA is the CPU's to set; LME cannot change while paging is on. */
 		val = (val & ~EFER_LMA) | (old & EFER_LMA);
-		if ((vmread(CR0_READ_SHADOW) & CR0_PG) && ((val ^ old) & EFER_LME))
+		if ((vcpu_guest_cr0() & CR0_PG) && ((val ^ old) & EFER_LME))
 			return false;
 		vmwrite(GUEST_IA32_EFER, val);
 		return true;

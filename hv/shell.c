@@ -93,7 +93,9 @@ void shell_run(void)
 		switch (line_edit_feed(&editor, (char)c)) {
 		case LE_LINE:
 			run_line(editor.buf);
-			line_edit_prompt(&editor);
+			/* `console NAME` hands the terminal over: the guest prompts now. */
+			if (!READ_ONCE(console_vm))
+				line_edit_prompt(&editor);
 			break;
 		case LE_INTERRUPT:
 			line_edit_prompt(&editor);

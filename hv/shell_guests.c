@@ -95,9 +95,9 @@ static void snapshot_vcpu(void *arg)
 	s->rip = vmread(GUEST_RIP);
 	s->rsp = vmread(GUEST_RSP);
 	s->rflags = vmread(GUEST_RFLAGS);
-	s->cr0 = vmread(CR0_READ_SHADOW);
+	s->cr0 = vcpu_guest_cr0();
 	s->cr3 = vmread(GUEST_CR3);
-	s->cr4 = vmread(CR4_READ_SHADOW);
+	s->cr4 = vcpu_guest_cr4();
 	s->efer = vmread(GUEST_IA32_EFER);
 	s->ok = true;
 }
@@ -266,7 +266,7 @@ int cmd_console(int argc, char **argv)
 	if (!(vm = find_or_complain(argv[1])))
 		return -1;
 	pr_info("console attached to %s; Ctrl-] detaches\n", vm->cfg.name);
-	WRITE_ONCE(console_vm, vm);
+	uart_attach(vm);
 	return 0;
 }
 

@@ -82,6 +82,16 @@ static uint8_t read_iir(struct vm *vm)
 	return fifo | IIR_NONE;
 }
 
+/* Attach the terminal; a partial line the guest wrote (its prompt) shows at once. */
+void uart_attach(struct vm *vm)
+{
+	spin_lock(&vm->uart_lock);
+	console_write(vm->tx_line, vm->tx_len);
+	vm->tx_len = 0;
+	WRITE_ONCE(console_vm, vm);
+	spin_unlock(&vm->uart_lock);
+}
+
 void uart_console_input(struct vm *vm, uint8_t c)
 {
 	spin_lock(&vm->uart_lock);

@@ -236,6 +236,21 @@ void vcpu_reset_sipi(struct vcpu *v, int vector)
 	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));
 }
 
+/* CR0 and CR4 as the guest sees them: its own bits, the shadow for the ones we own. */
+uint64_t vcpu_guest_cr0(void)
+{
+	uint64_t mask = vmread(CR0_GUEST_HOST_MASK);
+
+	return (vmread(GUEST_CR0) & ~mask) | (vmread(CR0_READ_SHADOW) & mask);
+}
+
+uint64_t vcpu_guest_cr4(void)
+{
+	uint64_t mask = vmread(CR4_GUEST_HOST_MASK);
+
+	return (vmread(GUEST_CR4) & ~mask) | (vmread(CR4_READ_SHADOW) & mask);
+}
+
 void vcpu_skip(uint64_t len)
 {
 	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);

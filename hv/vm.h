@@ -142,6 +142,8 @@ void vcpu_run_slice(struct vcpu *v);
 int vmx_exit_dispatch(struct vcpu *v, uint32_t reason);
 /* Advance RIP past the exiting instruction; it ends any STI/MOV-SS shadow. */
 void vcpu_skip(uint64_t len);
+uint64_t vcpu_guest_cr0(void);	/* of the loaded VMCS, as the guest reads them */
+uint64_t vcpu_guest_cr4(void);
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code);
 void vcpu_dump(struct vcpu *v);
 const char *vmx_exit_name(uint32_t reason);
@@ -160,6 +162,7 @@ const char *vmx_insn_error_name(uint32_t err);
 /* The guest's UART and console attachment (hv/uart.c). */
 void uart_io(struct vcpu *v, uint16_t port, bool in, uint32_t *val);
 void uart_console_input(struct vm *vm, uint8_t c);
+void uart_attach(struct vm *vm);
 void uart_flush(struct vm *vm);
 
 /* Per-CPU scheduling of vCPUs (hv/sched.c). */

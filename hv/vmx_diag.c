@@ -127,8 +127,8 @@ void vcpu_dump(struct vcpu *v)
 	       (unsigned long long)vmread(GUEST_RIP), (unsigned long long)vmread(GUEST_RSP),
 	       (unsigned long long)vmread(GUEST_RFLAGS));
 	pr_err("  CR0 %016llx CR3 %016llx CR4 %016llx EFER %llx\n",
-	       (unsigned long long)vmread(CR0_READ_SHADOW), (unsigned long long)vmread(GUEST_CR3),
-	       (unsigned long long)vmread(CR4_READ_SHADOW),
+	       (unsigned long long)vcpu_guest_cr0(), (unsigned long long)vmread(GUEST_CR3),
+	       (unsigned long long)vcpu_guest_cr4(),
 	       (unsigned long long)vmread(GUEST_IA32_EFER));
 	pr_err("  CS %04llx/%llx SS %04llx/%llx GPA %llx linear %llx\n",
 	       (unsigned long long)vmread(GUEST_CS_SELECTOR),

@@ -1,13 +1,17 @@
 # The Linux guest (docs/linux-guests.md): Debian's stock kernel and a busybox
 # initramfs, built from Debian packages by scripts/linux-artefacts.sh into
-# build/linux/ (the .debs are cached in build/linux/debs).  Neither `images`
-# nor `make test` needs them: `make test-linux` builds them and runs the
-# Bochs test (minutes per Linux boot); `make test TEST_LINUX=1` adds it to
-# the whole run.
+# build/linux/ (the .debs are cached in build/linux/debs).  `make test` runs
+# the quick Linux test (linux1 and linux2 booted side by side, one Bochs
+# session); `make test-linux` runs the whole one (poweroff, reboot, the
+# overcommitted guest: four boots); `make test TEST_LINUX=1` adds it to `test`.
 LINUX_DIR	:= $(BUILD)/linux
 LINUX_FILES	:= $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
 LINUX_ISOS	:= $(BUILD)/hv-linux.iso $(BUILD)/hv-linux-over.iso
 LINUX_TESTS	:= tests/boot/test_bochs_linux.py
+LINUX_QUICK	:= tests/boot/test_bochs_linux_quick.py
+
+SCRIPT_TESTS += $(LINUX_QUICK)
+test: $(BUILD)/hv-linux.iso
 
 $(LINUX_DIR)/vmlinuz: scripts/linux-artefacts.sh
 	scripts/linux-artefacts.sh kernel
