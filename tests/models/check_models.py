@@ -50,6 +50,9 @@ CASES = [
     ('mutant_tlb_MUT_REQ_BEFORE_MODE', 'tlb', ['MUT_REQ_BEFORE_MODE'], REJECT),
     ('mutant_tlb_MUT_MODE_BEFORE_QUEUE', 'tlb', ['MUT_MODE_BEFORE_QUEUE'], REJECT),
     ('mutant_tlb_MUT_NO_WAIT', 'tlb', ['MUT_NO_WAIT'], REJECT),
+    ('model_wakeup', 'wakeup', [], SAFE),
+    ('mutant_wakeup_MUT_STI_BEFORE_CHECK', 'wakeup', ['MUT_STI_BEFORE_CHECK'], REJECT),
+    ('mutant_wakeup_MUT_KICK_BEFORE_POST', 'wakeup', ['MUT_KICK_BEFORE_POST'], REJECT),
 ]
 
 PAN_CFLAGS = ['-DSAFETY', '-DMEMLIM=2048', '-w']
