@@ -542,9 +542,7 @@ bool lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return false;
 	if (!reg_read(v, (msr - 0x800) << 4, &lo))
 		return false;
-	*val = lo;
-	if (msr == 0x830)
-		*val |= 0;	/* x2APIC ICR reads back as idle: the destination is not kept */
+	*val = lo;		/* the x2APIC ICR reads back idle, without its destination */
 	return true;
 }
 

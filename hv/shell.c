@@ -76,6 +76,14 @@ void shell_run(void)
 				vm_reap_all();
 				gmem_background();
 				next_reap = deadline_us(10000);
+				/* The attached guest ended (not a reset): the terminal comes back. */
+				if (attached && READ_ONCE(attached->state) != VM_RUNNING &&
+				    !READ_ONCE(attached->restart_request)) {
+					WRITE_ONCE(console_vm, NULL);
+					pr_info("\nconsole detached from %s (guest %s)\n",
+						attached->cfg.name, vm_state_name(attached->state));
+					line_edit_prompt(&editor);
+				}
 			}
 			cpu_relax();
 			continue;

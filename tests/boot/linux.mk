@@ -26,7 +26,11 @@ $(BUILD)/hv-linux.iso: $(MEDIA_DEPS) $(LINUX_FILES) tests/guests/linux.cfg
 $(BUILD)/hv-linux-over.iso: $(MEDIA_DEPS) $(LINUX_FILES) tests/guests/linux-over.cfg
 	scripts/mkimage.sh iso tests/guests/linux-over.cfg hv-linux-over.iso
 
-.PHONY: linux linux-images test-linux
+.PHONY: linux linux-images test-linux run-linux
+# Bochs with linux1 and linux2 (`guest start linux1`, `console linux1`); Ctrl-C quits.
+run-linux: deps all $(BUILD)/hv-linux.iso
+	ISO=hv-linux.iso IPS=100000000 python3 scripts/console.py bochs $${CPUS:-4} $${MEM:-512}
+
 linux: $(LINUX_FILES)
 linux-images: $(LINUX_ISOS)
 

@@ -49,6 +49,12 @@ def hv(m, line, timeout=60):
     return m.out[start:m.pos].decode(errors='replace')
 
 
+def hv_seconds(m):
+    """The hypervisor's `uptime`, in seconds of its TSC clock."""
+    mt = re.search(r'up (\d+\.\d+) s', hv(m, 'uptime'))
+    return float(mt.group(1)) if mt else 0.0
+
+
 def num(rx, text, default=None):
     mt = re.search(rx, text)
     return int(mt.group(1)) if mt else default
@@ -117,13 +123,11 @@ def stopped(m, name, since, timeout=CMD):
                     timeout).group(0).decode(errors='replace')
 
 
-def detach_if_attached(m, name):
-    """After a guest ends the console may already be detached; make sure it is."""
-    time.sleep(2)
-    while m._pump(0.2):
-        pass
-    if f'console detached from {name}' not in m.text()[-2000:]:
-        detach(m, name)
+def detach_if_attached(m, name, since):
+    """A guest that ended gives the terminal back by itself: wait for that."""
+    m.pos = since
+    m.expect(f'console detached from {name} \\(guest', 60)
+    m.expect(r'hv> ', 60)
 
 
 def main_session():
@@ -150,7 +154,7 @@ def main_session():
             m.send('poweroff\r')
             line = stopped(m, 'linux1', since)
             r.ok('linux1_poweroff_exits_guest', 'exited with status 0' in line, line)
-            detach_if_attached(m, 'linux1')
+            detach_if_attached(m, 'linux1', since)
             out = hv(m, 'guests')
             r.ok('linux1_listed_exited', re.search(r'linux1\s+exited', out), out)
             out = hv(m, 'cpus')
@@ -219,6 +223,7 @@ def quick_session():
         try:
             m.expect(r'hv> ', 300)
             t = time.time()
+            up0 = hv_seconds(m)
             hv(m, 'guest start linux1 linux2')
             seen = {}
             for _ in range(2):
@@ -227,6 +232,11 @@ def quick_session():
                 seen[name] = int(mt.group(2))
                 log(f'{name}: init line after {time.time() - t:.1f} s wall')
             m.expect(r"\[linux[12]\] Enter 'help'", CMD)
+            # The hypervisor's clock is the TSC, which Bochs advances once per
+            # instruction of each emulated CPU: TSC ticks ~ instructions per CPU.
+            dt = hv_seconds(m) - up0
+            log(f'both shells up after {dt:.2f} s of hypervisor time '
+                f'= {dt * IPS / 1e9:.2f} G TSC ticks (Bochs instructions per CPU)')
             r.ok('linux1_boots_to_init', seen.get('linux1') == 1, str(seen))
             r.ok('linux2_boots_to_init', seen.get('linux2') == 2, str(seen))
             for name, n in (('linux1', 1), ('linux2', 2)):
@@ -248,7 +258,7 @@ def quick_session():
                 m.send('poweroff\r')
                 line = stopped(m, name, since)
                 r.ok(f'{name}_poweroff_exits_guest', 'exited with status 0' in line, line)
-                detach_if_attached(m, name)
+                detach_if_attached(m, name, since)
             out = hv(m, 'guests')
             r.ok('linux2_listed_exited', re.search(r'linux2\s+exited', out), out)
             r.ok('linux1_still_running', re.search(r'linux1\s+running', out), out)
