@@ -18,7 +18,6 @@
 #define EXIT_EXT_INTR		1
 #define EXIT_TRIPLE_FAULT	2
 #define EXIT_INTR_WINDOW	7
-#define EXIT_INIT_SIGNAL	3
 #define EXIT_CPUID		10
 #define EXIT_HLT		12
 #define EXIT_VMCALL		18
