@@ -36,11 +36,6 @@
 
 typedef int (*exit_handler_t)(struct vcpu *v);
 
-static void skip_instruction(void)
-{
-	vcpu_skip(vmread(VM_EXIT_INSTRUCTION_LEN));
-}
-
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code)
 {
 	(void)v;
@@ -79,12 +74,6 @@ static int handle_triple_fault(struct vcpu *v)
 	return 1;
 }
 
-/* GPR n in the exit qualification's numbering (RAX=0 ... R15=15). */
-static uint64_t get_gpr(struct vcpu *v, unsigned int n)
-{
-	return n == 4 ? vmread(GUEST_RSP) : (&v->regs.rax)[n];
-}
-
 static int handle_cpuid(struct vcpu *v)
 {
 	struct cpuid_regs r;
@@ -94,13 +83,13 @@ static int handle_cpuid(struct vcpu *v)
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
 	v->regs.rdx = r.edx;
-	skip_instruction();
+	vcpu_skip_instruction();
 	return 0;
 }
 
 static int handle_hlt(struct vcpu *v)
 {
-	skip_instruction();
+	vcpu_skip_instruction();
 	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
 	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic.init_pending)) {
 		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
@@ -155,7 +144,7 @@ static int handle_vmcall(struct vcpu *v)
 	int64_t ret = 0;
 	int end_slice = 0;
 
-	skip_instruction();
+	vcpu_skip_instruction();
 	if (guest_cpl() != 0) {
 		v->regs.rax = (uint64_t)(int64_t)HC_EPERM;
 		return 0;
@@ -207,7 +196,7 @@ static int handle_cr_access(struct vcpu *v)
 	if (type == 2) {			/* CLTS */
 		vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~(1ULL << 3));
 		vmwrite(CR0_READ_SHADOW, vcpu_guest_cr0() & ~(1ULL << 3));
-		skip_instruction();
+		vcpu_skip_instruction();
 		return 0;
 	}
 	if (type == 3) {			/* LMSW: the low 4 bits of CR0, PE cannot clear */
@@ -216,14 +205,11 @@ static int handle_cr_access(struct vcpu *v)
 		val = (old & ~0xeULL) | src | (old & 1);
 		cr = 0;
 	} else if (type == 0) {
-		val = get_gpr(v, gpr);
+		val = vcpu_gpr(v, gpr);
 	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
 		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic.tpr >> 4) & 0xf;
-		if (gpr == 4)
-			vmwrite(GUEST_RSP, val);
-		else
-			(&v->regs.rax)[gpr] = val;
-		skip_instruction();
+		vcpu_set_gpr(v, gpr, val);
+		vcpu_skip_instruction();
 		return 0;
 	} else {
 		guest_fail(v, "unexpected read of CR%u", cr);
@@ -264,7 +250,7 @@ static int handle_cr_access(struct vcpu *v)
 		guest_fail(v, "unexpected write of CR%u", cr);
 		return 1;
 	}
-	skip_instruction();
+	vcpu_skip_instruction();
 	return 0;
 }
 
@@ -323,7 +309,7 @@ static int string_io(struct vcpu *v, uint64_t q, uint16_t port, unsigned int siz
 	if (rep)
 		v->regs.rcx = (v->regs.rcx & ~amask) | ((n - done) & amask);
 	if (done == n)
-		skip_instruction();
+		vcpu_skip_instruction();
 	return 0;
 bad:
 	guest_fail(v, "string I/O outside guest memory");
@@ -342,12 +328,12 @@ static int handle_io(struct vcpu *v)
 	if (q & 16)
 		return string_io(v, q, port, size, in);
 	if (port_access(v, port, in, &val)) {
-		skip_instruction();
+		vcpu_skip_instruction();
 		return 1;
 	}
 	if (in)
 		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | (val & mask);
-	skip_instruction();
+	vcpu_skip_instruction();
 	return 0;
 }
 

@@ -45,7 +45,7 @@ struct guest_boot {
 	struct boot_seg cs, ds;		/* ds is loaded into DS, ES, SS, FS, GS */
 	uint64_t gdt_base, gdt_limit;
 	uint64_t rip, rsp;
-	uint64_t rax, rbx, rsi;
+	uint64_t rax, rbx, rdx, rsi, rdi;
 };
 
 #endif

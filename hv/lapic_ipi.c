@@ -26,7 +26,7 @@ static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
 	return (dest >> 4) == (ldr >> 28) && (dest & (ldr >> 24) & 0xf);	/* cluster */
 }
 
-static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool level, bool assert)
+static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool level)
 {
 	switch (mode) {
 	case ICR_FIXED:
@@ -38,8 +38,6 @@ static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool leve
 		sched_kick(t->cpu);
 		break;
 	case ICR_INIT:
-		if (!assert && level)
-			break;		/* INIT level de-assert: nothing on modern CPUs */
 		store_release(&t->lapic.init_pending, true);
 		sched_kick(t->cpu);
 		break;
@@ -64,7 +62,7 @@ void lapic_deliver(struct vm *vm, uint32_t dest, bool logical, uint32_t mode, ui
 
 		if (!dest_match(t, dest, logical))
 			continue;
-		deliver_one(t, mode, vector, level, true);
+		deliver_one(t, mode, vector, level);
 		if (mode == ICR_LOWEST)
 			break;		/* lowest priority: the first match will do */
 	}
@@ -75,30 +73,23 @@ void lapic_send_ipi(struct vcpu *v, uint32_t lo, uint32_t dest)
 	struct vm *vm = v->vm;
 	uint32_t mode = ICR_MODE(lo), shorthand = (lo >> 18) & 3;
 	uint8_t vector = lo & 0xff;
-	bool level = lo & ICR_LEVEL, assert = lo & ICR_ASSERT;
+	bool level = lo & ICR_LEVEL;
 
-	if (mode == ICR_INIT && !assert)
-		return;
+	if (mode == ICR_INIT && !(lo & ICR_ASSERT))
+		return;		/* INIT level de-assert: nothing on modern CPUs */
 	if ((mode == ICR_FIXED || mode == ICR_LOWEST) && vector < 16)
 		__atomic_fetch_or(&v->lapic.esr_pending, 1u << 5, __ATOMIC_RELAXED);	/* send illegal */
 	switch (shorthand) {
 	case 0:
-		if (mode == ICR_INIT || mode == ICR_SIPI || mode == ICR_NMI) {
-			/* Physical or logical, these go to exactly the named targets. */
-			for (unsigned int i = 0; i < vm->cfg.vcpus; i++)
-				if (dest_match(&vm->vcpus[i], dest, lo & ICR_LOGICAL))
-					deliver_one(&vm->vcpus[i], mode, vector, level, assert);
-		} else {
-			lapic_deliver(vm, dest, lo & ICR_LOGICAL, mode, vector, level);
-		}
+		lapic_deliver(vm, dest, lo & ICR_LOGICAL, mode, vector, level);
 		break;
 	case 1:
-		deliver_one(v, mode, vector, level, assert);
+		deliver_one(v, mode, vector, level);
 		break;
 	default:
 		for (unsigned int i = 0; i < vm->cfg.vcpus; i++)
 			if (shorthand == 2 || &vm->vcpus[i] != v)
-				deliver_one(&vm->vcpus[i], mode, vector, level, assert);
+				deliver_one(&vm->vcpus[i], mode, vector, level);
 	}
 }
 

@@ -92,21 +92,16 @@ static int read_linear(struct vcpu *v, uint64_t gva, uint8_t *buf, unsigned int 
 	return 0;
 }
 
-static uint64_t get_gpr(struct vcpu *v, unsigned int n)
-{
-	return n == 4 ? vmread(GUEST_RSP) : (&v->regs.rax)[n];	/* RSP lives in the VMCS */
-}
-
 static uint64_t reg_value(struct vcpu *v, const struct mmio_insn *in)
 {
-	uint64_t r = get_gpr(v, in->reg);
+	uint64_t r = vcpu_gpr(v, in->reg);
 
 	return in->high8 ? (r >> 8) & 0xff : r;
 }
 
 static void set_reg(struct vcpu *v, const struct mmio_insn *in, uint64_t val, unsigned int size)
 {
-	uint64_t old = get_gpr(v, in->reg);
+	uint64_t old = vcpu_gpr(v, in->reg);
 
 	if (in->high8)
 		val = (old & ~0xff00ULL) | ((val & 0xff) << 8);
@@ -116,10 +111,7 @@ static void set_reg(struct vcpu *v, const struct mmio_insn *in, uint64_t val, un
 		val = (old & ~0xffffULL) | (val & 0xffff);
 	else if (size == 4)
 		val &= 0xffffffffULL;	/* 32-bit destinations zero-extend */
-	if (in->reg == 4)
-		vmwrite(GUEST_RSP, val);
-	else
-		(&v->regs.rax)[in->reg] = val;
+	vcpu_set_gpr(v, in->reg, val);
 }
 
 static uint64_t dev_read(struct vcpu *v, uint64_t gpa)

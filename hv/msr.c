@@ -185,11 +185,6 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 }
 
-static void skip(void)
-{
-	vcpu_skip(vmread(VM_EXIT_INSTRUCTION_LEN));
-}
-
 int exit_rdmsr(struct vcpu *v)
 {
 	uint64_t val;
@@ -201,7 +196,7 @@ int exit_rdmsr(struct vcpu *v)
 	}
 	v->regs.rax = (uint32_t)val;
 	v->regs.rdx = val >> 32;
-	skip();
+	vcpu_skip_instruction();
 	return 0;
 }
 
@@ -214,6 +209,6 @@ int exit_wrmsr(struct vcpu *v)
 		vcpu_inject_exception(v, VEC_GP, true, 0);
 		return 0;
 	}
-	skip();
+	vcpu_skip_instruction();
 	return 0;
 }

@@ -168,8 +168,20 @@ static void write_seg(int idx, struct seg s)
 	vmwrite(GUEST_ES_AR_BYTES + 2 * idx, s.ar);
 }
 
-/* The state an image loader chose for vCPU 0 (hv/guest_boot.h). */
-static void apply_boot_state(struct vcpu *v, const struct guest_boot *b)
+/* A clean FPU image for a starting vCPU: FNINIT state with default MXCSR. */
+static void fpu_reset(struct vcpu *v)
+{
+	memset(v->fx, 0, sizeof(v->fx));
+	*(uint16_t *)&v->fx[0] = 0x37f;
+	*(uint32_t *)&v->fx[24] = 0x1f80;
+}
+
+/*
+ * Load a start state into the current VMCS: a loader's (hv/guest_boot.h),
+ * the default one for cfg.mode, or real mode after SIPI.  The rest of the
+ * architectural state is as after RESET.
+ */
+static void load_start_state(struct vcpu *v, const struct guest_boot *b)
 {
 	uint64_t entry = ctls.entry;
 	struct seg cs = { b->cs.sel, b->cs.base, b->cs.limit, b->cs.ar };
@@ -178,62 +190,52 @@ static void apply_boot_state(struct vcpu *v, const struct guest_boot *b)
 	if (b->efer & (1ULL << 10))
 		entry |= ENTRY_IA32E_MODE;
 	vmwrite(VM_ENTRY_CONTROLS, entry);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmwrite(GUEST_CR0, b->cr0 | CR0_NE);
 	vmwrite(CR0_READ_SHADOW, b->cr0);
 	vmwrite(GUEST_CR4, b->cr4 | CR4_VMXE);
 	vmwrite(CR4_READ_SHADOW, b->cr4);
 	vmwrite(GUEST_CR3, b->cr3);
 	vmwrite(GUEST_IA32_EFER, b->efer);
+	vmwrite(GUEST_IA32_PAT, 0x0007040600070406ULL);
 	for (int i = 0; i < 6; i++)
 		write_seg(i, i == 1 ? cs : ds);
+	write_seg(6, (struct seg){ 0, 0, 0, 0x10000 });	/* LDTR unusable */
+	write_seg(7, (struct seg){ 0, 0, 0xffff, 0x8b });	/* TR: a busy 32-bit TSS */
 	vmwrite(GUEST_GDTR_BASE, b->gdt_base);
 	vmwrite(GUEST_GDTR_LIMIT, b->gdt_limit);
+	vmwrite(GUEST_IDTR_BASE, 0);
+	vmwrite(GUEST_IDTR_LIMIT, 0xffff);
+	vmwrite(GUEST_DR7, 0x400);
 	vmwrite(GUEST_RIP, b->rip);
 	vmwrite(GUEST_RSP, b->rsp);
 	vmwrite(GUEST_RFLAGS, 0x2);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	memset(&v->regs, 0, sizeof(v->regs));
 	v->regs.rax = b->rax;
 	v->regs.rbx = b->rbx;
+	v->regs.rdx = b->rdx;
 	v->regs.rsi = b->rsi;
-	v->regs.rdi = 0;
+	v->regs.rdi = b->rdi;
+	fpu_reset(v);
 }
 
 /* INIT then SIPI: real mode at vector << 12, as after RESET but for CS (SDM 9.1.4). */
 void vcpu_reset_sipi(struct vcpu *v, int vector)
 {
-	struct seg code = { (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, 0x9b };
-	struct seg data = { 0, 0, 0xffff, 0x93 };
+	struct guest_boot b = {
+		.cr0 = 1 << 4,
+		.cs = { (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, 0x9b },
+		.ds = { 0, 0, 0xffff, 0x93 },
+		.gdt_limit = 0xffff,
+		.rdx = cpuid(1, 0).eax,		/* family/model/stepping, as after RESET */
+	};
 
-	vmwrite(VM_ENTRY_CONTROLS, ctls.entry);
-	vmwrite(GUEST_CR0, CR0_NE | (1 << 4));
-	vmwrite(CR0_READ_SHADOW, 1 << 4);
-	vmwrite(GUEST_CR4, CR4_VMXE);
-	vmwrite(CR4_READ_SHADOW, 0);
-	vmwrite(GUEST_CR3, 0);
-	vmwrite(GUEST_IA32_EFER, 0);
-	for (int i = 0; i < 6; i++)
-		write_seg(i, i == 1 ? code : data);
-	write_seg(6, (struct seg){ 0, 0, 0xffff, 0x82 });
-	write_seg(7, (struct seg){ 0, 0, 0xffff, 0x8b });
-	vmwrite(GUEST_GDTR_BASE, 0);
-	vmwrite(GUEST_GDTR_LIMIT, 0xffff);
-	vmwrite(GUEST_IDTR_BASE, 0);
-	vmwrite(GUEST_IDTR_LIMIT, 0xffff);
-	vmwrite(GUEST_DR7, 0x400);
-	vmwrite(GUEST_RIP, 0);
-	vmwrite(GUEST_RSP, 0);
-	vmwrite(GUEST_RFLAGS, 0x2);
-	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
-	vmwrite(GUEST_ACTIVITY_STATE, 0);
-	vmwrite(GUEST_IA32_PAT, 0x0007040600070406ULL);
-	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
-	memset(&v->regs, 0, sizeof(v->regs));
-	v->regs.rdx = cpuid(1, 0).eax;	/* family/model/stepping, as after RESET */
+	load_start_state(v, &b);
 	v->halted = false;
-	/* FNINIT state with default MXCSR for the new CPU. */
-	memset(v->fx, 0, sizeof(v->fx));
-	*(uint16_t *)&v->fx[0] = 0x37f;
-	*(uint32_t *)&v->fx[24] = 0x1f80;
-	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));
+	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));	/* its CPU holds v's FPU now */
 }
 
 /* CR0 and CR4 as the guest sees them: its own bits, the shadow for the ones we own. */
@@ -251,6 +253,20 @@ uint64_t vcpu_guest_cr4(void)
 	return (vmread(GUEST_CR4) & ~mask) | (vmread(CR4_READ_SHADOW) & mask);
 }
 
+/* GPR n in the VMX numbering (RAX=0 .. R15=15); RSP lives in the VMCS. */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned int n)
+{
+	return n == 4 ? vmread(GUEST_RSP) : (&v->regs.rax)[n];
+}
+
+void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t val)
+{
+	if (n == 4)
+		vmwrite(GUEST_RSP, val);
+	else
+		(&v->regs.rax)[n] = val;
+}
+
 void vcpu_skip(uint64_t len)
 {
 	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
@@ -259,6 +275,11 @@ void vcpu_skip(uint64_t len)
 	/* The shadow covered the instruction just emulated (sti; hlt): it is over. */
 	if (block & 3)
 		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+}
+
+void vcpu_skip_instruction(void)
+{
+	vcpu_skip(vmread(VM_EXIT_INSTRUCTION_LEN));
 }
 
 bool vcpu_has_rdtscp(void)
@@ -271,68 +292,58 @@ bool vcpu_has_invpcid(void)
 	return ctls.proc2 & SEC_INVPCID;
 }
 
-static void setup_guest_state(struct vcpu *v)
+/* The start state of a flat or ELF image in cfg.mode (docs/hypercalls.md). */
+static void default_start_state(const struct vcpu *v, struct guest_boot *b)
 {
 	const struct guest_config *g = &v->vm->cfg;
-	uint64_t cr0, cr4 = 0, efer = 0, entry = ctls.entry, rip = g->entry;
-	uint64_t rsp = (g->memory < (4ULL << 30) ? g->memory : (4ULL << 30)) - 16 - v->id * 0x10000;
-	struct seg code, data, tr = { 0, 0, 0xffff, 0x8b };
 
+	b->rip = g->entry;
+	b->rsp = (g->memory < (4ULL << 30) ? g->memory : (4ULL << 30)) - 16 - v->id * 0x10000;
+	b->rdi = v->id;
+	b->rsi = g->memory;
+	b->gdt_base = 0x7000;
+	b->gdt_limit = 31;
 	if (g->mode == MODE_LONG) {
-		cr0 = CR0_PE | CR0_NE | (1 << 4) | CR0_PG | CR0_WP;
-		cr4 = CR4_PAE;
-		efer = (1 << 8) | (1 << 10);	/* LME, LMA */
-		entry |= ENTRY_IA32E_MODE;
-		code = (struct seg){ 0x08, 0, 0xffffffff, 0xa09b };
-		data = (struct seg){ 0x10, 0, 0xffffffff, 0xc093 };
+		b->cr0 = CR0_PE | (1 << 4) | CR0_PG | CR0_WP;
+		b->cr3 = 0x1000;
+		b->cr4 = CR4_PAE;
+		b->efer = (1 << 8) | (1 << 10);	/* LME, LMA */
+		b->cs = (struct boot_seg){ 0x08, 0, 0xffffffff, 0xa09b };
+		b->ds = (struct boot_seg){ 0x10, 0, 0xffffffff, 0xc093 };
 	} else if (g->mode == MODE_PROTECTED) {
-		cr0 = CR0_PE | CR0_NE | (1 << 4);
-		code = (struct seg){ 0x18, 0, 0xffffffff, 0xc09b };
-		data = (struct seg){ 0x10, 0, 0xffffffff, 0xc093 };
+		b->cr0 = CR0_PE | (1 << 4);
+		b->cs = (struct boot_seg){ 0x18, 0, 0xffffffff, 0xc09b };
+		b->ds = (struct boot_seg){ 0x10, 0, 0xffffffff, 0xc093 };
 	} else {
-		cr0 = CR0_NE | (1 << 4);
-		code = (struct seg){ (uint16_t)((rip >> 4) & 0xf000), rip & 0xf0000, 0xffff, 0x9b };
-		data = (struct seg){ 0, 0, 0xffff, 0x93 };
-		rip &= 0xffff;
-		rsp = g->load & 0xfff0;
+		b->cr0 = 1 << 4;
+		b->cs = (struct boot_seg){ (uint16_t)((b->rip >> 4) & 0xf000), b->rip & 0xf0000,
+					   0xffff, 0x9b };
+		b->ds = (struct boot_seg){ 0, 0, 0xffff, 0x93 };
+		b->rip &= 0xffff;
+		b->rsp = g->load & 0xfff0;
+		b->gdt_base = 0;
+		b->gdt_limit = 0xffff;
 	}
-	vmwrite(GUEST_CR0, cr0);
-	vmwrite(CR0_READ_SHADOW, cr0 & ~CR0_NE);
-	vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
-	/* The guest owns CR4 except VMXE, which VMX needs set and the guest never sees. */
-	vmwrite(GUEST_CR4, cr4 | CR4_VMXE);
-	vmwrite(CR4_READ_SHADOW, cr4);
-	vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
-	vmwrite(GUEST_CR3, g->mode == MODE_LONG ? 0x1000 : 0);
-	vmwrite(GUEST_IA32_EFER, efer);
-	vmwrite(GUEST_IA32_PAT, 0x0007040600070406ULL);
-	vmwrite(VM_ENTRY_CONTROLS, entry);
+}
 
-	for (int i = 0; i < 6; i++)
-		write_seg(i, i == 1 ? code : data);
-	write_seg(6, (struct seg){ 0, 0, 0, 0x10000 });	/* LDTR unusable */
-	write_seg(7, tr);
-	vmwrite(GUEST_GDTR_BASE, g->mode == MODE_REAL ? 0 : 0x7000);
-	vmwrite(GUEST_GDTR_LIMIT, g->mode == MODE_REAL ? 0xffff : 31);
-	vmwrite(GUEST_IDTR_BASE, 0);
-	vmwrite(GUEST_IDTR_LIMIT, 0xffff);
-	vmwrite(GUEST_DR7, 0x400);
-	vmwrite(GUEST_RSP, rsp);
-	vmwrite(GUEST_RIP, rip);
-	vmwrite(GUEST_RFLAGS, 0x2);
-	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
-	vmwrite(GUEST_ACTIVITY_STATE, 0);
+static void setup_guest_state(struct vcpu *v)
+{
+	struct guest_boot def = { 0 };
+
+	/* The guest owns CR0 but NE and CR4 but VMXE, which VMX needs set and it never sees. */
+	vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
+	vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
 	vmwrite(GUEST_SYSENTER_CS, 0);
 	vmwrite(GUEST_SYSENTER_ESP, 0);
 	vmwrite(GUEST_SYSENTER_EIP, 0);
 	vmwrite(GUEST_IA32_DEBUGCTL, 0);
 	vmwrite(VMCS_LINK_POINTER, ~0ULL);
-	memset(&v->regs, 0, sizeof(v->regs));
-	v->regs.rdi = v->id;
-	v->regs.rsi = g->memory;
-	if (v->id == 0 && v->vm->boot.set)
-		apply_boot_state(v, &v->vm->boot);
+	if (v->id == 0 && v->vm->boot.set) {
+		load_start_state(v, &v->vm->boot);
+	} else {
+		default_start_state(v, &def);
+		load_start_state(v, &def);
+	}
 }
 
 static void setup_host_state(void)
@@ -404,10 +415,6 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 	v->launched = false;
 	v->loaded = true;
 	v->intr_window = false;
-	/* A clean FPU image for the guest: FNINIT state with default MXCSR. */
-	memset(v->fx, 0, sizeof(v->fx));
-	*(uint16_t *)&v->fx[0] = 0x37f;
-	*(uint32_t *)&v->fx[24] = 0x1f80;
 	return 0;
 }
 

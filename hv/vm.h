@@ -142,6 +142,10 @@ void vcpu_run_slice(struct vcpu *v);
 int vmx_exit_dispatch(struct vcpu *v, uint32_t reason);
 /* Advance RIP past the exiting instruction; it ends any STI/MOV-SS shadow. */
 void vcpu_skip(uint64_t len);
+/* Skip the instruction that exited (its length from the VMCS). */
+void vcpu_skip_instruction(void);
+uint64_t vcpu_gpr(struct vcpu *v, unsigned int n);
+void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t val);
 uint64_t vcpu_guest_cr0(void);	/* of the loaded VMCS, as the guest reads them */
 uint64_t vcpu_guest_cr4(void);
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code);

@@ -163,6 +163,14 @@ class Machine:
             if slow:
                 time.sleep(0.01 if self.kind == 'qemu' else 0.05)
 
+    def shell(self, line, timeout=60):
+        """A shell command while guests print: their lines may cut its echo, so wait
+        only for the next prompt; returns everything since the command was sent."""
+        start = self.pos = len(self.out)
+        self.send(line + '\r')
+        self.expect(r'\nhv> ', timeout)
+        return self.out[start:self.pos].decode(errors='replace')
+
     def command(self, line, timeout=60):
         """Type a shell command and return its output up to the next prompt."""
         self.send(line + '\r')

@@ -40,18 +40,9 @@ def log(msg):
     sys.stdout.flush()
 
 
-def hv(m, line, timeout=60):
-    """A hypervisor shell command: its output up to the next prompt."""
-    start = len(m.out)
-    m.pos = start
-    m.send(line + '\r')
-    m.expect(r'\nhv> ', timeout)
-    return m.out[start:m.pos].decode(errors='replace')
-
-
 def hv_seconds(m):
     """The hypervisor's `uptime`, in seconds of its TSC clock."""
-    mt = re.search(r'up (\d+\.\d+) s', hv(m, 'uptime'))
+    mt = re.search(r'up (\d+\.\d+) s', m.shell('uptime'))
     return float(mt.group(1)) if mt else 0.0
 
 
@@ -102,7 +93,7 @@ def detach(m, name):
 def boot_to_prompt(m, name, ncpus):
     """Start NAME, wait for its init line and prompt, attach; returns the boot time."""
     t = time.time()
-    hv(m, f'guest start {name}')
+    m.shell(f'guest start {name}')
     try:
         cpus, dt = wait_init(m, name)
     except Timeout as e:
@@ -147,7 +138,7 @@ def main_session():
             out = guest(m, 'nproc')
             r.ok('linux1_one_cpu', out.strip() == '1', out)
             detach(m, 'linux1')
-            out = hv(m, 'guests')
+            out = m.shell('guests')
             r.ok('detach_gives_shell_back', re.search(r'linux1\s+running', out), out)
             attach(m, 'linux1')
             since = len(m.out)
@@ -155,9 +146,9 @@ def main_session():
             line = stopped(m, 'linux1', since)
             r.ok('linux1_poweroff_exits_guest', 'exited with status 0' in line, line)
             detach_if_attached(m, 'linux1', since)
-            out = hv(m, 'guests')
+            out = m.shell('guests')
             r.ok('linux1_listed_exited', re.search(r'linux1\s+exited', out), out)
-            out = hv(m, 'cpus')
+            out = m.shell('cpus')
             r.ok('hypervisor_still_answers', 'online' in out, out)
             log('linux1 done')
 
@@ -181,8 +172,8 @@ def main_session():
             out = guest(m, 'nproc')
             r.ok('linux2_after_reboot', out.strip() == '2', out)
             detach(m, 'linux2')
-            hv(m, 'guest stop linux2')
-            out = hv(m, 'guests')
+            m.shell('guest stop linux2')
+            out = m.shell('guests')
             r.ok('linux2_stopped', not re.search(r'linux2\s+running', out), out)
             log('linux2 done')
         except Timeout as e:
@@ -203,14 +194,14 @@ def overcommit_session():
             log(f'lnxover: memfill {FILL_MIB} MiB x 2 in {time.time() - t:.1f} s')
             r.ok('overcommit_memfill_ok', f'memfill: {FILL_MIB} MiB x 2 passes ok' in out, out)
             detach(m, 'lnxover')
-            mem = hv(m, 'mem')
+            mem = m.shell('mem')
             for line in mem.splitlines():
                 if line.startswith(('guests:', 'reclaim:', 'store:')) or 'lnxover' in line:
                     log(line.strip())
             ev = num(r'reclaim: evicted (\d+)', mem, 0)
             rf = num(r'refaulted (\d+)', mem, 0)
             r.ok('overcommit_evicts_and_refaults', ev > 0 and rf > 0, mem)
-            hv(m, 'guest stop lnxover')
+            m.shell('guest stop lnxover')
         except Timeout as e:
             r.ok('bochs_linux_overcommit_session', False, str(e))
 
@@ -224,7 +215,7 @@ def quick_session():
             m.expect(r'hv> ', 300)
             t = time.time()
             up0 = hv_seconds(m)
-            hv(m, 'guest start linux1 linux2')
+            m.shell('guest start linux1 linux2')
             seen = {}
             for _ in range(2):
                 mt = m.expect(r'\[(linux[12])\] hv-linux: init on (\d+) CPU', BOOT)
@@ -251,7 +242,7 @@ def quick_session():
                     out = guest(m, 'uname -r')
                     r.ok('linux1_debian_kernel', out.strip().startswith('6.1.0-'), out)
                     detach(m, name)
-                    out = hv(m, 'guests')
+                    out = m.shell('guests')
                     r.ok('detach_gives_shell_back', re.search(r'linux1\s+running', out), out)
                     continue
                 since = len(m.out)
@@ -259,11 +250,11 @@ def quick_session():
                 line = stopped(m, name, since)
                 r.ok(f'{name}_poweroff_exits_guest', 'exited with status 0' in line, line)
                 detach_if_attached(m, name, since)
-            out = hv(m, 'guests')
+            out = m.shell('guests')
             r.ok('linux2_listed_exited', re.search(r'linux2\s+exited', out), out)
             r.ok('linux1_still_running', re.search(r'linux1\s+running', out), out)
-            hv(m, 'guest stop linux1')
-            out = hv(m, 'cpus')
+            m.shell('guest stop linux1')
+            out = m.shell('cpus')
             r.ok('hypervisor_still_answers', 'online' in out, out)
         except Timeout as e:
             r.ok('bochs_linux_quick_session', False, str(e))

@@ -22,15 +22,6 @@ r = Results()
 t0 = time.time()
 
 
-def run(m, line, timeout=60):
-    """A shell command whose echo guest lines may cut: wait for the next prompt only."""
-    start = len(m.out)
-    m.pos = start
-    m.send(line + '\r')
-    m.expect(r'\nhv> ', timeout)
-    return m.out[start:m.pos].decode(errors='replace')
-
-
 def num(rx, text, default=None):
     mt = re.search(rx, text)
     return int(mt.group(1), 16 if 'a-f' in rx else 10) if mt else default
@@ -42,9 +33,9 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         print(f'# prompt after {time.time() - t0:.1f} s')
 
         # --- EPT MMU: zaps and root invalidations under a verifying guest ---
-        run(m, 'guest start memloop', 60)
+        m.shell('guest start memloop', 60)
         m.expect(r'\[memloop\] pass ok', 300)
-        roots = run(m, 'ept roots memloop', 60)
+        roots = m.shell('ept roots memloop', 60)
         r.ok('ept_roots_shown',
              re.search(r'root [0-9a-f]+\s+refcount [2-9]\d*\s+valid\s+table pages [1-9]', roots),
              roots)
@@ -52,45 +43,45 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         ranges = [(0x200000, 0x40000), (0x240000, 0x100000), (0x0, 0x400000),
                   (0x300000, 0x1000), (0x280000, 0x20000)]
         for i, (gpa, length) in enumerate(ranges):
-            z = run(m, f'ept zap memloop {gpa:#x} {length:#x}', 60)
+            z = m.shell(f'ept zap memloop {gpa:#x} {length:#x}', 60)
             zapped += num(r'zapped (\d+) leaves', z, 0)
             if i % 2 == 0:
-                inv = run(m, 'ept invalidate memloop', 60)
+                inv = m.shell('ept invalidate memloop', 60)
                 invalidated += 'invalidated the roots of memloop' in inv
         r.ok('ept_zap_zaps', zapped > 0, f'zapped {zapped}')
         r.ok('ept_invalidate_runs', invalidated == 3, f'{invalidated} of 3')
         m.pos = len(m.out)
         m.expect(r'\[memloop\] pass ok', 300)
         m.expect(r'\[memloop\] pass ok', 300)
-        walk = run(m, 'ept walk memloop 0x200000', 60)
+        walk = m.shell('ept walk memloop 0x200000', 60)
         r.ok('ept_walk_maps', re.search(r'GPA 200000 -> HPA [0-9a-f]+ \(4 KiB leaf\)', walk), walk)
-        roots = run(m, 'ept roots memloop', 60)
+        roots = m.shell('ept roots memloop', 60)
         r.ok('old_roots_freed', len(re.findall(r'  root ', roots)) == 1 and
              'roots alive 1,' in roots and re.search(r'refcount [2-9]\d*\s+valid', roots), roots)
-        ill = run(m, 'ept zap memloop 0x200000 zero', 60)
+        ill = m.shell('ept zap memloop 0x200000 zero', 60)
         r.ok('ept_bad_argument', "bad length 'zero'" in ill, ill)
 
         # --- Reclaim driven from the shell while memloop verifies ---
-        age = run(m, 'age memloop', 60)
+        age = m.shell('age memloop', 60)
         r.ok('age_histogram', re.search(r'aging pass: \d+ pages young', age) and
              re.search(r'memloop\s+resident\s+\d+\s+generations', age), age)
-        run(m, 'age memloop', 60)
-        page = run(m, 'page memloop 0x200000', 60)
+        m.shell('age memloop', 60)
+        page = m.shell('page memloop 0x200000', 60)
         hpa = num(r'resident at HPA ([0-9a-f]+)', page)
         r.ok('page_resident', hpa is not None, page)
         if hpa:
-            rm = run(m, f'rmap {hpa:#x}', 60)
+            rm = m.shell(f'rmap {hpa:#x}', 60)
             r.ok('rmap_shows_mapping', 'backs GPA 200000 of guest memloop' in rm and
                  re.search(r'[1-9] mapping\(s\)', rm), rm)
-        rec = run(m, 'reclaim 200', 120)
+        rec = m.shell('reclaim 200', 120)
         freed = num(r'reclaim: (\d+) of 200 pages freed', rec, 0)
         r.ok('reclaim_frees', freed > 0, rec)
         m.pos = len(m.out)
         m.expect(r'\[memloop\] pass ok', 300)
-        mem = run(m, 'mem', 60)
+        mem = m.shell('mem', 60)
         r.ok('reclaim_refaults', num(r'memloop\s+resident \d+, evicted \d+, populated \d+, '
                                      r'evictions \d+, refaults (\d+)', mem, 0) > 0, mem)
-        run(m, 'guest stop memloop', 60)
+        m.shell('guest stop memloop', 60)
         m.pos = 0
         gone = m.expect(r'guest memloop: memory freed; EPT roots alive (\d+), table pages (\d+)',
                         60)
@@ -100,7 +91,7 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         r.ok('memloop_no_mismatch', 'MISMATCH' not in m.text(), m.text()[-2000:])
 
         # --- Overcommit: two guests touching twice the limit ---
-        run(m, 'guest start memz1 memz2', 60)
+        m.shell('guest start memz1 memz2', 60)
         for name in ('memz1', 'memz2'):
             m.pos = 0
             m.expect(rf'guest {name} (exited with status \d+|failed)', 600)
@@ -113,7 +104,7 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         for name in ('memz1', 'memz2'):
             r.ok(f'{name}_verifies', f'guest {name} exited with status 0' in out and
                  f'[{name}] report 1 = 0' in out, out[-3000:])
-        mem = run(m, 'mem', 60)
+        mem = m.shell('mem', 60)
         ev = num(r'reclaim: evicted (\d+)', mem, 0)
         rf = num(r'refaulted (\d+)', mem, 0)
         print(f'# overcommit: {ev} evictions, {rf} refaults')
@@ -127,7 +118,7 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         r.ok('nothing_leaked', charged is not None and charged == meta and
              re.search(r'store: 0 handles .* 0 entries .* in 0 data pages', mem), mem)
         # --- A guest whose memory cannot be found: stopped, the other one unharmed ---
-        run(m, 'guest start memloop memr', 60)
+        m.shell('guest start memloop memr', 60)
         m.pos = 0
         fail = m.expect(r'guest memr (failed: out of memory.*|exited with status \d+)',
                         600).group(0).decode()
@@ -136,10 +127,10 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-mmu.iso') as 
         m.pos = len(m.out)
         m.expect(r'\[memloop\] pass ok', 300)
         m.expect(r'\[memloop\] pass ok', 300)
-        run(m, 'guest stop memloop', 60)
+        m.shell('guest stop memloop', 60)
         r.ok('other_guest_unharmed', 'MISMATCH' not in m.text() and
              'guest memloop failed' not in m.text(), m.text()[-2000:])
-        cpus = run(m, 'cpus', 60)
+        cpus = m.shell('cpus', 60)
         r.ok('hypervisor_still_fine', cpus.count('online') >= 3, cpus)
         print(f'# mmu tests done after {time.time() - t0:.1f} s')
     except Timeout as e:
