@@ -20,6 +20,7 @@ struct run_queue {
 	unsigned int n, next;
 	struct vcpu *v[RQ_MAX];
 	struct vcpu *last;		/* whose syscall MSRs are in the hardware */
+	uint64_t armed;			/* its CPU only: the host APIC timer's deadline; 0: off */
 };
 
 static struct run_queue rqs[SMP_MAX_CPUS];
@@ -136,6 +137,7 @@ void sched_cpu_loop(void)
 {
 	struct run_queue *rq = &rqs[smp_processor_id()];
 	char err[128];
+	uint64_t wake;
 
 	for (;;) {
 		struct vcpu *v = pick(rq);
@@ -146,7 +148,10 @@ void sched_cpu_loop(void)
 			 * Interrupts are off since pick(): a kick sent after it stays
 			 * pending and ends the HLT at once, so no wake-up is lost.
 			 */
-			apic_timer_arm(next_wakeup(rq));
+			wake = next_wakeup(rq);
+			if (wake || rq->armed)	/* no APIC write when idle without timers */
+				apic_timer_arm(wake);
+			rq->armed = wake;
 			__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 			continue;
 		}
