@@ -316,6 +316,15 @@ static void *vcpu_main(void *arg)
  * helpers hold ms->lock or mmu_lock for whole passes, and spinning vCPUs
  * must not find them holding it most of the time (on few host CPUs, TSan).
  */
+/* Every zapper operation ran; racy reads, only a hint when to stop. */
+static bool covered(void)
+{
+	return __atomic_load_n(&n_inval, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&n_zap, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&n_inval_all, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&n_info, __ATOMIC_RELAXED);
+}
+
 static void pace(double t0)
 {
 	double busy = now_s() - t0;
@@ -393,16 +402,16 @@ static void *zapper_main(void *arg)
 			/* Hold it open a little: faults over the range must retry. */
 			sched_yield();
 			ept_invalidate_end(&vm.ept, start, end, opened);
-			n_inval++;
+			__atomic_add_fetch(&n_inval, 1, __ATOMIC_RELAXED);
 		} else if (op < 80) {
 			write_lock(&vm.ept.mmu_lock);
 			if (ept_zap_range(&vm.ept, start, end))
 				ept_flush_all_roots(&vm.ept);
 			write_unlock(&vm.ept.mmu_lock);
-			n_zap++;
+			__atomic_add_fetch(&n_zap, 1, __ATOMIC_RELAXED);
 		} else if (op < 85) {
 			ept_invalidate_all_roots(&vm.ept);
-			n_inval_all++;
+			__atomic_add_fetch(&n_inval_all, 1, __ATOMIC_RELAXED);
 		} else {
 			/* The shell's `page` command. */
 			memslot_page_info(&vm.ms, start, &pi);
@@ -411,7 +420,7 @@ static void *zapper_main(void *arg)
 					  (unsigned long long)start, (unsigned long long)pi.hpa);
 			if (op == 99 && pi.state == MS_PAGE_RESIDENT)
 				memslot_gfn_of_hpa(&vm.ms, pi.hpa, &gfn);
-			n_info++;
+			__atomic_add_fetch(&n_info, 1, __ATOMIC_RELAXED);
 		}
 		world_exit();
 		grace_quiescent();
@@ -643,7 +652,14 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	pthread_create(&ager, NULL, ager_main, NULL);
 	pthread_create(&reclaimer, NULL, reclaimer_main, NULL);
 	pthread_create(&zapper, NULL, zapper_main, NULL);
-	for (t0 = last = now_s(); now_s() - t0 < secs && !violations; usleep(20000)) {
+	/*
+	 * At least secs, and on a slow or serialising host (Valgrind runs one
+	 * thread at a time) on until every racing operation has happened at least
+	 * once: the checks below require that the races were really run.
+	 */
+	for (t0 = last = now_s();
+	     !violations && (now_s() - t0 < secs || (!covered() && now_s() - t0 < 8 * secs));
+	     usleep(20000)) {
 		if (now_s() - last < CHECK_EVERY_S)
 			continue;
 		pthread_rwlock_wrlock(&world);

@@ -97,8 +97,7 @@ static void *thr_main(void *arg)
 
 static void thr_start(struct thr *t, unsigned int cpu, void *(*fn)(struct thr *t))
 {
-	t->cpu = cpu;
-	t->fn = fn;
+	*t = (struct thr){ .cpu = cpu, .fn = fn };
 	if (pthread_create(&t->tid, NULL, thr_main, t))
 		abort();
 }
