@@ -4,7 +4,11 @@
 .DEFAULT_GOAL := all
 BUILD		:= build
 HOST_CC		?= gcc
-HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED -DDEBUG
+# Uninitialised locals read as 0xfe.. on every machine, not as whatever
+# garbage this machine's stack held: such a bug fails the same way everywhere.
+INIT_PATTERN	:= -ftrivial-auto-var-init=pattern
+HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED -DDEBUG \
+		   $(INIT_PATTERN)
 TSAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=thread -Wno-tsan
 HOSTED_SRC	:= tests/host/hosted.c
 HDRS		:= $(wildcard */*.h tests/host/*.h)
@@ -42,7 +46,7 @@ NASM		:= nasm
 HV_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel \
 		   -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 		   -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-		   -Wall -Wextra -Werror -I. -MMD -MP
+		   -Wall -Wextra -Werror -I. -MMD -MP $(INIT_PATTERN)
 HV_LDFLAGS	:= -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld
 HV_C		:= $(wildcard hv/*.c smp/*.c ept/*.c rmap/*.c)
 HV_ASM		:= $(wildcard hv/*.asm smp/*.asm)
@@ -79,7 +83,7 @@ EFI_INC		:= -I/usr/include/efi -I/usr/include/efi/x86_64
 EFI_CFLAGS	:= -std=gnu11 -O2 -ffreestanding -fno-stack-protector -fpic -fshort-wchar \
 		   -mno-red-zone -mno-mmx -mno-sse -maccumulate-outgoing-args \
 		   -DGNU_EFI_USE_MS_ABI $(EFI_INC) -I. -Wall -Wextra -Werror \
-		   -Wno-unused-parameter -MMD -MP
+		   -Wno-unused-parameter -MMD -MP $(INIT_PATTERN)
 EFI_C		:= $(wildcard boot/*.c)
 EFI_OBJS	:= $(EFI_C:%.c=$(BUILD)/efi-obj/%.o)
 
@@ -103,6 +107,12 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
 	  --subsystem=10 $< $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- tests and test guests ----
+# Included before the media rules: a rule's prerequisites are expanded when
+# make reads it, so $(GUEST_BINS) must be defined by then, or `make run` on a
+# clean clone builds an image without its guests.
+include $(sort $(wildcard tests/*/*.mk))
 
 # ---- boot media ----
 
@@ -128,8 +138,6 @@ run: deps images
 
 .PHONY: all host-tests test clean
 all: $(BUILD)/BOOTX64.EFI
-
-include $(sort $(wildcard tests/*/*.mk))
 
 host-tests: $(HOST_TESTS)
 

@@ -14,15 +14,27 @@ efi=$B/BOOTX64.EFI
 [ -f "$efi" ] || { echo "mkimage: $efi missing: run make first" >&2; exit 1; }
 [ -f "$cfg" ] || { echo "mkimage: config $cfg missing" >&2; exit 1; }
 
-# Files hv.cfg names (image/initrd/module = NAME), looked up in build/guests/
-# (the test guests), then build/linux/ (scripts/linux-artefacts.sh).
+# Files hv.cfg names (image/initrd/module/disk = NAME), looked up in build/guests/
+# (the test guests), then build/linux/ (scripts/linux-artefacts.sh).  A missing
+# one is an error: the medium would boot without that guest.  A config that
+# leaves one out on purpose says so in a line "# mkimage: absent NAME".
 extra_files() {
 	sed -n 's/^[[:space:]]*\(image\|initrd\|module\)[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\2/p' "$cfg" |
-	while read -r f; do
+	sort -u | while read -r f; do
 		if [ -f "$B/guests/$f" ]; then echo "$B/guests/$f"
 		elif [ -f "$B/linux/$f" ]; then echo "$B/linux/$f"
-		else echo "mkimage: warning: $f (named in $cfg) not found in $B/guests or $B/linux" >&2; fi
-	done | sort -u
+		elif grep -qx "# mkimage: absent $f" "$cfg"; then :
+		else
+			echo "mkimage: $f (named in $cfg) is in neither $B/guests nor $B/linux" >&2
+			echo "MISSING"
+		fi
+	done
+}
+
+copy_extra() {
+	files=$(extra_files)
+	case "$files" in *MISSING*) exit 1 ;; esac
+	for f in $files; do cp "$f" "$1/"; done
 }
 
 # Scratch space of this run, so that parallel make can build several media.
@@ -34,7 +46,7 @@ esp_dir() {
 	mkdir -p "$1/EFI/BOOT"
 	cp "$efi" "$1/EFI/BOOT/BOOTX64.EFI"
 	cp "$cfg" "$1/hv.cfg"
-	for f in $(extra_files); do cp "$f" "$1/"; done
+	copy_extra "$1"
 }
 
 # A FAT image of the ESP directory, sized to fit with room to spare: $T/esp.img.
@@ -71,7 +83,7 @@ pxe)
 	mkdir -p "$B/tftp"
 	cp "$efi" "$B/tftp/BOOTX64.EFI"
 	cp "$cfg" "$B/tftp/hv.cfg"
-	for f in $(extra_files); do cp "$f" "$B/tftp/"; done
+	copy_extra "$B/tftp"
 	echo "built $B/tftp/" ;;
 *)
 	echo "usage: $0 usb|iso|pxe|dir [CFG]" >&2; exit 2 ;;
