@@ -23,6 +23,7 @@ OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
 OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
 OVMF_BOCHS = '/usr/share/ovmf/OVMF.fd'
 PROMPT = 'hv> '
+PORT_BUSY = re.compile(r'Address already in use|[Ff]ailed to bind|bind\(\) or listen\(\) failed')
 
 
 def free_port():
@@ -54,11 +55,21 @@ class Machine:
         self.extra = extra or []
         self.iso = iso
         self.logf = open(os.path.join(self.tmp, 'serial.log'), 'wb')
-        cmd = self._qemu_cmd() if kind == 'qemu' else self._bochs_cmd()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=open(os.path.join(self.tmp, 'emu.out'), 'wb'),
-                                     stderr=subprocess.STDOUT, cwd=self.tmp)
-        self._connect()
+        # free_port() only finds a port that was free a moment ago: another
+        # process may take it before the emulator binds it.  Such a start is
+        # retried on a new port; any other early exit is the test's failure.
+        for attempt in range(3):
+            cmd = self._qemu_cmd() if kind == 'qemu' else self._bochs_cmd()
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=open(os.path.join(self.tmp, 'emu.out'), 'wb'),
+                                         stderr=subprocess.STDOUT, cwd=self.tmp)
+            try:
+                self._connect()
+                return
+            except RuntimeError:
+                if attempt == 2 or not PORT_BUSY.search(self.emu_output()):
+                    raise
+                self.port = free_port()
 
     # ---- emulator command lines ----
     def _qemu_cmd(self):
@@ -212,6 +223,10 @@ def bochsrc(cpus, mem, iso, com1, log, ips=None, quiet=False):
     """ips: emulated instructions per emulated second, which sets the TSC
     rate the guest sees (Bochs' default, 4 M, makes a 250 Hz kernel tick every
     16 K instructions).  quiet: drop Bochs' per-exit error lines."""
+    # Only what the hypervisor uses: no sound (Bochs aborts in its ALSA mixer
+    # thread on a machine without a sound card), no parallel port, gameport or
+    # mouse.  rfb is the one headless display Debian builds; it tries ports
+    # 5900-5949 in turn, so a busy 5900 or two Bochs at once do not matter.
     ips_opt = f', ips={ips}' if ips else ''
     return f'''megs: {mem}
 romimage: file={OVMF_BOCHS}
@@ -221,6 +236,9 @@ ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 com1: enabled=1, mode={com1}
 display_library: rfb, options="timeout=0"
+plugin_ctrl: speaker=0, parallel=0, gameport=0, sb16=0, es1370=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+mouse: enabled=0
 clock: sync=none, time0=local
 magic_break: enabled=1
 port_e9_hack: enabled=1
