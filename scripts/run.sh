@@ -1,13 +1,26 @@
 #!/bin/sh
 # Boot the hypervisor with its serial console on this terminal.
-#   scripts/run.sh [qemu|kvm|bochs]    (default: kvm when /dev/kvm offers VT-x, else qemu)
+#   scripts/run.sh [qemu|kvm|bochs]    (default: kvm when /dev/kvm offers nested VT-x, else bochs)
 # QEMU: Ctrl-A X quits.  Bochs: Ctrl-C quits.  CPUS=N and MEM=MiB override.
 set -eu
 cd "$(dirname "$0")/.."
 emu=${1:-}
 if [ -z "$emu" ]; then
-	# KVM is only worth it on an Intel host that exposes VMX (nested VMX for our guests).
-	if [ -w /dev/kvm ] && grep -qw vmx /proc/cpuinfo; then emu=kvm; else emu=qemu; fi
+	# KVM only where our guests get VT-x: an Intel host whose /dev/kvm is usable
+	# and whose kvm_intel allows nested VMX.  Elsewhere Bochs emulates VT-x with
+	# EPT: slow, but the guests run; QEMU's TCG has no VT-x at all.
+	case $(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null) in
+	Y|1) nested=yes ;;
+	*) nested=no ;;
+	esac
+	if [ -w /dev/kvm ] && [ $nested = yes ] && grep -qw vmx /proc/cpuinfo; then
+		emu=kvm
+	else
+		emu=bochs
+		echo "run: this host offers no nested VT-x (needs an Intel CPU, /dev/kvm and kvm_intel nested=Y):"
+		echo "run: booting under Bochs, whose CPU emulates VT-x (about 20 s to the shell); for the"
+		echo "run: quick QEMU shell without guests: make run EMU=qemu"
+	fi
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
