@@ -11,7 +11,7 @@ HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED -DD
 		   $(INIT_PATTERN)
 TSAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=thread -Wno-tsan
 HOSTED_SRC	:= tests/host/hosted.c
-HDRS		:= $(wildcard */*.h tests/host/*.h)
+HDRS		:= $(wildcard */*.h hv/*/*.h tests/host/*.h)
 
 HOST_TESTS	:=
 COV_TESTS	:=
@@ -40,6 +40,17 @@ $(BUILD)/host/$(1)-tsan: $(2) $(HOSTED_SRC) $(HDRS)
 	$$(HOST_CC) $$(TSAN_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
 endef
 
+ASAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+# $(call host_test_asan,NAME,SOURCES): NAME under AddressSanitizer and UBSan.
+define host_test_asan
+HOST_TESTS += $(BUILD)/host/$(1)-asan
+$(BUILD)/host/$(1)-asan: $(2) $(HOSTED_SRC) $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(HOST_CC) $$(ASAN_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
+endef
+
 # ---- the hypervisor monolith (freestanding, linked by linker.ld) ----
 CC		:= gcc
 NASM		:= nasm
@@ -48,8 +59,8 @@ HV_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel 
 		   -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 		   -Wall -Wextra -Werror -I. -MMD -MP $(INIT_PATTERN)
 HV_LDFLAGS	:= -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld
-HV_C		:= $(wildcard hv/*.c smp/*.c ept/*.c rmap/*.c)
-HV_ASM		:= $(wildcard hv/*.asm smp/*.asm)
+HV_C		:= $(wildcard hv/*.c hv/*/*.c lib/*.c smp/*.c ept/*.c rmap/*.c store/*.c)
+HV_ASM		:= $(wildcard hv/*/*.asm smp/*.asm)
 HV_OBJS		:= $(HV_C:%.c=$(BUILD)/hv-obj/%.o) $(HV_ASM:%.asm=$(BUILD)/hv-obj/%.asm.o)
 
 $(BUILD)/hv-obj/%.o: %.c

@@ -10,7 +10,7 @@
 #include <stdarg.h>
 
 #include "boot/acpi.h"
-#include "hv/string.h"
+#include "lib/string.h"
 
 #define HDR_LEN			36	/* the common table header */
 #define RSDP_V1_LEN		20

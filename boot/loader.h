@@ -6,7 +6,7 @@
 #include <efi.h>
 #include <efilib.h>
 
-#include "hv/bootinfo.h"
+#include "hv/cpu/bootinfo.h"
 
 #define LOADER_VERSION	"hv-loader 0.1"
 

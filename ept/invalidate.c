@@ -13,7 +13,7 @@
 
 #include "ept/root.h"
 #include "ept/zap.h"
-#include "hv/check.h"
+#include "lib/check.h"
 #include "smp/atomic.h"
 
 bool ept_regions_overlap(struct ept_vm *vm, uint64_t start, uint64_t end)

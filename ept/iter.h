@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "ept/spte.h"
-#include "hv/check.h"
+#include "lib/check.h"
 #include "smp/grace.h"
 #include "smp/rwlock.h"
 

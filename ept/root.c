@@ -7,8 +7,8 @@
 #include "ept/iter.h"
 #include "ept/vm.h"
 #include "ept/zap.h"
-#include "hv/check.h"
-#include "hv/string.h"
+#include "lib/check.h"
+#include "lib/string.h"
 #include "smp/atomic.h"
 
 BUILD_BUG_ON(sizeof(struct ept_root) > EPT_PAGE_SIZE);

@@ -3,8 +3,8 @@
 #include "ept/vm.h"
 
 #include "ept/iter.h"
-#include "hv/check.h"
-#include "hv/string.h"
+#include "lib/check.h"
+#include "lib/string.h"
 #include "smp/atomic.h"
 
 void ept_vm_init(struct ept_vm *vm, const struct ept_ops *ops, void *priv)

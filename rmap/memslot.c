@@ -3,8 +3,8 @@
 #include "rmap/memslot.h"
 
 #include "ept/invalidate.h"
-#include "hv/check.h"
-#include "hv/string.h"
+#include "lib/check.h"
+#include "lib/string.h"
 #include "rmap/age.h"
 #include "rmap/reclaim.h"
 #include "smp/atomic.h"

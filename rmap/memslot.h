@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "ept/vm.h"
-#include "hv/zstore.h"
+#include "store/zstore.h"
 #include "rmap/gen.h"
 #include "rmap/rmap.h"
 #include "smp/spinlock.h"

@@ -2,7 +2,7 @@
 /* Reclaim across guests; the rules are in rmap/reclaim.h. */
 #include "rmap/reclaim.h"
 
-#include "hv/string.h"
+#include "lib/string.h"
 #include "smp/atomic.h"
 
 static uint64_t now(struct reclaim *rc)

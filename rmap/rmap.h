@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hv/check.h"
+#include "lib/check.h"
 #include "rmap/spte_bits.h"
 #include "smp/atomic.h"
 #include "smp/rwlock.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include "hv/trap.h"
-#include "hv/x86.h"
+#include "hv/cpu/trap.h"
+#include "hv/lib/x86.h"
 #include "smp/apic.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"

@@ -3,9 +3,9 @@
  * Cross-CPU function calls: a slot per target CPU and a fixed-vector IPI.
  * Calls are serialised by call_lock, so a slot has one writer at a time.
  */
-#include "hv/printk.h"
-#include "hv/trap.h"
-#include "hv/x86.h"
+#include "hv/cpu/printk.h"
+#include "hv/cpu/trap.h"
+#include "hv/lib/x86.h"
 #include "smp/apic.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"

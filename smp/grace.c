@@ -15,7 +15,7 @@
 
 #include "smp/grace.h"
 
-#include "hv/check.h"
+#include "lib/check.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"
 #include "smp/spinlock.h"

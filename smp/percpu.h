@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hv/setjmp.h"
+#include "hv/lib/setjmp.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"
 

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/check.h"
+#include "lib/check.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"
 #include "smp/spinlock.h"

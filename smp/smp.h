@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "hv/bootinfo.h"
+#include "hv/cpu/bootinfo.h"
 
 typedef void (*smp_call_fn)(void *arg);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 #include "smp/atomic.h"
 #include "smp/time.h"
 

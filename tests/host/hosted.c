@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "hv/check.h"
-#include "hv/printk.h"
+#include "lib/check.h"
+#include "hv/cpu/printk.h"
 
 void hv_panic(const char *file, int line, const char *fmt, ...)
 {

@@ -24,7 +24,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 
-#include "tests/hv/zpages.h"
+#include "tests/store/zpages.h"
 #include "tests/rmap/ms_env.h"
 
 #define MEM_PAGES	(64u << 20 >> EPT_PAGE_SHIFT)

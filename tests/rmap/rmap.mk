@@ -19,7 +19,7 @@ bench-rmap: $(BUILD)/host/rmap/bench_rmap
 
 # Memslots and reclaim (rmap/memslot.c, rmap/reclaim.c) behind the real EPT MMU and store.
 MS_SRC		:= rmap/memslot.c rmap/reclaim.c $(RMAP_SRC) $(sort $(wildcard ept/*.c)) \
-		   smp/grace.c hv/zstore.c hv/lz.c
+		   smp/grace.c store/zstore.c store/lz.c
 $(eval $(call host_test,rmap/test_memslot,tests/rmap/test_memslot.c $(MS_SRC)))
 $(eval $(call host_test_tsan,rmap/test_memslot,tests/rmap/test_memslot.c $(MS_SRC)))
 $(eval $(call host_test,rmap/stress_reclaim,tests/rmap/stress_reclaim.c $(MS_SRC)))
@@ -28,7 +28,7 @@ $(eval $(call host_test,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
 $(eval $(call host_test_tsan,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
 
 # The shared environment and page contents are below the top-level HDRS wildcard.
-MS_HDRS		:= tests/rmap/ms_env.h tests/hv/zpages.h
+MS_HDRS		:= tests/rmap/ms_env.h tests/store/zpages.h
 $(foreach t,test_memslot test_reclaim stress_reclaim,\
   $(eval $(BUILD)/host/rmap/$(t) $(BUILD)/host/rmap/$(t)-tsan: $(MS_HDRS)))
 

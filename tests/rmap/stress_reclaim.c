@@ -33,7 +33,7 @@
 #include <stdarg.h>
 
 #include "tests/host/test.h"
-#include "tests/hv/zpages.h"
+#include "tests/store/zpages.h"
 #include "tests/rmap/ms_env.h"
 
 #define NGFN		4096

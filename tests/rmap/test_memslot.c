@@ -9,7 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "tests/host/test.h"
-#include "tests/hv/zpages.h"
+#include "tests/store/zpages.h"
 #include "tests/rmap/ms_env.h"
 
 static struct zstore zs;

@@ -8,7 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "tests/host/test.h"
-#include "tests/hv/zpages.h"
+#include "tests/store/zpages.h"
 #include "tests/rmap/ms_env.h"
 
 #define NVM	3

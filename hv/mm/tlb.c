@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* EPT TLB shootdowns; the protocol is in hv/tlb.h. */
+#include "hv/mm/tlb.h"
+
+#include "hv/cpu/trap.h"
+#include "hv/vmx/vmcs.h"
+#include "smp/apic.h"
+#include "smp/atomic.h"
+#include "smp/percpu.h"
+#include "smp/spinlock.h"
+
+#define TLB_BATCH	4
+
+enum { OUTSIDE_GUEST_MODE = 0, IN_GUEST_MODE };
+
+struct tlb_cpu {
+	/*
+	 * mode and exits: written by the CPU itself, read by flushers.  exits
+	 * counts guest-mode exits, so a flusher that saw IN_GUEST_MODE can tell
+	 * that the CPU left since, even if it went back in.
+	 */
+	int mode;
+	unsigned long exits;
+	/* Queued INVEPTs: lock, taken by flushers and by the CPU at entry. */
+	spinlock_t lock;
+	unsigned int n;
+	bool all;
+	uint64_t eptp[TLB_BATCH];
+} __attribute__((aligned(64)));
+
+static struct tlb_cpu tlb_cpus[SMP_MAX_CPUS];
+static uint64_t stat_flushes, stat_ipis, stat_invept;
+
+static void queue(struct tlb_cpu *t, uint64_t eptp)
+{
+	spin_lock(&t->lock);
+	for (unsigned int i = 0; i < t->n; i++)
+		if (t->eptp[i] == eptp)
+			goto out;
+	if (t->n < TLB_BATCH)
+		t->eptp[t->n++] = eptp;
+	else
+		t->all = true;
+out:
+	spin_unlock(&t->lock);
+}
+
+void tlb_guest_enter(void)
+{
+	struct tlb_cpu *t = &tlb_cpus[smp_processor_id()];
+	uint64_t eptp[TLB_BATCH];
+	unsigned int n;
+	bool all;
+
+	WRITE_ONCE(t->mode, IN_GUEST_MODE);
+	/*
+	 * Pairs with smp_mb() in tlb_flush_ept(): either the flusher sees us in
+	 * guest mode (and waits for our exit), or we see its request here.
+	 */
+	smp_mb();
+	if (!READ_ONCE(t->n) && !READ_ONCE(t->all))
+		return;
+	spin_lock(&t->lock);
+	n = t->n;
+	all = t->all;
+	for (unsigned int i = 0; i < n; i++)
+		eptp[i] = t->eptp[i];
+	t->n = 0;
+	t->all = false;
+	spin_unlock(&t->lock);
+	if (all) {
+		invept_all();
+		atomic_add(&stat_invept, 1);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		invept_single(eptp[i]);
+	atomic_add(&stat_invept, n);
+}
+
+void tlb_guest_exit(void)
+{
+	struct tlb_cpu *t = &tlb_cpus[smp_processor_id()];
+
+	WRITE_ONCE(t->exits, t->exits + 1);
+	/* Release: whoever sees us outside sees the exit counted. */
+	store_release(&t->mode, OUTSIDE_GUEST_MODE);
+}
+
+void tlb_flush_ept(uint64_t cpu_mask, uint64_t eptp)
+{
+	unsigned long seen[SMP_MAX_CPUS];
+	uint64_t wait = 0;
+
+	atomic_add(&stat_flushes, 1);
+	for (unsigned int c = 0; c < SMP_MAX_CPUS; c++)
+		if (cpu_mask & (1ull << c))
+			queue(&tlb_cpus[c], eptp);
+	smp_mb();	/* the requests are visible before we look at the modes */
+	for (unsigned int c = 0; c < SMP_MAX_CPUS; c++) {
+		struct tlb_cpu *t = &tlb_cpus[c];
+
+		if (!(cpu_mask & (1ull << c)) || load_acquire(&t->mode) != IN_GUEST_MODE)
+			continue;
+		seen[c] = READ_ONCE(t->exits);
+		wait |= 1ull << c;
+		/* External-interrupt exiting: any interrupt makes it leave guest mode. */
+		apic_send_fixed(per_cpu(c)->apic_id, VEC_KICK);
+		atomic_add(&stat_ipis, 1);
+	}
+	for (unsigned int c = 0; wait && c < SMP_MAX_CPUS; c++) {
+		struct tlb_cpu *t = &tlb_cpus[c];
+
+		if (!(wait & (1ull << c)))
+			continue;
+		while (load_acquire(&t->mode) == IN_GUEST_MODE && READ_ONCE(t->exits) == seen[c])
+			cpu_relax();
+	}
+}
+
+void tlb_get_stats(struct tlb_stats *st)
+{
+	st->flushes = READ_ONCE(stat_flushes);
+	st->ipis = READ_ONCE(stat_ipis);
+	st->invept = READ_ONCE(stat_invept);
+}

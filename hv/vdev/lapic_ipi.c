@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interrupts between local APICs: destination matching (physical, flat and
+ * cluster logical, x2APIC cluster), the ICR's delivery modes and shorthands,
+ * and INIT/SIPI, which the target's CPU applies (see hv/lapic.h for who
+ * touches what).
+ */
+#include "hv/vdev/lapic_regs.h"
+#include "hv/core/vm.h"
+
+static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
+{
+	const struct vlapic *l = &t->lapic;
+	bool x2 = x2apic_mode(l);
+	uint32_t ldr = READ_ONCE(l->ldr);
+
+	if (!logical)
+		return dest == (x2 ? 0xffffffffu : 0xffu) || dest == l->id;
+	if (x2)
+		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
+	dest &= 0xff;
+	if (dest == 0xff)
+		return true;
+	if ((READ_ONCE(l->dfr) >> 28) == 0xf)	/* flat */
+		return (ldr >> 24) & dest;
+	return (dest >> 4) == (ldr >> 28) && (dest & (ldr >> 24) & 0xf);	/* cluster */
+}
+
+static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool level)
+{
+	switch (mode) {
+	case ICR_FIXED:
+	case ICR_LOWEST:
+		lapic_set_irq(t, vector, level);
+		break;
+	case ICR_NMI:
+		WRITE_ONCE(t->nmi_pending, true);
+		sched_kick(t->cpu);
+		break;
+	case ICR_INIT:
+		store_release(&t->lapic.init_pending, true);
+		sched_kick(t->cpu);
+		break;
+	case ICR_SIPI:
+		/* Only a CPU waiting for SIPI takes it; the second SIPI of the pair is dropped. */
+		if ((READ_ONCE(t->wait_sipi) || load_acquire(&t->lapic.init_pending)) &&
+		    READ_ONCE(t->lapic.sipi_vector) < 0) {
+			store_release(&t->lapic.sipi_vector, (int)vector);
+			sched_kick(t->cpu);
+		}
+		break;
+	default:
+		break;		/* SMI and the rest: no such thing here */
+	}
+}
+
+void lapic_deliver(struct vm *vm, uint32_t dest, bool logical, uint32_t mode, uint8_t vector,
+		   bool level)
+{
+	for (unsigned int i = 0; i < vm->cfg.vcpus; i++) {
+		struct vcpu *t = &vm->vcpus[i];
+
+		if (!dest_match(t, dest, logical))
+			continue;
+		deliver_one(t, mode, vector, level);
+		if (mode == ICR_LOWEST)
+			break;		/* lowest priority: the first match will do */
+	}
+}
+
+void lapic_send_ipi(struct vcpu *v, uint32_t lo, uint32_t dest)
+{
+	struct vm *vm = v->vm;
+	uint32_t mode = ICR_MODE(lo), shorthand = (lo >> 18) & 3;
+	uint8_t vector = lo & 0xff;
+	bool level = lo & ICR_LEVEL;
+
+	if (mode == ICR_INIT && !(lo & ICR_ASSERT))
+		return;		/* INIT level de-assert: nothing on modern CPUs */
+	if ((mode == ICR_FIXED || mode == ICR_LOWEST) && vector < 16)
+		__atomic_fetch_or(&v->lapic.esr_pending, 1u << 5, __ATOMIC_RELAXED);	/* send illegal */
+	switch (shorthand) {
+	case 0:
+		lapic_deliver(vm, dest, lo & ICR_LOGICAL, mode, vector, level);
+		break;
+	case 1:
+		deliver_one(v, mode, vector, level);
+		break;
+	default:
+		for (unsigned int i = 0; i < vm->cfg.vcpus; i++)
+			if (shorthand == 2 || &vm->vcpus[i] != v)
+				deliver_one(&vm->vcpus[i], mode, vector, level);
+	}
+}
+
+/* The owner applies posted INIT and SIPI; true when v must (re)start in real mode. */
+bool lapic_take_init_sipi(struct vcpu *v, int *vector)
+{
+	struct vlapic *l = &v->lapic;
+
+	if (load_acquire(&l->init_pending)) {
+		WRITE_ONCE(l->init_pending, false);
+		lapic_init_reset(v);
+		WRITE_ONCE(v->wait_sipi, true);
+		v->halted = false;
+	}
+	if (READ_ONCE(v->wait_sipi) && load_acquire(&l->sipi_vector) >= 0) {
+		*vector = l->sipi_vector;
+		WRITE_ONCE(v->wait_sipi, false);
+		WRITE_ONCE(l->sipi_vector, -1);
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM-exit dispatch: a table by basic exit reason.  A handler returns 0 to
+ * re-enter the guest, 1 to end the time slice.  Anything unexpected stops
+ * the guest with a dump (guest_fail), never the hypervisor.
+ */
+#include "hv/vmx/hypercall.h"
+#include "hv/vmx/mmio.h"
+#include "hv/cpu/printk.h"
+#include "lib/string.h"
+#include "hv/core/vm.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/cpu/vmx_caps.h"
+#include "hv/lib/x86.h"
+#include "smp/time.h"
+
+#define EXIT_EXCEPTION_NMI	0
+#define EXIT_EXT_INTR		1
+#define EXIT_TRIPLE_FAULT	2
+#define EXIT_INTR_WINDOW	7
+#define EXIT_CPUID		10
+#define EXIT_HLT		12
+#define EXIT_VMCALL		18
+#define EXIT_CR_ACCESS		28
+#define EXIT_IO			30
+#define EXIT_RDMSR		31
+#define EXIT_WRMSR		32
+#define EXIT_INVALID_STATE	33
+#define EXIT_EPT_VIOLATION	48
+#define EXIT_EPT_MISCONFIG	49
+#define EXIT_PREEMPT_TIMER	52
+#define EXIT_XSETBV		55
+
+#define VEC_UD	6
+#define VEC_GP	13
+
+typedef int (*exit_handler_t)(struct vcpu *v);
+
+void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code)
+{
+	(void)v;
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
+		(has_code ? INTR_INFO_DELIVER_CODE : 0));
+	if (has_code)
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, code);
+}
+
+static int inject_ud(struct vcpu *v)
+{
+	vcpu_inject_exception(v, VEC_UD, false, 0);
+	return 0;
+}
+
+static int handle_ext_intr(struct vcpu *v)
+{
+	(void)v;
+	return 0;	/* taken by the host when vcpu_run_slice() opens interrupts */
+}
+
+static int handle_nmi(struct vcpu *v)
+{
+	extern bool panic_in_progress;
+	void cpu_halt_forever(void);
+
+	(void)v;
+	if (READ_ONCE(panic_in_progress))
+		cpu_halt_forever();
+	return 0;
+}
+
+static int handle_triple_fault(struct vcpu *v)
+{
+	guest_fail(v, "triple fault");
+	return 1;
+}
+
+static int handle_cpuid(struct vcpu *v)
+{
+	struct cpuid_regs r;
+
+	cpuid_guest(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+	vcpu_skip_instruction();
+	return 0;
+}
+
+static int handle_hlt(struct vcpu *v)
+{
+	vcpu_skip_instruction();
+	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
+	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic.init_pending)) {
+		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
+		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
+		WRITE_ONCE(v->state, VCPU_DONE);
+		return 1;
+	}
+	/* vcpu_run_slice() and the scheduler resume it when lapic_has_wakeup() says so. */
+	v->halted = true;
+	return 0;
+}
+
+static int handle_intr_window(struct vcpu *v)
+{
+	(void)v;
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		vmread(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
+	return 0;	/* vcpu_run_slice() injects before the next entry */
+}
+
+static int guest_cpl(void)
+{
+	return (vmread(GUEST_SS_AR_BYTES) >> 5) & 3;
+}
+
+static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	char buf[256];
+
+	if (len > 4096)
+		return HC_EINVAL;
+	if (gpa + len < gpa || gpa + len > v->vm->cfg.memory)
+		return HC_EFAULT;
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done > sizeof(buf) ? sizeof(buf) : len - done;
+
+		if (gmem_read(v->vm, gpa + done, buf, n))
+			return HC_EFAULT;
+		for (uint64_t i = 0; i < n; i++) {
+			uint32_t c = (uint8_t)buf[i];
+
+			uart_io(v, 0x3f8, false, &c);
+		}
+		done += n;
+	}
+	return (int64_t)len;
+}
+
+static int handle_vmcall(struct vcpu *v)
+{
+	uint64_t nr = v->regs.rax, a0 = v->regs.rdi, a1 = v->regs.rsi;
+	int64_t ret = 0;
+	int end_slice = 0;
+
+	vcpu_skip_instruction();
+	if (guest_cpl() != 0) {
+		v->regs.rax = (uint64_t)(int64_t)HC_EPERM;
+		return 0;
+	}
+	switch (nr) {
+	case HC_VERSION:
+		ret = HC_ABI_VERSION;
+		break;
+	case HC_CONSOLE_WRITE:
+		ret = hc_console_write(v, a0, a1);
+		break;
+	case HC_EXIT:
+		guest_exit(v, (int)a0);
+		return 1;
+	case HC_YIELD:
+		end_slice = 1;
+		break;
+	case HC_INFO: {
+		struct hv_info info = { HC_ABI_VERSION, v->id, v->vm->cfg.vcpus, 0,
+					v->vm->cfg.memory, tsc_khz };
+
+		if (a0 + sizeof(info) < a0 || a0 + sizeof(info) > v->vm->cfg.memory ||
+		    gmem_write(v->vm, a0, &info, sizeof(info)))
+			ret = HC_EFAULT;
+		break;
+	}
+	case HC_REPORT:
+		if (a0 >= 4) {
+			ret = HC_EINVAL;
+			break;
+		}
+		v->vm->bench_result[a0] = a1;
+		pr_info("[%s] report %llu = %llu\n", v->vm->cfg.name, (unsigned long long)a0,
+			(unsigned long long)a1);
+		break;
+	default:
+		ret = HC_ENOSYS;
+	}
+	v->regs.rax = (uint64_t)ret;
+	return end_slice;
+}
+
+static int handle_cr_access(struct vcpu *v)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+	unsigned int cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
+	uint64_t val;
+
+	if (type == 2) {			/* CLTS */
+		vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~(1ULL << 3));
+		vmwrite(CR0_READ_SHADOW, vcpu_guest_cr0() & ~(1ULL << 3));
+		vcpu_skip_instruction();
+		return 0;
+	}
+	if (type == 3) {			/* LMSW: the low 4 bits of CR0, PE cannot clear */
+		uint64_t src = (q >> 16) & 0xf, old = vcpu_guest_cr0();
+
+		val = (old & ~0xeULL) | src | (old & 1);
+		cr = 0;
+	} else if (type == 0) {
+		val = vcpu_gpr(v, gpr);
+	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
+		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic.tpr >> 4) & 0xf;
+		vcpu_set_gpr(v, gpr, val);
+		vcpu_skip_instruction();
+		return 0;
+	} else {
+		guest_fail(v, "unexpected read of CR%u", cr);
+		return 1;
+	}
+	if (cr == 0) {
+		uint64_t efer = vmread(GUEST_IA32_EFER), entry = vmread(VM_ENTRY_CONTROLS);
+
+		if ((val & CR0_PG) && !(val & CR0_PE)) {
+			vcpu_inject_exception(v, VEC_GP, true, 0);
+			return 0;
+		}
+		/* Paging on with EFER.LME: the guest enters long mode. */
+		if ((val & CR0_PG) && (efer & (1 << 8)))
+			efer |= 1 << 10, entry |= ENTRY_IA32E_MODE;
+		else if (!(val & CR0_PG))
+			efer &= ~(1ULL << 10), entry &= ~ENTRY_IA32E_MODE;
+		vmwrite(GUEST_IA32_EFER, efer);
+		vmwrite(VM_ENTRY_CONTROLS, entry);
+		vmwrite(CR0_READ_SHADOW, val);
+		vmwrite(GUEST_CR0, val | CR0_NE);
+	} else if (cr == 4) {
+		if (val & CR4_VMXE) {
+			vcpu_inject_exception(v, VEC_GP, true, 0);
+			return 0;
+		}
+		vmwrite(CR4_READ_SHADOW, val);
+		vmwrite(GUEST_CR4, val | CR4_VMXE);
+	} else if (cr == 3) {
+		vmwrite(GUEST_CR3, val);
+	} else if (cr == 8) {
+		if (val > 15) {
+			vcpu_inject_exception(v, VEC_GP, true, 0);
+			return 0;
+		}
+		v->lapic.tpr = (uint32_t)val << 4;
+	} else {
+		guest_fail(v, "unexpected write of CR%u", cr);
+		return 1;
+	}
+	vcpu_skip_instruction();
+	return 0;
+}
+
+/* One port access; 1: the guest ended (its vCPU must stop), 0: go on. */
+static int port_access(struct vcpu *v, uint16_t port, bool in, uint32_t *val)
+{
+	int rc;
+
+	if (port >= 0x3f8 && port <= 0x3ff) {
+		uart_io(v, port, in, val);
+	} else if ((rc = platform_io(v, port, in, val)) >= 0) {
+		return rc;
+	} else if (port == 0xf4 && !in) {
+		guest_exit(v, (int)*val);
+		return 1;
+	} else {
+		/* No device: reads float high, writes vanish. */
+		*val = 0xffffffffu;
+		v->vm->unknown_ports++;
+	}
+	return 0;
+}
+
+#define STRING_IO_BATCH	1024	/* elements per exit; REP resumes where it stopped */
+
+/* INS/OUTS, REP or not, element by element through the guest's page tables. */
+static int string_io(struct vcpu *v, uint64_t q, uint16_t port, unsigned int size, bool in)
+{
+	uint64_t cs_ar = vmread(GUEST_CS_AR_BYTES), info = vmread(VMX_INSTRUCTION_INFO);
+	bool rep = q & 32, down = vmread(GUEST_RFLAGS) & (1u << 10);
+	unsigned int asz = (vmx_caps.basic >> 54) & 1 ? 16u << ((info >> 7) & 7) :
+			   (cs_ar >> 13) & 1 ? 64 : (cs_ar >> 14) & 1 ? 32 : 16;
+	uint64_t amask = asz == 64 ? ~0ULL : (1ULL << asz) - 1;
+	uint64_t *idx = in ? &v->regs.rdi : &v->regs.rsi;
+	unsigned int seg = in ? 0 : ((vmx_caps.basic >> 54) & 1 ? (info >> 15) & 7 : 3);
+	uint64_t base = (cs_ar >> 13) & 1 && seg < 4 ? 0 : vmread(GUEST_ES_BASE + 2 * seg);
+	uint64_t n = rep ? v->regs.rcx & amask : 1, done;
+
+	for (done = 0; done < n && done < STRING_IO_BATCH; done++) {
+		uint64_t gva = base + (*idx & amask), gpa;
+		uint32_t val = 0;
+
+		if (mmio_gva_to_gpa(v, gva, &gpa) || (gpa & 0xfff) + size > 4096) {
+			guest_fail(v, "%s at %llx: not mapped, or across a page (not emulated)",
+				   in ? "INS" : "OUTS", (unsigned long long)gva);
+			return 1;
+		}
+		if (!in && gmem_read(v->vm, gpa, &val, size))
+			goto bad;
+		if (port_access(v, port, in, &val))
+			return 1;
+		if (in && gmem_write(v->vm, gpa, &val, size))
+			goto bad;
+		*idx = (*idx & ~amask) | ((down ? *idx - size : *idx + size) & amask);
+	}
+	if (rep)
+		v->regs.rcx = (v->regs.rcx & ~amask) | ((n - done) & amask);
+	if (done == n)
+		vcpu_skip_instruction();
+	return 0;
+bad:
+	guest_fail(v, "string I/O outside guest memory");
+	return 1;
+}
+
+static int handle_io(struct vcpu *v)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+	unsigned int size = (q & 7) + 1;
+	bool in = q & 8;
+	uint16_t port = (uint16_t)(q >> 16);
+	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+	uint32_t val = in ? 0 : (uint32_t)v->regs.rax & mask;
+
+	if (q & 16)
+		return string_io(v, q, port, size, in);
+	if (port_access(v, port, in, &val)) {
+		vcpu_skip_instruction();
+		return 1;
+	}
+	if (in)
+		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | (val & mask);
+	vcpu_skip_instruction();
+	return 0;
+}
+
+static int handle_ept_violation(struct vcpu *v)
+{
+	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+
+	if (gpa >= v->vm->cfg.memory && mmio_is_device(v, gpa))
+		return mmio_emulate(v, gpa);
+	if (gmem_fault(v, vmread(GUEST_PHYSICAL_ADDRESS), vmread(EXIT_QUALIFICATION)))
+		return 1;
+	return 0;
+}
+
+static int handle_ept_misconfig(struct vcpu *v)
+{
+	guest_fail(v, "EPT misconfiguration at GPA %llx (a hypervisor bug)",
+		   (unsigned long long)vmread(GUEST_PHYSICAL_ADDRESS));
+	return 1;
+}
+
+static int handle_preempt_timer(struct vcpu *v)
+{
+	(void)v;
+	return 0;	/* the slice's end or the guest's timer: vcpu_run_slice() sees which */
+}
+
+static int handle_xsetbv(struct vcpu *v)
+{
+	/* No XSAVE state management yet: XCR0 stays the host's. */
+	vcpu_inject_exception(v, VEC_GP, true, 0);
+	return 0;
+}
+
+
+static const exit_handler_t handlers[EXIT_REASONS] = {
+	[EXIT_EXCEPTION_NMI] = handle_nmi,
+	[EXIT_EXT_INTR] = handle_ext_intr,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_INTR_WINDOW] = handle_intr_window,
+	[EXIT_VMCALL] = handle_vmcall,
+	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
+	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,
+	[27] = inject_ud, [50] = inject_ud, [53] = inject_ud, [59] = inject_ud,
+	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_IO] = handle_io,
+	[EXIT_RDMSR] = exit_rdmsr,
+	[EXIT_WRMSR] = exit_wrmsr,
+	[EXIT_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
+	[EXIT_PREEMPT_TIMER] = handle_preempt_timer,
+	[EXIT_XSETBV] = handle_xsetbv,
+};
+
+int vmx_exit_dispatch(struct vcpu *v, uint32_t reason)
+{
+	uint32_t basic = reason & 0xffff;
+
+	v->last_exit_reason = reason;
+	v->last_exit_qual = vmread(EXIT_QUALIFICATION);
+	if (basic < EXIT_REASONS)
+		v->vm->exit_count[basic]++;
+	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		vmx_explain_entry_failure(v, basic);
+		return 1;
+	}
+	if (basic < EXIT_REASONS && handlers[basic])
+		return handlers[basic](v);
+	guest_fail(v, "unexpected VM exit %u (%s)", basic, vmx_exit_name(basic));
+	return 1;
+}

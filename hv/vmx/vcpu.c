@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPUs: VMX root operation per CPU, the VMCS built from the capability
+ * MSRs, and one time slice of guest execution.  Controls are computed from
+ * the (true) capability MSRs; features we rely on are checked once and a
+ * guest is refused with the list of what the CPU lacks.
+ */
+#include "hv/lib/format.h"
+#include "hv/cpu/page_alloc.h"
+#include "hv/cpu/printk.h"
+#include "lib/string.h"
+#include "hv/cpu/trap.h"
+#include "hv/mm/tlb.h"
+#include "hv/core/vm.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/cpu/vmx_caps.h"
+#include "hv/lib/x86.h"
+#include "smp/grace.h"
+#include "smp/percpu.h"
+#include "smp/time.h"
+
+#define MSR_PAT			0x277
+#define SLICE_US		10000
+
+extern void vmx_exit_entry(void);
+extern int vmx_enter(struct guest_regs *regs, int launched);
+
+/* Shared by every guest: all ports and all MSRs exit (handled in hv/exit.c). */
+static uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap;
+
+struct controls {
+	uint32_t pin, proc, proc2, exit, entry;
+};
+static struct controls ctls;
+static bool ctls_ready;
+static char ctls_error[160];
+
+static const struct { uint32_t bit; const char *name; } required[] = {
+	{ PIN_EXT_INTR_EXITING, "external-interrupt exiting" },
+	{ PIN_NMI_EXITING, "NMI exiting" },
+	{ PIN_PREEMPTION_TIMER, "VMX preemption timer" },
+};
+
+/* want must be allowed-1; the allowed-0 (must-be-one) bits are added. */
+static bool adjust(uint64_t cap, uint32_t want, uint32_t *out)
+{
+	uint32_t must1 = (uint32_t)cap, may1 = (uint32_t)(cap >> 32);
+
+	*out = (want | must1) & may1;
+	return !(want & ~may1);
+}
+
+static void missing(char *buf, const char *what)
+{
+	size_t n = strlen(buf);
+
+	hv_snprintf(buf + n, sizeof(ctls_error) - n, "%s%s", n ? ", " : "", what);
+}
+
+/* Compute the controls once; an empty ctls_error means every feature is there. */
+static bool compute_controls(void)
+{
+	const struct vmx_caps *c = &vmx_caps;
+	char miss[160] = "";
+
+	if (ctls_ready)
+		return !ctls_error[0];
+	for (unsigned int i = 0; i < 3; i++)
+		if (!((c->pin >> 32) & required[i].bit))
+			missing(miss, required[i].name);
+	adjust(c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER, &ctls.pin);
+	/* CR8 exits: the TPR is the virtual APIC's, never the physical one. */
+	if (!adjust(c->proc, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
+		    CPU_SECONDARY_CONTROLS | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
+		    CPU_USE_TSC_OFFSETTING,
+		    &ctls.proc))
+		missing(miss, "HLT exiting, I/O or MSR bitmaps, or secondary controls");
+	if (!adjust(c->proc2, SEC_ENABLE_EPT, &ctls.proc2))
+		missing(miss, "EPT");
+	if (!((c->proc2 >> 32) & SEC_ENABLE_VPID))
+		missing(miss, "VPID");
+	if (!((c->proc2 >> 32) & SEC_UNRESTRICTED_GUEST))
+		missing(miss, "unrestricted guest");
+	/* Optional: instructions a guest may use that would otherwise #UD. */
+	adjust(c->proc2, SEC_ENABLE_EPT | SEC_ENABLE_VPID | SEC_UNRESTRICTED_GUEST |
+	       (uint32_t)(c->proc2 >> 32 & (SEC_RDTSCP | SEC_INVPCID | SEC_XSAVES)), &ctls.proc2);
+	if (!adjust(c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER |
+		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT, &ctls.exit))
+		missing(miss, "save/load EFER and PAT on exit");
+	if (!adjust(c->entry, ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, &ctls.entry))
+		missing(miss, "load EFER and PAT on entry");
+	if (!(c->ept_vpid & (1ULL << 6)) || !(c->ept_vpid & (1ULL << 14)))
+		missing(miss, "4-level EPT with write-back memory");
+	if (miss[0])
+		hv_snprintf(ctls_error, sizeof(ctls_error), "VT-x lacks: %s", miss);
+	ctls_ready = true;
+	return !ctls_error[0];
+}
+
+static uint64_t alloc_filled(uint8_t fill)
+{
+	uint64_t pa = page_alloc(0);
+
+	if (pa)
+		memset((void *)(uintptr_t)pa, fill, PAGE_SIZE);
+	return pa;
+}
+
+/* Shared bitmaps, built once on CPU 0 before any guest starts. */
+int vmx_global_init(char *err, unsigned int n)
+{
+	if (!vmx_caps.valid) {
+		hv_snprintf(err, n, "VT-x is not available");
+		return -1;
+	}
+	if (!compute_controls()) {
+		hv_snprintf(err, n, "%s", ctls_error);
+		return -1;
+	}
+	if (!io_bitmap_a) {
+		cpuid_init();
+		io_bitmap_a = alloc_filled(0xff);
+		io_bitmap_b = alloc_filled(0xff);
+		msr_bitmap = alloc_filled(0xff);
+		if (!io_bitmap_a || !io_bitmap_b || !msr_bitmap) {
+			hv_snprintf(err, n, "out of memory for the VMX bitmaps");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* VMX root operation on this CPU, kept on while it runs guests. */
+static bool cpu_vmx_on(void)
+{
+	struct percpu *p = this_cpu();
+	const struct vmx_caps *c = &vmx_caps;
+
+	if (p->vmx_on)
+		return true;
+	if (p->vmx != VMX_OK)
+		return false;
+	if (!p->vmxon_pa && !(p->vmxon_pa = alloc_filled(0)))
+		return false;
+	*(uint32_t *)(uintptr_t)p->vmxon_pa = (uint32_t)c->basic & 0x7fffffff;
+	write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
+	/* FXSAVE/FXRSTOR of guest state needs OSFXSR. */
+	write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE | (1ULL << 9) | (1ULL << 10)) &
+		  c->cr4_fixed1);
+	if (!vmxon(p->vmxon_pa))
+		return false;
+	p->vmx_on = true;
+	return true;
+}
+
+struct seg {
+	uint16_t sel;
+	uint64_t base;
+	uint32_t limit, ar;
+};
+
+static void write_seg(int idx, struct seg s)
+{
+	/* ES, CS, SS, DS, FS, GS, LDTR, TR: the encodings step by 2. */
+	vmwrite(GUEST_ES_SELECTOR + 2 * idx, s.sel);
+	vmwrite(GUEST_ES_BASE + 2 * idx, s.base);
+	vmwrite(GUEST_ES_LIMIT + 2 * idx, s.limit);
+	vmwrite(GUEST_ES_AR_BYTES + 2 * idx, s.ar);
+}
+
+/* A clean FPU image for a starting vCPU: FNINIT state with default MXCSR. */
+static void fpu_reset(struct vcpu *v)
+{
+	memset(v->fx, 0, sizeof(v->fx));
+	*(uint16_t *)&v->fx[0] = 0x37f;
+	*(uint32_t *)&v->fx[24] = 0x1f80;
+}
+
+/*
+ * Load a start state into the current VMCS: a loader's (hv/guest_boot.h),
+ * the default one for cfg.mode, or real mode after SIPI.  The rest of the
+ * architectural state is as after RESET.
+ */
+static void load_start_state(struct vcpu *v, const struct guest_boot *b)
+{
+	uint64_t entry = ctls.entry;
+	struct seg cs = { b->cs.sel, b->cs.base, b->cs.limit, b->cs.ar };
+	struct seg ds = { b->ds.sel, b->ds.base, b->ds.limit, b->ds.ar };
+
+	if (b->efer & (1ULL << 10))
+		entry |= ENTRY_IA32E_MODE;
+	vmwrite(VM_ENTRY_CONTROLS, entry);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmwrite(GUEST_CR0, b->cr0 | CR0_NE);
+	vmwrite(CR0_READ_SHADOW, b->cr0);
+	vmwrite(GUEST_CR4, b->cr4 | CR4_VMXE);
+	vmwrite(CR4_READ_SHADOW, b->cr4);
+	vmwrite(GUEST_CR3, b->cr3);
+	vmwrite(GUEST_IA32_EFER, b->efer);
+	vmwrite(GUEST_IA32_PAT, 0x0007040600070406ULL);
+	for (int i = 0; i < 6; i++)
+		write_seg(i, i == 1 ? cs : ds);
+	write_seg(6, (struct seg){ 0, 0, 0, 0x10000 });	/* LDTR unusable */
+	write_seg(7, (struct seg){ 0, 0, 0xffff, 0x8b });	/* TR: a busy 32-bit TSS */
+	vmwrite(GUEST_GDTR_BASE, b->gdt_base);
+	vmwrite(GUEST_GDTR_LIMIT, b->gdt_limit);
+	vmwrite(GUEST_IDTR_BASE, 0);
+	vmwrite(GUEST_IDTR_LIMIT, 0xffff);
+	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_RIP, b->rip);
+	vmwrite(GUEST_RSP, b->rsp);
+	vmwrite(GUEST_RFLAGS, 0x2);
+	vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rax = b->rax;
+	v->regs.rbx = b->rbx;
+	v->regs.rdx = b->rdx;
+	v->regs.rsi = b->rsi;
+	v->regs.rdi = b->rdi;
+	fpu_reset(v);
+}
+
+/* INIT then SIPI: real mode at vector << 12, as after RESET but for CS (SDM 9.1.4). */
+void vcpu_reset_sipi(struct vcpu *v, int vector)
+{
+	struct guest_boot b = {
+		.cr0 = 1 << 4,
+		.cs = { (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, 0x9b },
+		.ds = { 0, 0, 0xffff, 0x93 },
+		.gdt_limit = 0xffff,
+		.rdx = cpuid(1, 0).eax,		/* family/model/stepping, as after RESET */
+	};
+
+	load_start_state(v, &b);
+	v->halted = false;
+	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));	/* its CPU holds v's FPU now */
+}
+
+/* CR0 and CR4 as the guest sees them: its own bits, the shadow for the ones we own. */
+uint64_t vcpu_guest_cr0(void)
+{
+	uint64_t mask = vmread(CR0_GUEST_HOST_MASK);
+
+	return (vmread(GUEST_CR0) & ~mask) | (vmread(CR0_READ_SHADOW) & mask);
+}
+
+uint64_t vcpu_guest_cr4(void)
+{
+	uint64_t mask = vmread(CR4_GUEST_HOST_MASK);
+
+	return (vmread(GUEST_CR4) & ~mask) | (vmread(CR4_READ_SHADOW) & mask);
+}
+
+/* GPR n in the VMX numbering (RAX=0 .. R15=15); RSP lives in the VMCS. */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned int n)
+{
+	return n == 4 ? vmread(GUEST_RSP) : (&v->regs.rax)[n];
+}
+
+void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t val)
+{
+	if (n == 4)
+		vmwrite(GUEST_RSP, val);
+	else
+		(&v->regs.rax)[n] = val;
+}
+
+void vcpu_skip(uint64_t len)
+{
+	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
+	/* The shadow covered the instruction just emulated (sti; hlt): it is over. */
+	if (block & 3)
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+}
+
+void vcpu_skip_instruction(void)
+{
+	vcpu_skip(vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+bool vcpu_has_rdtscp(void)
+{
+	return ctls.proc2 & SEC_RDTSCP;
+}
+
+bool vcpu_has_invpcid(void)
+{
+	return ctls.proc2 & SEC_INVPCID;
+}
+
+/* The start state of a flat or ELF image in cfg.mode (docs/hypercalls.md). */
+static void default_start_state(const struct vcpu *v, struct guest_boot *b)
+{
+	const struct guest_config *g = &v->vm->cfg;
+
+	b->rip = g->entry;
+	b->rsp = (g->memory < (4ULL << 30) ? g->memory : (4ULL << 30)) - 16 - v->id * 0x10000;
+	b->rdi = v->id;
+	b->rsi = g->memory;
+	b->gdt_base = 0x7000;
+	b->gdt_limit = 31;
+	if (g->mode == MODE_LONG) {
+		b->cr0 = CR0_PE | (1 << 4) | CR0_PG | CR0_WP;
+		b->cr3 = 0x1000;
+		b->cr4 = CR4_PAE;
+		b->efer = (1 << 8) | (1 << 10);	/* LME, LMA */
+		b->cs = (struct boot_seg){ 0x08, 0, 0xffffffff, 0xa09b };
+		b->ds = (struct boot_seg){ 0x10, 0, 0xffffffff, 0xc093 };
+	} else if (g->mode == MODE_PROTECTED) {
+		b->cr0 = CR0_PE | (1 << 4);
+		b->cs = (struct boot_seg){ 0x18, 0, 0xffffffff, 0xc09b };
+		b->ds = (struct boot_seg){ 0x10, 0, 0xffffffff, 0xc093 };
+	} else {
+		b->cr0 = 1 << 4;
+		b->cs = (struct boot_seg){ (uint16_t)((b->rip >> 4) & 0xf000), b->rip & 0xf0000,
+					   0xffff, 0x9b };
+		b->ds = (struct boot_seg){ 0, 0, 0xffff, 0x93 };
+		b->rip &= 0xffff;
+		b->rsp = g->load & 0xfff0;
+		b->gdt_base = 0;
+		b->gdt_limit = 0xffff;
+	}
+}
+
+static void setup_guest_state(struct vcpu *v)
+{
+	struct guest_boot def = { 0 };
+
+	/* The guest owns CR0 but NE and CR4 but VMXE, which VMX needs set and it never sees. */
+	vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
+	vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
+	vmwrite(GUEST_SYSENTER_CS, 0);
+	vmwrite(GUEST_SYSENTER_ESP, 0);
+	vmwrite(GUEST_SYSENTER_EIP, 0);
+	vmwrite(GUEST_IA32_DEBUGCTL, 0);
+	vmwrite(VMCS_LINK_POINTER, ~0ULL);
+	if (v->id == 0 && v->vm->boot.set) {
+		load_start_state(v, &v->vm->boot);
+	} else {
+		default_start_state(v, &def);
+		load_start_state(v, &def);
+	}
+}
+
+static void setup_host_state(void)
+{
+	struct percpu *p = this_cpu();
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+
+	__asm__ __volatile__("sidt %0" : "=m"(idtr));
+	vmwrite(HOST_CR0, read_cr0());
+	vmwrite(HOST_CR3, read_cr3());
+	vmwrite(HOST_CR4, read_cr4());
+	vmwrite(HOST_CS_SELECTOR, 0x08);
+	vmwrite(HOST_SS_SELECTOR, 0x10);
+	vmwrite(HOST_DS_SELECTOR, 0x10);
+	vmwrite(HOST_ES_SELECTOR, 0x10);
+	vmwrite(HOST_FS_SELECTOR, 0);
+	vmwrite(HOST_GS_SELECTOR, 0);
+	vmwrite(HOST_TR_SELECTOR, 0x18);
+	vmwrite(HOST_FS_BASE, 0);
+	vmwrite(HOST_GS_BASE, (uint64_t)(uintptr_t)p);
+	vmwrite(HOST_TR_BASE, (uint64_t)(uintptr_t)&p->tss);
+	vmwrite(HOST_GDTR_BASE, (uint64_t)(uintptr_t)p->gdt);
+	vmwrite(HOST_IDTR_BASE, idtr.base);
+	vmwrite(HOST_IA32_SYSENTER_CS, 0);
+	vmwrite(HOST_IA32_SYSENTER_ESP, 0);
+	vmwrite(HOST_IA32_SYSENTER_EIP, 0);
+	vmwrite(HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmwrite(HOST_IA32_PAT, rdmsr(MSR_PAT));
+	vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
+}
+
+/* Build v's VMCS on the calling CPU (v's own); err says why not. */
+int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
+{
+	if (!cpu_vmx_on()) {
+		hv_snprintf(err, n, "VMXON failed on CPU %u", smp_processor_id());
+		return -1;
+	}
+	if (!v->vmcs_pa && !(v->vmcs_pa = alloc_filled(0))) {
+		hv_snprintf(err, n, "out of memory for the VMCS");
+		return -1;
+	}
+	*(uint32_t *)(uintptr_t)v->vmcs_pa = (uint32_t)vmx_caps.basic & 0x7fffffff;
+	if (!vmclear(v->vmcs_pa) || !vmptrld(v->vmcs_pa)) {
+		hv_snprintf(err, n, "VMCLEAR/VMPTRLD failed");
+		return -1;
+	}
+	this_cpu()->loaded_vcpu = v;
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctls.pin);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctls.proc);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
+	vmwrite(VM_EXIT_CONTROLS, ctls.exit);
+	vmwrite(EXCEPTION_BITMAP, 0);
+	vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmwrite(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmwrite(CR3_TARGET_COUNT, 0);
+	vmwrite(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmwrite(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmwrite(IO_BITMAP_A, io_bitmap_a);
+	vmwrite(IO_BITMAP_B, io_bitmap_b);
+	vmwrite(MSR_BITMAP, msr_bitmap);
+	vmwrite(TSC_OFFSET, v->tsc_offset);
+	vmwrite(VIRTUAL_PROCESSOR_ID, v->vpid);
+	setup_host_state();
+	setup_guest_state(v);
+	invvpid_single(v->vpid);
+	v->launched = false;
+	v->loaded = true;
+	v->intr_window = false;
+	return 0;
+}
+
+static void vmcs_load(struct vcpu *v)
+{
+	struct percpu *p = this_cpu();
+
+	if (p->loaded_vcpu != v) {
+		vmptrld(v->vmcs_pa);
+		p->loaded_vcpu = v;
+	}
+}
+
+/* An event whose delivery a VM exit interrupted goes in again at the next entry. */
+static void reinject_vectoring(void)
+{
+	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
+	uint32_t type = (idt >> 8) & 7;
+
+	if (!(idt & INTR_INFO_VALID))
+		return;
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, idt & 0x80000fffu);
+	if (idt & INTR_INFO_DELIVER_CODE)
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
+	if (type == 4 || type == 5 || type == 6)	/* software INTn, INT1, INT3/INTO */
+		vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+static void set_intr_window(struct vcpu *v, bool on)
+{
+	uint32_t proc;
+
+	if (v->intr_window == on)
+		return;
+	v->intr_window = on;
+	proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
+		on ? proc | CPU_INTR_WINDOW_EXITING : proc & ~CPU_INTR_WINDOW_EXITING);
+}
+
+/*
+ * Before an entry: fire an expired APIC timer, then inject the highest
+ * deliverable interrupt if the guest can take it now, else ask for an exit
+ * as soon as it can (interrupt-window exiting).  An event already going in
+ * (an exception, a re-injection) goes first.
+ */
+static void inject_events(struct vcpu *v)
+{
+	uint32_t block;
+	bool busy, nmi;
+	int vec;
+
+	lapic_timer_update(v);
+	vec = lapic_pending_vector(v);
+	nmi = READ_ONCE(v->nmi_pending);
+	if (vec < 0 && !nmi) {		/* the common exit: nothing to deliver */
+		set_intr_window(v, false);
+		return;
+	}
+	block = (uint32_t)vmread(GUEST_INTERRUPTIBILITY_INFO);
+	busy = vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID;
+	if (!busy && nmi && !(block & 0xb)) {	/* no STI, MOV SS or NMI blocking */
+		WRITE_ONCE(v->nmi_pending, false);
+		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | (2u << 8) | 2);
+		busy = true;
+	}
+	if (vec < 0) {
+		set_intr_window(v, false);
+		return;
+	}
+	if (!busy && (vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(block & 3)) {
+		lapic_accept(v, vec);
+		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
+		set_intr_window(v, false);
+		return;
+	}
+	set_intr_window(v, true);
+}
+
+/* INIT and SIPI posted by another vCPU; false: v has nothing to run yet. */
+static bool take_init_sipi(struct vcpu *v)
+{
+	int vector;
+
+	if (lapic_take_init_sipi(v, &vector))
+		vcpu_reset_sipi(v, vector);
+	return !READ_ONCE(v->wait_sipi);
+}
+
+/* Run v until its slice ends, it halts, or it stops; on v's own CPU, interrupts off. */
+void vcpu_run_slice(struct vcpu *v)
+{
+	uint64_t end = deadline_us(SLICE_US), timer, wake;
+
+	vmcs_load(v);
+	/* The hypervisor never touches FPU/SSE state: only vCPUs sharing a CPU swap it. */
+	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));
+	while (READ_ONCE(v->state) == VCPU_RUNNABLE && !READ_ONCE(v->vm->stop_request)) {
+		int rc;
+		uint32_t reason;
+
+		if (!take_init_sipi(v))
+			break;
+		if (v->halted) {
+			if (!lapic_has_wakeup(v))
+				break;
+			v->halted = false;
+		}
+
+		/* A root invalidated since the last entry (the vCPU was kicked): load a valid one. */
+		if (gmem_vcpu_load_root(v)) {
+			guest_fail(v, "out of memory for an EPT root");
+			break;
+		}
+		inject_events(v);
+		/* The slice's end or the guest's APIC timer, whichever is first. */
+		wake = lapic_next_deadline(v);
+		wake = wake && wake < end ? wake : end;
+		timer = rdtsc() >= wake ? 0 : (wake - rdtsc()) >> (vmx_caps.misc & 0x1f);
+		vmwrite(VMX_PREEMPTION_TIMER_VALUE, timer > 0xffffffffULL ? 0xffffffff : timer);
+		tlb_guest_enter();
+		rc = vmx_enter(&v->regs, v->launched);
+		tlb_guest_exit();
+		grace_quiescent();
+		if (rc) {
+			uint32_t e = (uint32_t)vmread(VM_INSTRUCTION_ERROR);
+
+			guest_fail(v, "VM%s failed: VM-instruction error %u (%s)",
+				   v->launched ? "RESUME" : "LAUNCH", rc == 2 ? e : 0,
+				   rc == 2 ? vmx_insn_error_name(e) : "VMfailInvalid: no current VMCS");
+			break;
+		}
+		v->launched = true;
+		v->exits++;
+		reason = (uint32_t)vmread(VM_EXIT_REASON);
+		reinject_vectoring();
+		/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
+		__asm__ __volatile__("sti; nop; cli" ::: "memory");
+		if (vmx_exit_dispatch(v, reason))
+			break;
+		if (deadline_passed(end) && !v->halted)
+			break;
+	}
+	__asm__ __volatile__("fxsave %0" : "=m"(v->fx));
+}
