@@ -60,7 +60,7 @@ HV_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel 
 		   -Wall -Wextra -Werror -I. -MMD -MP $(INIT_PATTERN)
 HV_LDFLAGS	:= -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld
 HV_C		:= $(wildcard hv/*.c hv/*/*.c lib/*.c smp/*.c ept/*.c rmap/*.c store/*.c)
-HV_ASM		:= $(wildcard hv/*/*.asm smp/*.asm)
+HV_ASM		:= $(wildcard hv/*.asm hv/*/*.asm smp/*.asm)
 HV_OBJS		:= $(HV_C:%.c=$(BUILD)/hv-obj/%.o) $(HV_ASM:%.asm=$(BUILD)/hv-obj/%.asm.o)
 
 $(BUILD)/hv-obj/%.o: %.c
@@ -124,6 +124,10 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/loader.so
 # make reads it, so $(GUEST_BINS) must be defined by then, or `make run` on a
 # clean clone builds an image without its guests.
 include $(sort $(wildcard tests/*/*.mk))
+
+# The layering of docs/design.md ("The map"): no loop across folders, no
+# edge against the direction rules (from includes and the objects' symbols).
+SCRIPT_TESTS += scripts/check_layers.py
 
 # ---- boot media ----
 

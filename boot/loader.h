@@ -6,7 +6,7 @@
 #include <efi.h>
 #include <efilib.h>
 
-#include "hv/cpu/bootinfo.h"
+#include "boot/bootinfo.h"
 
 #define LOADER_VERSION	"hv-loader 0.1"
 

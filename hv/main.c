@@ -4,19 +4,20 @@
  * build our own memory management, start the other CPUs, probe VT-x on all
  * of them, and give the console to the shell.
  */
-#include "hv/cpu/bootinfo.h"
-#include "lib/check.h"
+#include "boot/bootinfo.h"
 #include "hv/cpu/hv.h"
 #include "hv/cpu/page_alloc.h"
 #include "hv/cpu/paging.h"
 #include "hv/cpu/power.h"
-#include "hv/cpu/printk.h"
 #include "hv/cpu/serial.h"
-#include "hv/shell/shell.h"
 #include "hv/cpu/trap.h"
-#include "hv/core/vm.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/guest/guest.h"
+#include "hv/guest/sched.h"
 #include "hv/lib/x86.h"
+#include "hv/shell/shell.h"
+#include "lib/check.h"
+#include "lib/printk.h"
 #include "smp/apic.h"
 #include "smp/grace.h"
 #include "smp/percpu.h"
@@ -25,7 +26,6 @@
 
 #define LOW_MEMORY_END	0x100000ULL	/* below 1 MiB stays with firmware and the trampoline */
 
-const struct boot_info *boot_info;
 extern char hv_boot_stack[], hv_boot_stack_top[];
 
 static void mem_init(const struct boot_info *bi)
@@ -77,6 +77,62 @@ static void cpus_init(const struct boot_info *bi)
 	smp_ncpus = n;
 }
 
+/* Print the boot summary: CPUs online, VT-x per CPU, memory. */
+static void report_boot(void)
+{
+	unsigned int online = 0, vmx_ok = 0;
+	struct page_alloc_stats st;
+
+	for (unsigned int i = 0; i < smp_ncpus; i++) {
+		online += per_cpu(i)->state == CPU_ONLINE;
+		vmx_ok += per_cpu(i)->vmx == VMX_OK;
+	}
+	page_alloc_stats(&st);
+	pr_info("smp: %u of %u CPUs online\n", online, smp_ncpus);
+	if (per_cpu(0)->vmx == VMX_ABSENT)
+		pr_info("%s\n", per_cpu(0)->vmx_msg);
+	else
+		pr_info("vmx: VMXON/VMXOFF succeeded on %u of %u CPUs\n", vmx_ok, smp_ncpus);
+	pr_info("mem: %llu MiB free of %llu MiB\n", (unsigned long long)st.free_pages >> 8,
+		(unsigned long long)st.total_pages >> 8);
+	pr_info("hv ready; type 'help'\n");
+}
+
+static void call_interrupt(struct trap_frame *tf)
+{
+	(void)tf;
+	smp_call_interrupt();
+}
+
+/* ---- what AP start-up (smp/) is given ---- */
+
+static uint64_t ap_alloc_stack(void)
+{
+	BUILD_BUG_ON(CPU_STACK_SIZE != PAGE_SIZE << 3);
+	return page_alloc(3);		/* naturally aligned, as ap_main() assumes */
+}
+
+static void ap_cpu_init(void)
+{
+	trap_init_cpu();
+	cpu_setup_control_regs();
+	vmx_probe_cpu();
+}
+
+/* An online AP runs the vCPU scheduler; a fault in it resumes here, the CPU still online. */
+__attribute__((noreturn)) static void ap_idle(void)
+{
+	if (trap_set_recovery())
+		this_cpu()->state = CPU_ONLINE;
+	sched_cpu_loop();
+}
+
+static const struct smp_boot_ops ap_ops = {
+	.alloc_stack = ap_alloc_stack,
+	.cpu_init = ap_cpu_init,
+	.idle = ap_idle,
+};
+
 void hv_main(struct boot_info *bi)
 {
 	struct percpu *bsp = per_cpu(0);
@@ -98,9 +154,8 @@ void hv_main(struct boot_info *bi)
 	apic_init_cpu();
 	apic_timer_calibrate();
 	bsp->apic_id = apic_id();
-	smp_call_init();
+	trap_set_handler(VEC_CALL, call_interrupt);
 	sched_init();
-	smp_idle_fn = sched_cpu_loop;
 	if (bi->acpi_error[0])
 		pr_warn("ACPI: %s\n", bi->acpi_error);
 	pr_info("cpus: %u listed by %s\n", bi->acpi.ncpus, bi->cpu_source);
@@ -108,8 +163,8 @@ void hv_main(struct boot_info *bi)
 	vmx_probe_cpu();
 	bsp->state = CPU_ONLINE;
 	grace_cpu_online(0);
-	smp_boot_aps(bi);
-	hv_report_boot();
+	smp_boot_aps(bi, &ap_ops);
+	report_boot();
 	guests_boot();
 	shell_run();
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-#include "hv/cpu/page_alloc.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
-#include "hv/cpu/trap.h"
-#include "hv/cpu/vmx_caps.h"
+/*
+ * Application processors: INIT-SIPI-SIPI through the real-mode trampoline
+ * (smp/ap_start.asm), then each AP runs the per-CPU set-up it was given.
+ */
 #include "hv/lib/x86.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "smp/apic.h"
 #include "smp/grace.h"
 #include "smp/percpu.h"
@@ -19,10 +20,8 @@ extern uint64_t tr_cr3, tr_stack, tr_cpu, tr_entry;
 
 #define TR_OFF(sym)	((uintptr_t)&(sym) - (uintptr_t)ap_tramp_start)
 
-void cpu_setup_control_regs(void);
-
-/* What an AP runs once online (the hypervisor's vCPU scheduler); set before APs start. */
-void (*smp_idle_fn)(void);
+/* Set by smp_boot_aps() before the first AP starts; read by every AP. */
+static const struct smp_boot_ops *boot_ops;
 
 uint64_t smp_online_mask(void)
 {
@@ -34,16 +33,6 @@ uint64_t smp_online_mask(void)
 	return m;
 }
 
-__attribute__((noreturn)) static void ap_idle(void)
-{
-	if (trap_set_recovery())
-		this_cpu()->state = CPU_ONLINE;
-	if (smp_idle_fn)
-		smp_idle_fn();
-	for (;;)
-		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
-}
-
 void ap_main(void *arg)
 {
 	struct percpu *p = arg;
@@ -53,14 +42,12 @@ void ap_main(void *arg)
 	__asm__ __volatile__("mov %%rsp, %0" : "=r"(sp));
 	p->stack_hi = (sp + CPU_STACK_SIZE - 1) & ~(uint64_t)(CPU_STACK_SIZE - 1);
 	p->stack_lo = p->stack_hi - CPU_STACK_SIZE;
-	trap_init_cpu();
-	cpu_setup_control_regs();
+	boot_ops->cpu_init();
 	apic_init_cpu();
-	vmx_probe_cpu();
 	/* Pairs with the acquire in wait_online(): everything above is visible first. */
 	store_release(&p->state, CPU_ONLINE);
 	grace_cpu_online(smp_processor_id());
-	ap_idle();
+	boot_ops->idle();
 }
 
 static void build_temp_tables(uint64_t tpa)
@@ -96,7 +83,7 @@ static void patch(uint64_t tpa, uintptr_t off, uint64_t v, int size)
 		*(uint64_t *)(uintptr_t)(tpa + off) = v;
 }
 
-void smp_boot_aps(const struct boot_info *bi)
+void smp_boot_aps(const struct boot_info *bi, const struct smp_boot_ops *ops)
 {
 	uint64_t tpa = bi->trampoline_pa;
 	bool nx = cpuid(0x80000001, 0).edx & (1u << 20);
@@ -107,6 +94,7 @@ void smp_boot_aps(const struct boot_info *bi)
 		pr_err("smp: no trampoline page below 1 MiB; running on the BSP only\n");
 		return;
 	}
+	boot_ops = ops;
 	memcpy((void *)(uintptr_t)tpa, ap_tramp_start, ap_tramp_end - ap_tramp_start);
 	build_temp_tables(tpa);
 	patch(tpa, TR_OFF(tr_gdtr_base), tpa + ((uintptr_t)tr_gdt - (uintptr_t)ap_tramp_start), 4);
@@ -118,7 +106,7 @@ void smp_boot_aps(const struct boot_info *bi)
 
 	for (unsigned int i = 1; i < smp_ncpus; i++) {
 		struct percpu *p = per_cpu(i);
-		uint64_t stack = page_alloc(3);	/* CPU_STACK_SIZE, naturally aligned */
+		uint64_t stack = ops->alloc_stack();
 
 		if (!stack) {
 			pr_err("smp: no memory for CPU %u's stack\n", i);

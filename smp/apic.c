@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "hv/cpu/trap.h"
 #include "hv/lib/x86.h"
 #include "smp/apic.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"
 #include "smp/time.h"
+#include "smp/vectors.h"
 
 #define APIC_BASE_EXTD		(1ULL << 10)
 #define APIC_BASE_EN		(1ULL << 11)

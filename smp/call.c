@@ -3,14 +3,13 @@
  * Cross-CPU function calls: a slot per target CPU and a fixed-vector IPI.
  * Calls are serialised by call_lock, so a slot has one writer at a time.
  */
-#include "hv/cpu/printk.h"
-#include "hv/cpu/trap.h"
 #include "hv/lib/x86.h"
 #include "smp/apic.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"
 #include "smp/spinlock.h"
 #include "smp/time.h"
+#include "smp/vectors.h"
 
 struct call_slot {
 	smp_call_fn fn;
@@ -22,25 +21,20 @@ struct call_slot {
 
 static struct call_slot slots[SMP_MAX_CPUS];
 static spinlock_t call_lock = SPINLOCK_INIT;
-extern bool panic_in_progress;
+/* Set once by smp_stop_others(): every CPU that sees it halts (NMI handler, VM exit). */
+bool panic_in_progress;
 
-static void call_handler(struct trap_frame *tf)
+void smp_call_interrupt(void)
 {
 	struct call_slot *s = &slots[smp_processor_id()];
 	/* Pairs with the release in smp_call_on_cpus(): fn and arg are set. */
 	uint64_t req = load_acquire(&s->req);
 
-	(void)tf;
 	if (req == s->done)
 		return;
 	s->fn(s->arg);
 	/* Pairs with the acquire in the caller's wait: fn's effects are visible. */
 	store_release(&s->done, req);
-}
-
-void smp_call_init(void)
-{
-	trap_set_handler(VEC_CALL, call_handler);
 }
 
 uint64_t smp_call_on_cpus(uint64_t mask, smp_call_fn fn, void *arg, uint64_t timeout_us)

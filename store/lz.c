@@ -7,8 +7,8 @@
  */
 #include <stdbool.h>
 
-#include "store/lz.h"
 #include "lib/string.h"
+#include "store/lz.h"
 
 #define MIN_MATCH	4
 /* After this many misses in a row the compressor steps 2 bytes, then 3... */

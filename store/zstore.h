@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/lz.h"
 #include "smp/spinlock.h"
+#include "store/lz.h"
 
 #define ZSTORE_PAGE_SIZE	4096u
 

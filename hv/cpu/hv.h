@@ -3,13 +3,11 @@
 #ifndef HV_HV_H
 #define HV_HV_H
 
-#include "hv/cpu/bootinfo.h"
+#include "boot/bootinfo.h"
 
 #define HV_VERSION	"hv 0.1.0"
 
+/* What the loader handed over (hv/cpu/boot_info.c); set once by hv_main(). */
 extern const struct boot_info *boot_info;
-
-/* Print the boot summary: CPUs online, VT-x per CPU, memory. */
-void hv_report_boot(void);
 
 #endif

@@ -13,7 +13,7 @@
 #include "hv/cpu/page_alloc.h"
 
 #include "lib/check.h"
-#include "hv/cpu/printk.h"
+#include "lib/printk.h"
 #include "smp/atomic.h"
 #include "smp/cpu.h"
 #include "smp/spinlock.h"

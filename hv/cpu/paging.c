@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "lib/check.h"
 #include "hv/cpu/page_alloc.h"
 #include "hv/cpu/paging.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
 #include "hv/lib/x86.h"
+#include "lib/check.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 
 #define PTE_P		(1ULL << 0)
 #define PTE_W		(1ULL << 1)

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "hv/cpu/bootinfo.h"
+#include "boot/bootinfo.h"
 
 /*
  * Build and load our tables: physical memory identity-mapped (the direct map,

@@ -2,16 +2,15 @@
 /* panic() and the warn-once tier, hypervisor side. */
 #include <stdarg.h>
 
-#include "lib/check.h"
 #include "hv/cpu/console.h"
-#include "hv/lib/format.h"
-#include "hv/cpu/printk.h"
 #include "hv/cpu/trap.h"
+#include "hv/lib/format.h"
 #include "hv/lib/x86.h"
+#include "lib/check.h"
+#include "lib/printk.h"
 #include "smp/cpu.h"
 #include "smp/smp.h"
 
-void cpu_halt_forever(void) __attribute__((noreturn));
 
 static void report(const char *what, const char *file, int line, const char *fmt, va_list ap)
 {

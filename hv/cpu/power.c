@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "hv/cpu/power.h"
-#include "hv/cpu/printk.h"
 #include "hv/lib/x86.h"
+#include "lib/printk.h"
 #include "smp/smp.h"
 #include "smp/time.h"
 

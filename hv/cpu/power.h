@@ -3,7 +3,7 @@
 #ifndef HV_POWER_H
 #define HV_POWER_H
 
-#include "hv/cpu/bootinfo.h"
+#include "boot/bootinfo.h"
 
 void power_init(const struct boot_info *bi);
 __attribute__((noreturn)) void power_off(void);

@@ -6,11 +6,11 @@
  * console level.
  */
 #include "hv/cpu/console.h"
-#include "hv/lib/format.h"
-#include "hv/cpu/printk.h"
 #include "hv/cpu/serial.h"
-#include "lib/string.h"
+#include "hv/lib/format.h"
 #include "hv/lib/x86.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "smp/spinlock.h"
 
 #define LOG_RING_SIZE	16384

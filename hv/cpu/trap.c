@@ -5,16 +5,17 @@
  * idle loop on an AP), so the shell stays usable; a CPU without one halts.
  */
 #include "hv/cpu/console.h"
-#include "hv/cpu/printk.h"
-#include "hv/lib/symbols.h"
 #include "hv/cpu/trap.h"
+#include "hv/lib/symbols.h"
 #include "hv/lib/x86.h"
+#include "lib/printk.h"
 #include "smp/apic.h"
 #include "smp/percpu.h"
+#include "smp/smp.h"
 
 static irq_handler_t handlers[256];
 /* Set by smp_stop_others(): an NMI now means "stop this CPU". */
-bool panic_in_progress;
+
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "smp/vectors.h"
+
 /* Pushed by hv/isr.asm; the order matches its pushes, lowest address first. */
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
@@ -13,13 +15,6 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-#define VEC_NMI		2
-#define VEC_DF		8
-#define VEC_MC		18
-#define VEC_CALL	0xf0	/* smp_call_on_cpus() */
-#define VEC_KICK	0xf1	/* sched_kick(), shootdowns: the VM exit is the point */
-#define VEC_TIMER	0xf2	/* apic_timer_arm(): wakes an idle CPU for a guest's timer */
-#define VEC_SPURIOUS	0xff
 
 typedef void (*irq_handler_t)(struct trap_frame *tf);
 
@@ -29,6 +24,8 @@ void trap_set_handler(unsigned int vector, irq_handler_t fn);
 void trap_dispatch(struct trap_frame *tf);
 void trap_dump(const struct trap_frame *tf);
 void backtrace_from(uint64_t rbp);
+/* Halt this CPU for good, interrupts off (after a panic elsewhere, a fatal fault). */
+void cpu_halt_forever(void) __attribute__((noreturn));
 /* Make a fault on this CPU resume at the caller's hv_setjmp() point. */
 #define trap_set_recovery()						\
 	({ int __r = hv_setjmp(&this_cpu()->recover);			\

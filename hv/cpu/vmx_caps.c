@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Decoding the VMX capability MSRs for people (the shell's `vmx`). */
-#include "hv/cpu/printk.h"
 #include "hv/cpu/vmx_caps.h"
+#include "lib/printk.h"
 
 struct bit_name {
 	int bit;

@@ -6,11 +6,11 @@
  * 0: then we enable VMX outside SMX and lock it ourselves.
  */
 #include "hv/cpu/page_alloc.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
-#include "hv/vmx/vmcs.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/cpu/vmx_insn.h"
 #include "hv/lib/x86.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "smp/percpu.h"
 
 struct vmx_caps vmx_caps;

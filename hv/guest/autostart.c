@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* hv.cfg at boot: report its errors, create its guests, start the autostart ones. */
-#include "hv/cpu/console.h"
-#include "hv/mm/gmem.h"
-#include "hv/cpu/hv.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
 #include "hv/core/vm.h"
+#include "hv/cpu/console.h"
+#include "hv/cpu/hv.h"
+#include "hv/guest/guest.h"
+#include "hv/mm/gmem.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 
 static struct hv_config boot_cfg;
 

@@ -5,10 +5,15 @@
  * timer ends a slice), and halts when none is runnable.  A run queue is
  * changed by the shell (add) and by its own CPU (remove), under its lock.
  */
-#include "hv/cpu/printk.h"
-#include "hv/cpu/trap.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
+#include "hv/cpu/trap.h"
+#include "hv/guest/sched.h"
 #include "hv/lib/x86.h"
+#include "hv/mm/gmem.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/vmx.h"
+#include "lib/printk.h"
 #include "smp/apic.h"
 #include "smp/grace.h"
 #include "smp/percpu.h"
@@ -33,13 +38,7 @@ void sched_add(struct vcpu *v)
 	if (rq->n < RQ_MAX)
 		rq->v[rq->n++] = v;
 	spin_unlock(&rq->lock);
-	sched_kick(v->cpu);
-}
-
-void sched_kick(unsigned int cpu)
-{
-	if (cpu != smp_processor_id())
-		apic_send_fixed(per_cpu(cpu)->apic_id, VEC_KICK);
+	vcpu_kick(v);
 }
 
 static void kick_handler(struct trap_frame *tf)
@@ -56,10 +55,10 @@ void sched_init(void)
 /* Has v something to do?  Its own CPU only (the timer state is the owner's). */
 static bool vcpu_ready(struct vcpu *v)
 {
-	if (READ_ONCE(v->lapic.init_pending))
+	if (READ_ONCE(v->lapic->init_pending))
 		return true;
 	if (READ_ONCE(v->wait_sipi))
-		return READ_ONCE(v->lapic.sipi_vector) >= 0;
+		return READ_ONCE(v->lapic->sipi_vector) >= 0;
 	if (v->halted)
 		return lapic_has_wakeup(v);
 	return true;

@@ -15,8 +15,8 @@
  * reset register at PORT_RESET, ACPI always enabled (SMI_CMD 0), the SCI on
  * ISA IRQ 9.  docs/linux-guests.md says why each flag is set.
  */
-#include "hv/load/acpi_build.h"
 #include "hv/core/guest_boot.h"
+#include "hv/load/acpi_build.h"
 #include "lib/string.h"
 
 #define HDR_LEN		36

@@ -11,13 +11,15 @@
  */
 #include <elf.h>
 
-#include "hv/load/acpi_build.h"
-#include "hv/lib/format.h"
-#include "hv/cpu/hv.h"
-#include "hv/load/linux_boot.h"
-#include "hv/load/multiboot.h"
-#include "lib/string.h"
 #include "hv/core/vm.h"
+#include "hv/cpu/hv.h"
+#include "hv/lib/format.h"
+#include "hv/load/acpi_build.h"
+#include "hv/load/linux_boot.h"
+#include "hv/load/load.h"
+#include "hv/load/multiboot.h"
+#include "hv/mm/gmem.h"
+#include "lib/string.h"
 
 /* Guest physical layout the loader owns in long and protected mode. */
 #define GUEST_PML4	0x1000ULL

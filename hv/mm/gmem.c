@@ -2,22 +2,22 @@
 /*
  * Guest memory in the hypervisor: the environment of the portable EPT MMU
  * (ept/) and memslots (rmap/).  Here live the ept_ops (tables from the page
- * allocator, flushes by hv/tlb.c, kicks by IPI), the memslot pages charged
+ * allocator, flushes by hv/mm/tlb.c, kicks by IPI), the memslot pages charged
  * to the guests' memory limit, the store for evicted pages, the rmap
  * descriptor pool and the vCPU side of roots.
  */
 #include "ept/fault.h"
 #include "ept/invalidate.h"
-#include "hv/mm/gmem.h"
-#include "lib/check.h"
-#include "hv/lib/format.h"
-#include "hv/cpu/page_alloc.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
-#include "hv/mm/tlb.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
+#include "hv/cpu/page_alloc.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/lib/format.h"
+#include "hv/mm/gmem.h"
+#include "hv/mm/tlb.h"
+#include "lib/check.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "rmap/reclaim.h"
 #include "smp/atomic.h"
 #include "smp/grace.h"
@@ -263,10 +263,7 @@ static void op_flush(struct ept_vm *ept, struct ept_root *root)
 /* Each vCPU sees its root invalid before its next entry and loads another. */
 static void op_kick_vcpus(struct ept_vm *ept)
 {
-	struct vm *vm = ept_to_vm(ept);
-
-	for (unsigned int i = 0; i < vm->cfg.vcpus; i++)
-		sched_kick(vm->vcpus[i].cpu);
+	vm_kick_all(ept_to_vm(ept));
 }
 
 static bool op_resolve(struct ept_vm *ept, uint64_t gfn, uint64_t *hpa, int *max_level)
@@ -416,24 +413,6 @@ void gmem_vcpu_put_root(struct vcpu *v)
 		ept_root_put(&v->vm->ept, v->root);
 		v->root = NULL;
 	}
-}
-
-int gmem_vcpu_load_root(struct vcpu *v)
-{
-	struct ept_root *root;
-
-	if (v->root && !READ_ONCE(v->root->invalid))
-		return 0;
-	gmem_vcpu_put_root(v);
-	root = ept_root_load_for_vcpu(&v->vm->ept);
-	if (!root)
-		return -1;
-	v->root = root;
-	v->eptp = gmem_eptp(root);
-	vmwrite(EPT_POINTER, v->eptp);
-	/* The table page may have served an older root: drop what we cached. */
-	invept_single(v->eptp);
-	return 0;
 }
 
 static const char *access_name(uint64_t qual)

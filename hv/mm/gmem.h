@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest memory in the hypervisor (hv/gmem.c): each guest's EPT MMU (ept/)
+ * Guest memory in the hypervisor (hv/mm/gmem.c): each guest's EPT MMU (ept/)
  * and memslot (rmap/), one store and one reclaim for all guests, and the
  * memory limit they share.
  */
@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "ept/root.h"
-#include "store/zstore.h"
 #include "rmap/memslot.h"
 #include "rmap/reclaim.h"
+#include "store/zstore.h"
 
 struct vm;
 struct vcpu;
@@ -35,8 +35,7 @@ void gmem_destroy(struct vm *vm);
 int gmem_write(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
 int gmem_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
 
-/* On the vCPU's CPU, its VMCS current: a valid root in EPT_POINTER; -1 out of memory. */
-int gmem_vcpu_load_root(struct vcpu *v);
+/* Drop the vCPU's reference to its EPT root (it leaves its CPU, or loads another). */
 void gmem_vcpu_put_root(struct vcpu *v);
 /* An EPT violation at @gpa; 0 to re-enter, -1 when the guest was stopped. */
 int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual);

@@ -3,7 +3,7 @@
 #include "hv/mm/tlb.h"
 
 #include "hv/cpu/trap.h"
-#include "hv/vmx/vmcs.h"
+#include "hv/cpu/vmx_insn.h"
 #include "smp/apic.h"
 #include "smp/atomic.h"
 #include "smp/percpu.h"

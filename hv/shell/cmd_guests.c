@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Shell commands for guests: guests, guest, vcpu, vmcs, exits, console, bench. */
-#include "hv/lib/format.h"
-#include "hv/cpu/printk.h"
-#include "hv/shell/shell.h"
-#include "hv/lib/parse.h"
-#include "lib/string.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
+#include "hv/guest/guest.h"
+#include "hv/lib/format.h"
+#include "hv/lib/parse.h"
 #include "hv/lib/x86.h"
+#include "hv/shell/shell.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vdev/uart.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"
 #include "smp/time.h"
@@ -129,7 +133,7 @@ int cmd_vcpu(int argc, char **argv)
 		(unsigned long long)s.v->exits, s.v->last_exit_reason & 0xffff,
 		vmx_exit_name(s.v->last_exit_reason));
 	{
-		const struct vlapic *l = &s.v->lapic;
+		const struct vlapic *l = s.v->lapic;
 		int irr = -1, isr = -1;
 
 		for (int i = 255; i >= 0 && (irr < 0 || isr < 0); i--) {

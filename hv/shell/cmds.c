@@ -4,12 +4,12 @@
 #include "hv/cpu/hv.h"
 #include "hv/cpu/page_alloc.h"
 #include "hv/cpu/power.h"
-#include "hv/cpu/printk.h"
-#include "hv/shell/shell.h"
-#include "hv/lib/parse.h"
-#include "lib/string.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/lib/parse.h"
 #include "hv/lib/x86.h"
+#include "hv/shell/shell.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"
 #include "smp/time.h"
@@ -316,23 +316,3 @@ const struct shell_cmd shell_cmds[] = {
 	{ "vmx", NULL, "VT-x state per CPU and decoded capabilities", cmd_vmx },
 };
 const unsigned int shell_ncmds = sizeof(shell_cmds) / sizeof(shell_cmds[0]);
-
-void hv_report_boot(void)
-{
-	unsigned int online = 0, vmx_ok = 0;
-	struct page_alloc_stats st;
-
-	for (unsigned int i = 0; i < smp_ncpus; i++) {
-		online += per_cpu(i)->state == CPU_ONLINE;
-		vmx_ok += per_cpu(i)->vmx == VMX_OK;
-	}
-	page_alloc_stats(&st);
-	pr_info("smp: %u of %u CPUs online\n", online, smp_ncpus);
-	if (per_cpu(0)->vmx == VMX_ABSENT)
-		pr_info("%s\n", per_cpu(0)->vmx_msg);
-	else
-		pr_info("vmx: VMXON/VMXOFF succeeded on %u of %u CPUs\n", vmx_ok, smp_ncpus);
-	pr_info("mem: %llu MiB free of %llu MiB\n", (unsigned long long)st.free_pages >> 8,
-		(unsigned long long)st.total_pages >> 8);
-	pr_info("hv ready; type 'help'\n");
-}

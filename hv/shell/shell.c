@@ -4,18 +4,20 @@
  * commands.  A fault inside a command resumes here (trap_set_recovery), so a
  * broken command never costs the console.
  */
-#include "hv/cpu/console.h"
-#include "hv/shell/line_edit.h"
-#include "hv/cpu/printk.h"
-#include "hv/cpu/serial.h"
-#include "hv/shell/shell.h"
-#include "hv/cpu/trap.h"
-#include "hv/mm/gmem.h"
-#include "smp/grace.h"
 #include "hv/core/vm.h"
-#include "smp/time.h"
+#include "hv/cpu/console.h"
+#include "hv/cpu/serial.h"
+#include "hv/cpu/trap.h"
+#include "hv/guest/guest.h"
+#include "hv/mm/gmem.h"
+#include "hv/shell/line_edit.h"
+#include "hv/shell/shell.h"
+#include "hv/vdev/uart.h"
+#include "lib/printk.h"
 #include "smp/atomic.h"
+#include "smp/grace.h"
 #include "smp/percpu.h"
+#include "smp/time.h"
 
 #define SHELL_MAX_ARGS	16
 

@@ -6,9 +6,11 @@
  * keeps Remote IRR set until the guest's EOI for its vector.
  */
 #include "hv/core/guest_boot.h"
+#include "hv/core/unit.h"
+#include "hv/core/vm.h"
+#include "hv/vdev/ioapic.h"
 #include "hv/vdev/lapic.h"
 #include "lib/string.h"
-#include "hv/core/vm.h"
 
 #define IOAPIC_ID	0x00
 #define IOAPIC_VER	0x01
@@ -22,9 +24,23 @@
 /* Writable: vector, delivery mode, dest mode, polarity, trigger, mask, destination. */
 #define RTE_WRITABLE	(0xff00000000000fffULL | RTE_LEVEL | RTE_MASKED | (1ULL << 13))
 
-void ioapic_reset(struct vm *vm)
+struct vioapic {
+	/*
+	 * Everything below.  Taken from any vCPU (MMIO, EOI) and from device
+	 * interrupts (the UART's lock nests outside it); it nests outside the
+	 * local APICs' IRR updates, which take no lock.
+	 */
+	spinlock_t lock;
+	uint32_t sel, id;
+	uint64_t redir[GUEST_IOAPIC_PINS];
+	uint32_t pin_level;		/* asserted level-triggered pins */
+};
+
+static struct vioapic ioapics[VM_MAX];
+
+static void ioapic_reset(struct vm *vm)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = vm->ioapic;
 
 	io->sel = 0;
 	io->id = vm->cfg.vcpus;		/* after the local APIC IDs, as the MADT says */
@@ -36,7 +52,7 @@ void ioapic_reset(struct vm *vm)
 /* Deliver pin's entry; the caller holds io->lock. */
 static void fire(struct vm *vm, unsigned int pin)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = vm->ioapic;
 	uint64_t rte = io->redir[pin];
 	uint32_t mode = (uint32_t)rte & 0x700;
 
@@ -55,7 +71,7 @@ static void fire(struct vm *vm, unsigned int pin)
 
 void ioapic_set_irq(struct vm *vm, unsigned int pin, bool level)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = vm->ioapic;
 	uint32_t bit = 1u << pin;
 	bool was;
 
@@ -71,7 +87,7 @@ void ioapic_set_irq(struct vm *vm, unsigned int pin, bool level)
 
 void ioapic_eoi(struct vm *vm, uint8_t vector)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = vm->ioapic;
 
 	spin_lock(&io->lock);
 	for (unsigned int pin = 0; pin < GUEST_IOAPIC_PINS; pin++) {
@@ -109,7 +125,7 @@ static uint32_t reg_read(struct vioapic *io)
 
 static void reg_write(struct vm *vm, uint32_t val)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = vm->ioapic;
 	uint32_t r = io->sel;
 	unsigned int pin;
 	uint64_t rte;
@@ -133,11 +149,13 @@ static void reg_write(struct vm *vm, uint32_t val)
 		fire(vm, pin);
 }
 
-uint32_t ioapic_mmio_read(struct vm *vm, uint32_t off)
+static uint64_t ioapic_mmio_read(struct vcpu *v, uint64_t off, unsigned int size)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = v->vm->ioapic;
 	uint32_t val = 0;
 
+	(void)size;
+	off &= 0xff;
 	spin_lock(&io->lock);
 	if (off == 0x00)
 		val = io->sel;
@@ -147,14 +165,31 @@ uint32_t ioapic_mmio_read(struct vm *vm, uint32_t off)
 	return val;
 }
 
-void ioapic_mmio_write(struct vm *vm, uint32_t off, uint32_t val)
+static void ioapic_mmio_write(struct vcpu *v, uint64_t off, unsigned int size, uint64_t val)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = v->vm->ioapic;
 
+	(void)size;
+	off &= 0xff;
 	spin_lock(&io->lock);
 	if (off == 0x00)
 		io->sel = val & 0xff;
 	else if (off == 0x10)
-		reg_write(vm, val);
+		reg_write(v->vm, (uint32_t)val);
 	spin_unlock(&io->lock);
 }
+
+static const struct mmio_ops ioapic_mmio = {
+	.read = ioapic_mmio_read,
+	.write = ioapic_mmio_write,
+};
+
+static int ioapic_attach(struct vm *vm)
+{
+	vm->ioapic = &ioapics[vm->id];
+	memset(vm->ioapic, 0, sizeof(*vm->ioapic));
+	spin_lock_init(&vm->ioapic->lock);
+	return vm_register_mmio(vm, GUEST_IOAPIC_BASE, 0x1000, &ioapic_mmio);
+}
+
+DEFINE_VDEV_UNIT(ioapic, .vm_create = ioapic_attach, .vm_reset = ioapic_reset);

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The guest's local APIC: xAPIC registers through the MMIO page (EPT
- * violations decoded by hv/mmio.c) and x2APIC through MSR exits, one
+ * violations emulated by hv/vmx/mmio.c) and x2APIC through MSR exits, one
  * register model behind both; IRR/ISR/TPR/PPR and EOI.  The timer is in
- * hv/lapic_timer.c, IPIs and INIT/SIPI in hv/lapic_ipi.c.
+ * hv/vdev/lapic_timer.c, IPIs and INIT/SIPI in hv/vdev/lapic_ipi.c.
  */
 #include "hv/core/guest_boot.h"
-#include "hv/vdev/lapic_regs.h"
-#include "lib/string.h"
+#include "hv/core/request.h"
+#include "hv/core/unit.h"
 #include "hv/core/vm.h"
 #include "hv/lib/x86.h"
+#include "hv/vdev/ioapic.h"
+#include "hv/vdev/lapic_regs.h"
+#include "lib/string.h"
+
+/* Each vCPU's, pointed to by v->lapic from vm_create() on. */
+static struct vlapic lapics[VM_MAX][VCPU_MAX];
 
 static const uint32_t lvt_mask[LAPIC_LVT_NUM] = {
 	0x107ff, 0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff,
@@ -32,9 +38,10 @@ static uint32_t ppr(const struct vlapic *l)
 	return (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xff : isr_class;
 }
 
-void lapic_reset(struct vcpu *v, bool bsp)
+/* Reset to the power-on state; id is the vCPU index, bsp for vCPU 0. */
+static void lapic_reset(struct vcpu *v, bool bsp)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	memset(l, 0, sizeof(*l));
 	l->id = v->id;
@@ -49,15 +56,16 @@ void lapic_reset(struct vcpu *v, bool bsp)
 /* INIT: everything but the ID and IA32_APIC_BASE (SDM 10.4.7.3). */
 void lapic_init_reset(struct vcpu *v)
 {
-	uint64_t base = v->lapic.apic_base;
+	uint64_t base = v->lapic->apic_base;
 
 	lapic_reset(v, false);
-	v->lapic.apic_base = base;
+	v->lapic->apic_base = base;
 }
 
-bool lapic_xapic_mmio(const struct vcpu *v)
+/* The MMIO page answers while the APIC is enabled in xAPIC mode. */
+static bool lapic_xapic_mmio(struct vcpu *v)
 {
-	const struct vlapic *l = &v->lapic;
+	const struct vlapic *l = v->lapic;
 
 	return (l->apic_base & APIC_BASE_EN) && !x2apic_mode(l);
 }
@@ -66,7 +74,7 @@ bool lapic_xapic_mmio(const struct vcpu *v)
 
 void lapic_set_irq(struct vcpu *v, uint8_t vector, bool level)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	if (vector < 16) {
 		__atomic_fetch_or(&l->esr_pending, 1u << 6, __ATOMIC_RELAXED);	/* received illegal */
@@ -78,12 +86,12 @@ void lapic_set_irq(struct vcpu *v, uint8_t vector, bool level)
 		clear_bit32(l->tmr, vector);
 	set_bit32(l->irr, vector);
 	/* The IRR write is ordered before the kick's ICR write (seq-cst RMW above). */
-	sched_kick(v->cpu);
+	vcpu_kick(v);
 }
 
 int lapic_pending_vector(struct vcpu *v)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 	int vec;
 
 	if (!sw_enabled(l))
@@ -96,13 +104,13 @@ int lapic_pending_vector(struct vcpu *v)
 
 void lapic_accept(struct vcpu *v, int vector)
 {
-	clear_bit32(v->lapic.irr, (unsigned int)vector);
-	v->lapic.isr[vector / 32] |= 1u << (vector % 32);
+	clear_bit32(v->lapic->irr, (unsigned int)vector);
+	v->lapic->isr[vector / 32] |= 1u << (vector % 32);
 }
 
 bool lapic_has_wakeup(struct vcpu *v)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	if (READ_ONCE(l->init_pending) || READ_ONCE(v->nmi_pending))
 		return true;
@@ -115,7 +123,7 @@ bool lapic_has_wakeup(struct vcpu *v)
 
 static void lapic_eoi(struct vcpu *v)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 	int vec = highest_bit(l->isr, false);
 
 	if (vec < 0)
@@ -129,7 +137,7 @@ static void lapic_eoi(struct vcpu *v)
 
 static bool reg_read(struct vcpu *v, uint32_t off, uint32_t *val)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 	int lvt = lvt_index(off);
 
 	if (lvt >= 0) {
@@ -170,7 +178,7 @@ static bool reg_read(struct vcpu *v, uint32_t off, uint32_t *val)
 
 static bool reg_write(struct vcpu *v, uint32_t off, uint32_t val, uint32_t hi)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 	int lvt = lvt_index(off);
 
 	if (lvt >= 0) {
@@ -242,24 +250,33 @@ static bool reg_write(struct vcpu *v, uint32_t off, uint32_t val, uint32_t hi)
 	}
 }
 
-uint32_t lapic_mmio_read(struct vcpu *v, uint32_t off)
+static uint64_t lapic_mmio_read(struct vcpu *v, uint64_t off, unsigned int size)
 {
 	uint32_t val = 0;
 
-	if (!reg_read(v, off & 0xff0, &val) || (off & 0xff0) == APIC_SELF_IPI)
+	(void)size;
+	off &= 0xff0;
+	if (!reg_read(v, (uint32_t)off, &val) || off == APIC_SELF_IPI)
 		return 0;
 	return val;
 }
 
-void lapic_mmio_write(struct vcpu *v, uint32_t off, uint32_t val)
+static void lapic_mmio_write(struct vcpu *v, uint64_t off, unsigned int size, uint64_t val)
 {
-	if (!reg_write(v, off & 0xff0, val, 0))
-		__atomic_fetch_or(&v->lapic.esr_pending, 1u << 7, __ATOMIC_RELAXED);	/* illegal register */
+	(void)size;
+	if (!reg_write(v, (uint32_t)off & 0xff0, (uint32_t)val, 0))
+		__atomic_fetch_or(&v->lapic->esr_pending, 1u << 7, __ATOMIC_RELAXED);	/* illegal register */
 }
+
+static const struct mmio_ops lapic_mmio = {
+	.live = lapic_xapic_mmio,
+	.read = lapic_mmio_read,
+	.write = lapic_mmio_write,
+};
 
 static void set_apic_base(struct vcpu *v, uint64_t val)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	l->apic_base = (val & (APIC_BASE_EN | APIC_BASE_EXTD)) | GUEST_LAPIC_BASE |
 		       (l->apic_base & APIC_BASE_BSP);
@@ -269,7 +286,7 @@ static void set_apic_base(struct vcpu *v, uint64_t val)
 
 bool lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 	uint32_t lo;
 
 	if (msr == MSR_APIC_BASE) {
@@ -290,7 +307,7 @@ bool lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 
 bool lapic_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	if (msr == MSR_APIC_BASE) {
 		bool en = val & APIC_BASE_EN, x2 = val & APIC_BASE_EXTD;
@@ -315,3 +332,17 @@ bool lapic_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 		return false;
 	return reg_write(v, (msr - 0x800) << 4, (uint32_t)val, (uint32_t)(val >> 32));
 }
+
+static int lapic_attach(struct vm *vm)
+{
+	for (unsigned int i = 0; i < VCPU_MAX; i++)
+		vm->vcpus[i].lapic = &lapics[vm->id][i];
+	return vm_register_mmio(vm, GUEST_LAPIC_BASE, 0x1000, &lapic_mmio);
+}
+
+static void lapic_vcpu_reset(struct vcpu *v)
+{
+	lapic_reset(v, v->id == 0);
+}
+
+DEFINE_VDEV_UNIT(lapic, .vm_create = lapic_attach, .vcpu_reset = lapic_vcpu_reset);

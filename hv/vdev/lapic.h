@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The guest's local APIC (one per vCPU) and I/O APIC (one per guest).
+ * The guest's local APIC, one per vCPU (v->lapic).
  *
  * Locking: a vlapic belongs to its vCPU's CPU, which alone touches ISR, TMR,
  * the LVTs and the timer.  Other CPUs only set IRR bits (atomic OR, then a
@@ -8,13 +8,11 @@
  * clears IRR bits with an atomic AND.  INIT and SIPI from another vCPU are
  * posted the same way (init_pending, sipi_vector) and applied by the owner.
  */
-#ifndef HV_LAPIC_H
-#define HV_LAPIC_H
+#ifndef HV_VDEV_LAPIC_H
+#define HV_VDEV_LAPIC_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#include "smp/spinlock.h"
 
 struct vcpu;
 struct vm;
@@ -38,18 +36,6 @@ struct vlapic {
 	uint64_t timer_fired;		/* statistics for `vcpu` */
 };
 
-struct vioapic {
-	spinlock_t lock;		/* everything below */
-	uint32_t sel, id;
-	uint64_t redir[24];
-	uint32_t pin_level;		/* asserted level-triggered pins */
-};
-
-/* Reset to the power-on state; id is the vCPU index, bsp for vCPU 0. */
-void lapic_reset(struct vcpu *v, bool bsp);
-bool lapic_xapic_mmio(const struct vcpu *v);	/* the MMIO page is live */
-uint32_t lapic_mmio_read(struct vcpu *v, uint32_t off);
-void lapic_mmio_write(struct vcpu *v, uint32_t off, uint32_t val);
 /* x2APIC MSRs 0x800-0x8ff and IA32_APIC_BASE, IA32_TSC_DEADLINE; false: #GP. */
 bool lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);
 bool lapic_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
@@ -68,12 +54,5 @@ void lapic_accept(struct vcpu *v, int vector);	/* IRR -> ISR at injection */
 bool lapic_has_wakeup(struct vcpu *v);	/* a halted vCPU has something to take */
 /* Apply a posted INIT/SIPI; true with *vector when v must restart in real mode. */
 bool lapic_take_init_sipi(struct vcpu *v, int *vector);
-
-void ioapic_reset(struct vm *vm);
-uint32_t ioapic_mmio_read(struct vm *vm, uint32_t off);
-void ioapic_mmio_write(struct vm *vm, uint32_t off, uint32_t val);
-/* An ISA/GSI line changes level (edge pins fire on 0 -> 1). */
-void ioapic_set_irq(struct vm *vm, unsigned int pin, bool level);
-void ioapic_eoi(struct vm *vm, uint8_t vector);
 
 #endif

@@ -2,15 +2,16 @@
 /*
  * Interrupts between local APICs: destination matching (physical, flat and
  * cluster logical, x2APIC cluster), the ICR's delivery modes and shorthands,
- * and INIT/SIPI, which the target's CPU applies (see hv/lapic.h for who
+ * and INIT/SIPI, which the target's CPU applies (see hv/vdev/lapic.h for who
  * touches what).
  */
-#include "hv/vdev/lapic_regs.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
+#include "hv/vdev/lapic_regs.h"
 
 static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
 {
-	const struct vlapic *l = &t->lapic;
+	const struct vlapic *l = t->lapic;
 	bool x2 = x2apic_mode(l);
 	uint32_t ldr = READ_ONCE(l->ldr);
 
@@ -35,18 +36,18 @@ static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool leve
 		break;
 	case ICR_NMI:
 		WRITE_ONCE(t->nmi_pending, true);
-		sched_kick(t->cpu);
+		vcpu_kick(t);
 		break;
 	case ICR_INIT:
-		store_release(&t->lapic.init_pending, true);
-		sched_kick(t->cpu);
+		store_release(&t->lapic->init_pending, true);
+		vcpu_kick(t);
 		break;
 	case ICR_SIPI:
 		/* Only a CPU waiting for SIPI takes it; the second SIPI of the pair is dropped. */
-		if ((READ_ONCE(t->wait_sipi) || load_acquire(&t->lapic.init_pending)) &&
-		    READ_ONCE(t->lapic.sipi_vector) < 0) {
-			store_release(&t->lapic.sipi_vector, (int)vector);
-			sched_kick(t->cpu);
+		if ((READ_ONCE(t->wait_sipi) || load_acquire(&t->lapic->init_pending)) &&
+		    READ_ONCE(t->lapic->sipi_vector) < 0) {
+			store_release(&t->lapic->sipi_vector, (int)vector);
+			vcpu_kick(t);
 		}
 		break;
 	default:
@@ -78,7 +79,7 @@ void lapic_send_ipi(struct vcpu *v, uint32_t lo, uint32_t dest)
 	if (mode == ICR_INIT && !(lo & ICR_ASSERT))
 		return;		/* INIT level de-assert: nothing on modern CPUs */
 	if ((mode == ICR_FIXED || mode == ICR_LOWEST) && vector < 16)
-		__atomic_fetch_or(&v->lapic.esr_pending, 1u << 5, __ATOMIC_RELAXED);	/* send illegal */
+		__atomic_fetch_or(&v->lapic->esr_pending, 1u << 5, __ATOMIC_RELAXED);	/* send illegal */
 	switch (shorthand) {
 	case 0:
 		lapic_deliver(vm, dest, lo & ICR_LOGICAL, mode, vector, level);
@@ -96,7 +97,7 @@ void lapic_send_ipi(struct vcpu *v, uint32_t lo, uint32_t dest)
 /* The owner applies posted INIT and SIPI; true when v must (re)start in real mode. */
 bool lapic_take_init_sipi(struct vcpu *v, int *vector)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	if (load_acquire(&l->init_pending)) {
 		WRITE_ONCE(l->init_pending, false);

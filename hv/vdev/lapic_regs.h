@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The local APIC's register layout and bits, shared by hv/lapic*.c only. */
-#ifndef HV_LAPIC_REGS_H
-#define HV_LAPIC_REGS_H
+/* The local APIC's register layout and bits, shared by hv/vdev/lapic*.c only. */
+#ifndef HV_VDEV_LAPIC_REGS_H
+#define HV_VDEV_LAPIC_REGS_H
 
 #include <stdbool.h>
 #include <stdint.h>

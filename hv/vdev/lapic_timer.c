@@ -7,9 +7,9 @@
  * CPU only.
  */
 #include "hv/core/guest_boot.h"
-#include "hv/vdev/lapic_regs.h"
 #include "hv/core/vm.h"
 #include "hv/lib/x86.h"
+#include "hv/vdev/lapic_regs.h"
 #include "smp/time.h"
 
 static uint32_t timer_divide(const struct vlapic *l)
@@ -51,7 +51,7 @@ uint32_t lapic_timer_current(const struct vlapic *l)
 
 void lapic_timer_update(struct vcpu *v)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 	uint32_t lvt = l->lvt[1];
 	uint64_t now;
 
@@ -79,7 +79,7 @@ void lapic_timer_update(struct vcpu *v)
 
 uint64_t lapic_next_deadline(const struct vcpu *v)
 {
-	return v->lapic.timer_deadline;
+	return v->lapic->timer_deadline;
 }
 
 void lapic_timer_write_lvt(struct vlapic *l, uint32_t val)
@@ -98,7 +98,7 @@ void lapic_timer_write_lvt(struct vlapic *l, uint32_t val)
 /* IA32_TSC_DEADLINE: in guest TSC, which runs TSC_OFFSET ahead of the host's. */
 void lapic_timer_write_deadline(struct vcpu *v, uint64_t val)
 {
-	struct vlapic *l = &v->lapic;
+	struct vlapic *l = v->lapic;
 
 	if (LVT_TIMER_MODE(l->lvt[1]) != TIMER_TSCDL)
 		return;		/* ignored outside TSC-deadline mode (SDM 10.5.4.1) */

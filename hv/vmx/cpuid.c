@@ -9,10 +9,13 @@
  * and IA32_TSC_ADJUST.
  */
 #include "hv/core/guest_boot.h"
-#include "hv/vmx/hypercall.h"
-#include "lib/string.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/lib/x86.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/hypercall.h"
+#include "hv/vmx/vmx.h"
+#include "lib/string.h"
 #include "smp/time.h"
 
 #define MAX_BASIC	0x16

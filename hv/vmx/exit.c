@@ -4,14 +4,21 @@
  * re-enter the guest, 1 to end the time slice.  Anything unexpected stops
  * the guest with a dump (guest_fail), never the hypervisor.
  */
-#include "hv/vmx/hypercall.h"
-#include "hv/vmx/mmio.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
+#include "hv/core/io.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
+#include "hv/cpu/trap.h"
 #include "hv/cpu/vmx_caps.h"
 #include "hv/lib/x86.h"
+#include "hv/mm/gmem.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/hypercall.h"
+#include "hv/vmx/mmio.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "smp/smp.h"
 #include "smp/time.h"
 
 #define EXIT_EXCEPTION_NMI	0
@@ -59,9 +66,6 @@ static int handle_ext_intr(struct vcpu *v)
 
 static int handle_nmi(struct vcpu *v)
 {
-	extern bool panic_in_progress;
-	void cpu_halt_forever(void);
-
 	(void)v;
 	if (READ_ONCE(panic_in_progress))
 		cpu_halt_forever();
@@ -91,7 +95,7 @@ static int handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction();
 	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
-	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic.init_pending)) {
+	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic->init_pending)) {
 		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
 		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
 		WRITE_ONCE(v->state, VCPU_DONE);
@@ -128,10 +132,11 @@ static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 		if (gmem_read(v->vm, gpa + done, buf, n))
 			return HC_EFAULT;
+		/* As if the guest wrote each byte to its console, COM1's data port. */
 		for (uint64_t i = 0; i < n; i++) {
 			uint32_t c = (uint8_t)buf[i];
 
-			uart_io(v, 0x3f8, false, &c);
+			vm_port_access(v, 0x3f8, false, 1, &c);
 		}
 		done += n;
 	}
@@ -207,7 +212,7 @@ static int handle_cr_access(struct vcpu *v)
 	} else if (type == 0) {
 		val = vcpu_gpr(v, gpr);
 	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
-		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic.tpr >> 4) & 0xf;
+		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic->tpr >> 4) & 0xf;
 		vcpu_set_gpr(v, gpr, val);
 		vcpu_skip_instruction();
 		return 0;
@@ -245,7 +250,7 @@ static int handle_cr_access(struct vcpu *v)
 			vcpu_inject_exception(v, VEC_GP, true, 0);
 			return 0;
 		}
-		v->lapic.tpr = (uint32_t)val << 4;
+		v->lapic->tpr = (uint32_t)val << 4;
 	} else {
 		guest_fail(v, "unexpected write of CR%u", cr);
 		return 1;
@@ -254,24 +259,11 @@ static int handle_cr_access(struct vcpu *v)
 	return 0;
 }
 
-/* One port access; 1: the guest ended (its vCPU must stop), 0: go on. */
-static int port_access(struct vcpu *v, uint16_t port, bool in, uint32_t *val)
+/* One port access; 1: the guest is ending (a device asked), its vCPU must stop. */
+static int port_access(struct vcpu *v, uint16_t port, bool in, unsigned int size, uint32_t *val)
 {
-	int rc;
-
-	if (port >= 0x3f8 && port <= 0x3ff) {
-		uart_io(v, port, in, val);
-	} else if ((rc = platform_io(v, port, in, val)) >= 0) {
-		return rc;
-	} else if (port == 0xf4 && !in) {
-		guest_exit(v, (int)*val);
-		return 1;
-	} else {
-		/* No device: reads float high, writes vanish. */
-		*val = 0xffffffffu;
-		v->vm->unknown_ports++;
-	}
-	return 0;
+	vm_port_access(v, port, in, size, val);
+	return vm_stopping(v->vm);
 }
 
 #define STRING_IO_BATCH	1024	/* elements per exit; REP resumes where it stopped */
@@ -300,7 +292,7 @@ static int string_io(struct vcpu *v, uint64_t q, uint16_t port, unsigned int siz
 		}
 		if (!in && gmem_read(v->vm, gpa, &val, size))
 			goto bad;
-		if (port_access(v, port, in, &val))
+		if (port_access(v, port, in, size, &val))
 			return 1;
 		if (in && gmem_write(v->vm, gpa, &val, size))
 			goto bad;
@@ -327,7 +319,7 @@ static int handle_io(struct vcpu *v)
 
 	if (q & 16)
 		return string_io(v, q, port, size, in);
-	if (port_access(v, port, in, &val)) {
+	if (port_access(v, port, in, size, &val)) {
 		vcpu_skip_instruction();
 		return 1;
 	}
@@ -340,10 +332,11 @@ static int handle_io(struct vcpu *v)
 static int handle_ept_violation(struct vcpu *v)
 {
 	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
+	const struct mmio_range *dev;
 
-	if (gpa >= v->vm->cfg.memory && mmio_is_device(v, gpa))
-		return mmio_emulate(v, gpa);
-	if (gmem_fault(v, vmread(GUEST_PHYSICAL_ADDRESS), vmread(EXIT_QUALIFICATION)))
+	if (gpa >= v->vm->cfg.memory && (dev = vm_find_mmio(v, gpa)))
+		return mmio_emulate(v, dev, gpa);
+	if (gmem_fault(v, gpa, vmread(EXIT_QUALIFICATION)))
 		return 1;
 	return 0;
 }

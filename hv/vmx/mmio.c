@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MMIO exits: an EPT violation on a device page (the local APIC in xAPIC
- * mode, the I/O APIC) is emulated by decoding the faulting instruction
- * (hv/insn_decode.c), fetched through the guest's own page tables.
+ * MMIO exits: an EPT violation on a page a device registered (hv/core/io.h)
+ * is emulated by decoding the faulting instruction (hv/vmx/insn_decode.c),
+ * fetched through the guest's own page tables.
  */
-#include "hv/core/guest_boot.h"
-#include "hv/vmx/insn_decode.h"
-#include "hv/vdev/lapic.h"
-#include "hv/vmx/mmio.h"
+#include "hv/core/io.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
-#include "hv/cpu/vmx_caps.h"
 #include "hv/lib/x86.h"
+#include "hv/mm/gmem.h"
+#include "hv/vmx/insn_decode.h"
+#include "hv/vmx/mmio.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
 
 #define PTE_P		1ULL
 #define PTE_PS		(1ULL << 7)
@@ -114,29 +115,18 @@ static void set_reg(struct vcpu *v, const struct mmio_insn *in, uint64_t val, un
 	vcpu_set_gpr(v, in->reg, val);
 }
 
-static uint64_t dev_read(struct vcpu *v, uint64_t gpa)
+/* The devices' registers are 32 bits wide: whole registers go in and out. */
+static uint64_t dev_read(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa)
 {
-	if ((gpa & ~0xfffULL) == GUEST_LAPIC_BASE)
-		return lapic_mmio_read(v, gpa & 0xfff);
-	return ioapic_mmio_read(v->vm, gpa & 0xff);
+	return (uint32_t)dev->ops->read(v, gpa - dev->base, 4);
 }
 
-static void dev_write(struct vcpu *v, uint64_t gpa, uint64_t val)
+static void dev_write(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa, uint64_t val)
 {
-	if ((gpa & ~0xfffULL) == GUEST_LAPIC_BASE)
-		lapic_mmio_write(v, gpa & 0xfff, (uint32_t)val);
-	else
-		ioapic_mmio_write(v->vm, gpa & 0xff, (uint32_t)val);
+	dev->ops->write(v, gpa - dev->base, 4, (uint32_t)val);
 }
 
-bool mmio_is_device(struct vcpu *v, uint64_t gpa)
-{
-	if ((gpa & ~0xfffULL) == GUEST_LAPIC_BASE)
-		return lapic_xapic_mmio(v);
-	return (gpa & ~0xfffULL) == GUEST_IOAPIC_BASE;
-}
-
-int mmio_emulate(struct vcpu *v, uint64_t gpa)
+int mmio_emulate(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa)
 {
 	uint64_t cs_ar = vmread(GUEST_CS_AR_BYTES), rip = vmread(GUEST_RIP), val;
 	bool mode64 = (cs_ar >> 13) & 1, def32 = mode64 || ((cs_ar >> 14) & 1);
@@ -163,13 +153,13 @@ int mmio_emulate(struct vcpu *v, uint64_t gpa)
 		if (!in.write || in.xchg)
 			set_reg(v, &in, 0, in.dst_size);
 	} else if (in.xchg) {
-		val = dev_read(v, gpa);
-		dev_write(v, gpa, reg_value(v, &in));
+		val = dev_read(v, dev, gpa);
+		dev_write(v, dev, gpa, reg_value(v, &in));
 		set_reg(v, &in, val, in.size);
 	} else if (in.write) {
-		dev_write(v, gpa, in.has_imm ? in.imm : reg_value(v, &in));
+		dev_write(v, dev, gpa, in.has_imm ? in.imm : reg_value(v, &in));
 	} else {
-		val = dev_read(v, gpa) & (in.size == 4 ? 0xffffffffULL : (1ULL << (8 * in.size)) - 1);
+		val = dev_read(v, dev, gpa) & (in.size == 4 ? 0xffffffffULL : (1ULL << (8 * in.size)) - 1);
 		set_reg(v, &in, val, in.dst_size);
 	}
 	vcpu_skip(in.len);

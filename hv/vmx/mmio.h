@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* MMIO exits for the emulated device pages (hv/mmio.c). */
-#ifndef HV_MMIO_H
-#define HV_MMIO_H
+/* MMIO exits for the device pages of hv/core/io.h (hv/vmx/mmio.c). */
+#ifndef HV_VMX_MMIO_H
+#define HV_VMX_MMIO_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
+struct mmio_range;
 struct vcpu;
 
-bool mmio_is_device(struct vcpu *v, uint64_t gpa);
-/* Emulate the access at gpa by the instruction at RIP; 1: the guest was stopped. */
-int mmio_emulate(struct vcpu *v, uint64_t gpa);
+/* Emulate the access at @gpa in @dev by the instruction at RIP; 1: the guest was stopped. */
+int mmio_emulate(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa);
+/* Guest linear address to guest physical by the guest's paging mode; -1 if not mapped. */
 int mmio_gva_to_gpa(struct vcpu *v, uint64_t gva, uint64_t *gpa);
 
 #endif

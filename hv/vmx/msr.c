@@ -5,9 +5,12 @@
  * stock kernel reads without a safe accessor (microcode revision, platform
  * ID, MTRR capabilities) read as plausible constants.
  */
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
 #include "hv/lib/x86.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
 
 #define VEC_GP	13
 

@@ -5,16 +5,21 @@
  * the (true) capability MSRs; features we rely on are checked once and a
  * guest is refused with the list of what the CPU lacks.
  */
-#include "hv/lib/format.h"
-#include "hv/cpu/page_alloc.h"
-#include "hv/cpu/printk.h"
-#include "lib/string.h"
-#include "hv/cpu/trap.h"
-#include "hv/mm/tlb.h"
+#include "ept/root.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
+#include "hv/cpu/page_alloc.h"
+#include "hv/cpu/trap.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/lib/format.h"
 #include "hv/lib/x86.h"
+#include "hv/mm/gmem.h"
+#include "hv/mm/tlb.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+#include "lib/printk.h"
+#include "lib/string.h"
 #include "smp/grace.h"
 #include "smp/percpu.h"
 #include "smp/time.h"
@@ -504,6 +509,28 @@ static bool take_init_sipi(struct vcpu *v)
 	return !READ_ONCE(v->wait_sipi);
 }
 
+/*
+ * A root invalidated since the last entry (the vCPU was kicked): load a
+ * valid one into EPT_POINTER.  -1: no memory for a root.
+ */
+static int vcpu_load_root(struct vcpu *v)
+{
+	struct ept_root *root;
+
+	if (v->root && !READ_ONCE(v->root->invalid))
+		return 0;
+	gmem_vcpu_put_root(v);
+	root = ept_root_load_for_vcpu(&v->vm->ept);
+	if (!root)
+		return -1;
+	v->root = root;
+	v->eptp = gmem_eptp(root);
+	vmwrite(EPT_POINTER, v->eptp);
+	/* The table page may have served an older root: drop what we cached. */
+	invept_single(v->eptp);
+	return 0;
+}
+
 /* Run v until its slice ends, it halts, or it stops; on v's own CPU, interrupts off. */
 void vcpu_run_slice(struct vcpu *v)
 {
@@ -524,8 +551,7 @@ void vcpu_run_slice(struct vcpu *v)
 			v->halted = false;
 		}
 
-		/* A root invalidated since the last entry (the vCPU was kicked): load a valid one. */
-		if (gmem_vcpu_load_root(v)) {
+		if (vcpu_load_root(v)) {
 			guest_fail(v, "out of memory for an EPT root");
 			break;
 		}
@@ -558,5 +584,8 @@ void vcpu_run_slice(struct vcpu *v)
 		if (deadline_passed(end) && !v->halted)
 			break;
 	}
+	/* guest_fail() on this vCPU: its state, while the VMCS is still current. */
+	if (vcpu_check_request(v, VCPU_REQ_DUMP))
+		vcpu_dump(v);
 	__asm__ __volatile__("fxsave %0" : "=m"(v->fx));
 }

@@ -5,11 +5,14 @@
  * "invalid guest state"; we re-check the rules a hypervisor most often
  * breaks (SDM vol. 3, 27.3.1) and name the first one that fails.
  */
-#include "hv/cpu/printk.h"
+#include "hv/core/request.h"
 #include "hv/core/vm.h"
-#include "hv/vmx/vmcs.h"
 #include "hv/cpu/vmx_caps.h"
 #include "hv/lib/x86.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+#include "lib/printk.h"
 
 static const char *const exit_names[] = {
 	[0] = "exception or NMI", [1] = "external interrupt", [2] = "triple fault",

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "lib/check.h"
-#include "hv/cpu/printk.h"
+#include "lib/printk.h"
 
 void hv_panic(const char *file, int line, const char *fmt, ...)
 {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Console output.  A line is assembled per CPU and written whole under the
- * console lock, so lines from several CPUs never interleave.  Hosted builds
- * get a printf-backed version from tests/host/hosted.c.
+ * Printing, for every layer.  The hypervisor's console (hv/cpu/printk.c)
+ * assembles a line per CPU and writes it whole under the console lock, so
+ * lines from several CPUs never interleave; host tests get a printf-backed
+ * version from tests/host/hosted.c.
  */
-#ifndef HV_PRINTK_H
-#define HV_PRINTK_H
+#ifndef LIB_PRINTK_H
+#define LIB_PRINTK_H
 
 #include <stdarg.h>
 #include <stddef.h>
