@@ -12,10 +12,10 @@ void ept_vm_init(struct ept_vm *vm, const struct ept_ops *ops, void *priv)
 	memset(vm, 0, sizeof(*vm));
 	vm->ops = ops;
 	vm->priv = priv;
-	rwlock_init(&vm->mmu_lock);
-	spin_lock_init(&vm->roots_lock);
-	spin_lock_init(&vm->layout_lock);
-	spin_lock_init(&vm->inval_all_lock);
+	rwlock_init_order(&vm->mmu_lock, LOCK_ORDER_MMU);
+	spin_lock_init_order(&vm->roots_lock, LOCK_ORDER_ROOTS);
+	spin_lock_init_order(&vm->layout_lock, LOCK_ORDER_LAYOUT);
+	spin_lock_init_order(&vm->inval_all_lock, LOCK_ORDER_INVAL_ALL);
 	vm->zap_batch = EPT_ZAP_BATCH;
 }
 

@@ -31,7 +31,7 @@ int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_op
 	ms->store = store;
 	ms->priv = priv;
 	ms->nr_pages = nr_pages;
-	spin_lock_init(&ms->lock);
+	spin_lock_init_order(&ms->lock, LOCK_ORDER_MEMSLOT);
 	gen_lru_init(&ms->lru);
 	ms->slots = ops->alloc_meta(nr_pages * sizeof(*ms->slots));
 	ms->pages = ops->alloc_meta(nr_pages * sizeof(*ms->pages));

@@ -13,8 +13,8 @@ static uint64_t now(struct reclaim *rc)
 void reclaim_init(struct reclaim *rc, uint64_t (*now_ns)(void))
 {
 	memset(rc, 0, sizeof(*rc));
-	spin_lock_init(&rc->lock);
-	spin_lock_init(&rc->run_lock);
+	spin_lock_init_order(&rc->lock, LOCK_ORDER_RECLAIM);
+	spin_lock_init_order(&rc->run_lock, LOCK_ORDER_RECLAIM_RUN);
 	rc->now_ns = now_ns;
 }
 

@@ -20,7 +20,7 @@ struct call_slot {
 } __attribute__((aligned(64)));
 
 static struct call_slot slots[SMP_MAX_CPUS];
-static spinlock_t call_lock = SPINLOCK_INIT;
+static spinlock_t call_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_CALL);
 /* Set once by smp_stop_others(): every CPU that sees it halts (NMI handler, VM exit). */
 bool panic_in_progress;
 

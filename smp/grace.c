@@ -43,7 +43,7 @@ static uint64_t grace_online;
  * before it.  grace_epoch is read locklessly by readers; grace_done (the
  * newest grace period known to have ended) only grows, by cmpxchg.
  */
-static spinlock_t grace_lock = SPINLOCK_INIT;
+static spinlock_t grace_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_GRACE);
 static unsigned long grace_epoch = 1;
 static unsigned long grace_done = 1;
 /* Queued callbacks, oldest first (their gp never decreases along the list). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Per-CPU areas.  GS base points at the CPU's own struct percpu; the first
- * two fields are read with %gs-relative loads (smp/cpu.h), so keep them first.
+ * fields are read with %gs-relative loads (smp/cpu.h, smp/lock_order.h), so keep
+ * them first.
  */
 #ifndef SMP_PERCPU_H
 #define SMP_PERCPU_H
@@ -34,6 +35,7 @@ struct percpu {
 	struct percpu *self;		/* offset 0 */
 	uint32_t cpu_id;		/* offset 8: smp_processor_id() */
 	uint32_t apic_id;
+	uint64_t locks_held;		/* offset 16: smp/lock_order.h's mask of held orders */
 
 	/* Written by the CPU itself, read by others (cpus, the start-up wait). */
 	int state;
@@ -60,6 +62,7 @@ struct percpu {
 };
 
 _Static_assert(offsetof(struct percpu, cpu_id) == 8, "smp_processor_id() reads %gs:8");
+_Static_assert(offsetof(struct percpu, locks_held) == 16, "locks_held() reads %gs:16");
 
 extern struct percpu percpu_area[SMP_MAX_CPUS];
 extern unsigned int smp_ncpus;		/* CPUs found in the MADT, BSP first */

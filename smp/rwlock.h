@@ -40,9 +40,27 @@ typedef struct {
 	/* smp_processor_id() + 1 of the write holder, 0 if none; written only by it. */
 	uint32_t owner_cpu;
 #endif
+#ifdef LOCK_ORDER_CHECK
+	uint32_t order;		/* enum lock_order (smp/lock_order.h); 0: unchecked */
+#endif
 } rwlock_t;
 
-#define RWLOCK_INIT	{ .cnts = 0, .wait_lock = SPINLOCK_INIT }
+#ifdef LOCK_ORDER_CHECK
+#define RWLOCK_INIT_ORDER(o)	{ .cnts = 0, .wait_lock = SPINLOCK_INIT, .order = (o) }
+#else
+#define RWLOCK_INIT_ORDER(o)	{ .cnts = 0, .wait_lock = SPINLOCK_INIT }
+#endif
+#define RWLOCK_INIT		RWLOCK_INIT_ORDER(LOCK_ORDER_NONE)
+
+static inline unsigned int rwlock_order(const rwlock_t *l)
+{
+#ifdef LOCK_ORDER_CHECK
+	return l->order;
+#else
+	(void)l;
+	return 0;
+#endif
+}
 
 static inline uint32_t rwlock_cnts(const rwlock_t *l)
 {
@@ -59,11 +77,22 @@ static inline void rwlock_set_owner(rwlock_t *l, uint32_t owner)
 #endif
 }
 
-static inline void rwlock_init(rwlock_t *l)
+/* A lock of @order in the table of smp/lock_order.h. */
+static inline void rwlock_init_order(rwlock_t *l, unsigned int order)
 {
 	l->cnts = 0;
 	spin_lock_init(&l->wait_lock);
 	rwlock_set_owner(l, 0);
+#ifdef LOCK_ORDER_CHECK
+	l->order = order;
+#else
+	(void)order;
+#endif
+}
+
+static inline void rwlock_init(rwlock_t *l)
+{
+	rwlock_init_order(l, LOCK_ORDER_NONE);
 }
 
 /*
@@ -87,8 +116,11 @@ static inline void rwlock_read_slowpath(rwlock_t *l)
 /** read_lock - take @l shared; waits while a writer holds or waits for it. */
 static inline void read_lock(rwlock_t *l)
 {
+	uint32_t c;
+
+	lock_order_acquire(rwlock_order(l), false);
 	/* Acquire pairs with the release in write_unlock(). */
-	uint32_t c = __atomic_add_fetch(&l->cnts, RWLOCK_READER, __ATOMIC_ACQUIRE);
+	c = __atomic_add_fetch(&l->cnts, RWLOCK_READER, __ATOMIC_ACQUIRE);
 
 	if (__builtin_expect(c & RWLOCK_WMASK, 0))
 		rwlock_read_slowpath(l);
@@ -102,8 +134,10 @@ static inline bool read_trylock(rwlock_t *l)
 	/* Retry only while readers alone move the count; acquire as in read_lock(). */
 	while (!(c & RWLOCK_WMASK)) {
 		if (__atomic_compare_exchange_n(&l->cnts, &c, c + RWLOCK_READER, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			lock_order_acquire(rwlock_order(l), true);
 			return true;
+		}
 	}
 	return false;
 }
@@ -111,8 +145,11 @@ static inline bool read_trylock(rwlock_t *l)
 /** read_unlock - drop a shared hold of @l. */
 static inline void read_unlock(rwlock_t *l)
 {
+	uint32_t old;
+
+	lock_order_release(rwlock_order(l));
 	/* Release pairs with the acquire cmpxchg that takes the lock in write_lock(). */
-	uint32_t old = __atomic_fetch_sub(&l->cnts, RWLOCK_READER, __ATOMIC_RELEASE);
+	old = __atomic_fetch_sub(&l->cnts, RWLOCK_READER, __ATOMIC_RELEASE);
 
 	ASSERT(old >= RWLOCK_READER);
 	(void)old;
@@ -148,6 +185,7 @@ static inline void write_lock(rwlock_t *l)
 {
 	uint32_t c = 0;
 
+	lock_order_acquire(rwlock_order(l), false);
 	/* Acquire pairs with the release in read_unlock()/write_unlock(). */
 	if (!__atomic_compare_exchange_n(&l->cnts, &c, RWLOCK_WLOCKED, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
@@ -164,6 +202,7 @@ static inline bool write_trylock(rwlock_t *l)
 	if (!__atomic_compare_exchange_n(&l->cnts, &c, RWLOCK_WLOCKED, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
+	lock_order_acquire(rwlock_order(l), true);
 	rwlock_set_owner(l, smp_processor_id() + 1);
 	return true;
 }
@@ -194,6 +233,7 @@ static inline void write_unlock(rwlock_t *l)
 {
 	ASSERT(rwlock_held_write(l));
 	rwlock_set_owner(l, 0);
+	lock_order_release(rwlock_order(l));
 	/*
 	 * Release pairs with the acquire in read_lock()/rwlock_read_slowpath()/
 	 * read_trylock() and the acquire cmpxchg of the next writer.  Subtract,
@@ -229,6 +269,7 @@ static inline bool rwlock_cond_yield_write(rwlock_t *l)
 		return false;
 	write_unlock(l);
 	cpu_relax();
+	lock_order_acquire(rwlock_order(l), false);
 	rwlock_write_slowpath(l);
 	rwlock_set_owner(l, smp_processor_id() + 1);
 	return true;
@@ -248,10 +289,21 @@ static inline bool rwlock_cond_yield_read(rwlock_t *l)
 	return true;
 }
 
-/* Expressions, not statements, so that iterators can use them in a for-init. */
+static inline bool rwlock_held(const rwlock_t *l)
+{
+	return rwlock_held_write(l) || rwlock_held_read(l);
+}
+
+/*
+ * Expressions, not statements, so that iterators can use them in a for-init.
+ * lockdep_assert_held() takes a spinlock_t or an rwlock_t (either mode).
+ */
 #define lockdep_assert_held_write(l)	((void)({ ASSERT(rwlock_held_write(l)); 0; }))
 #define lockdep_assert_held_read(l)	((void)({ ASSERT(rwlock_held_read(l)); 0; }))
 #define lockdep_assert_held(l)						\
-	((void)({ ASSERT(rwlock_held_write(l) || rwlock_held_read(l)); 0; }))
+	((void)({ ASSERT(_Generic((l),					\
+		spinlock_t *: spin_held_by_me,				\
+		rwlock_t *: rwlock_held,				\
+		const rwlock_t *: rwlock_held)(l)); 0; }))
 
 #endif

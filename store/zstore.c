@@ -478,7 +478,7 @@ static uint32_t handle_entry(struct zstore *zs, uint64_t handle)
 void zstore_init(struct zstore *zs, const struct zstore_ops *ops, void *ctx)
 {
 	memset(zs, 0, sizeof(*zs));
-	spin_lock_init(&zs->lock);
+	spin_lock_init_order(&zs->lock, LOCK_ORDER_STORE);
 	zs->ops = ops;
 	zs->ctx = ctx;
 	zs->hash_base = BUCKETS_PER_PAGE;

@@ -6,7 +6,7 @@
 
 struct vm vms[VM_MAX];
 /* Serialises lifecycle changes (create, start, stop, end) of every guest. */
-spinlock_t vm_lock = SPINLOCK_INIT;
+spinlock_t vm_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_VM);
 
 static const char *const state_names[] = {
 	[VM_EMPTY] = "empty", [VM_STOPPED] = "stopped", [VM_RUNNING] = "running",

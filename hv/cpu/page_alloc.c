@@ -56,7 +56,7 @@ static uint64_t start_pfn, end_pfn;
  * is also read without the lock for the watermarks.  Never taken from
  * interrupt or NMI context.
  */
-static spinlock_t lock = SPINLOCK_INIT;
+static spinlock_t lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_PAGE_ALLOC);
 static uint32_t free_head[PAGE_MAX_ORDER + 1];
 static uint64_t nr_blocks[PAGE_MAX_ORDER + 1];
 static uint64_t nr_free;		/* pages on the free lists */
@@ -347,7 +347,7 @@ void page_alloc_init(void *pages, uint64_t start, uint64_t end)
 	for (pfn = start; pfn < end; pfn++)
 		*pfn_page(pfn) = (struct page){ .alloc_state = STATE(PAGE_RESERVED, 0) };
 
-	spin_lock_init(&lock);
+	spin_lock_init_order(&lock, LOCK_ORDER_PAGE_ALLOC);
 	for (i = 0; i <= PAGE_MAX_ORDER; i++) {
 		free_head[i] = NIL;
 		nr_blocks[i] = 0;

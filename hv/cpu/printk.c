@@ -19,7 +19,7 @@
 int console_level = LOG_INFO;
 
 /* Serialises the UART and the ring; taken with interrupts off. */
-static spinlock_t console_lock = SPINLOCK_INIT;
+static spinlock_t console_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_CONSOLE);
 static bool console_busted;
 
 /* Ring of (level byte, text, NUL) records; protected by console_lock. */

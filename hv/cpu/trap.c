@@ -10,6 +10,7 @@
 #include "hv/lib/x86.h"
 #include "lib/printk.h"
 #include "smp/apic.h"
+#include "smp/lock_order.h"
 #include "smp/percpu.h"
 #include "smp/smp.h"
 
@@ -92,6 +93,8 @@ void trap_dump(const struct trap_frame *tf)
 
 static void recover_entry(void)
 {
+	/* Whatever the faulting code held stays held; the order check starts afresh. */
+	locks_held_set(0);
 	hv_longjmp(&this_cpu()->recover, 1);
 }
 

@@ -28,7 +28,9 @@ struct run_queue {
 	uint64_t armed;			/* its CPU only: the host APIC timer's deadline; 0: off */
 };
 
-static struct run_queue rqs[SMP_MAX_CPUS];
+static struct run_queue rqs[SMP_MAX_CPUS] = {
+	[0 ... SMP_MAX_CPUS - 1] = { .lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_RUNQUEUE) },
+};
 
 void sched_add(struct vcpu *v)
 {

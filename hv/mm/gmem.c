@@ -110,7 +110,7 @@ struct pool_desc {
 	struct pool_desc *next;
 };
 
-static spinlock_t pool_lock = SPINLOCK_INIT;
+static spinlock_t pool_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_RMAP_POOL);
 static struct pool_desc *pool_free;
 static unsigned long pool_nr, pool_total;
 #define POOL_LOW	32

@@ -28,7 +28,9 @@ struct tlb_cpu {
 	uint64_t eptp[TLB_BATCH];
 } __attribute__((aligned(64)));
 
-static struct tlb_cpu tlb_cpus[SMP_MAX_CPUS];
+static struct tlb_cpu tlb_cpus[SMP_MAX_CPUS] = {
+	[0 ... SMP_MAX_CPUS - 1] = { .lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_TLB) },
+};
 static uint64_t stat_flushes, stat_ipis, stat_invept;
 
 static void queue(struct tlb_cpu *t, uint64_t eptp)

@@ -188,7 +188,7 @@ static int ioapic_attach(struct vm *vm)
 {
 	vm->ioapic = &ioapics[vm->id];
 	memset(vm->ioapic, 0, sizeof(*vm->ioapic));
-	spin_lock_init(&vm->ioapic->lock);
+	spin_lock_init_order(&vm->ioapic->lock, LOCK_ORDER_IOAPIC);
 	return vm_register_mmio(vm, GUEST_IOAPIC_BASE, 0x1000, &ioapic_mmio);
 }
 

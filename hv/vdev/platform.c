@@ -34,7 +34,7 @@ struct vplatform {
 static struct vplatform platforms[VM_MAX];
 
 /* The host's RTC ports: one CPU at a time (index, then data). */
-static spinlock_t host_cmos_lock = SPINLOCK_INIT;
+static spinlock_t host_cmos_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_HOST_CMOS);
 
 static uint8_t host_cmos(uint8_t reg)
 {

@@ -214,7 +214,7 @@ static int uart_attach_vm(struct vm *vm)
 {
 	vm->uart = &uarts[vm->id];
 	memset(vm->uart, 0, sizeof(*vm->uart));
-	spin_lock_init(&vm->uart->lock);
+	spin_lock_init_order(&vm->uart->lock, LOCK_ORDER_UART);
 	return vm_register_pio(vm, UART_PORT, 8, uart_io);
 }
 

@@ -38,6 +38,13 @@ class Timeout(Exception):
     pass
 
 
+# "WARNING at FILE:LINE: ..." lines the hypervisor printed (WARN_ONCE, the
+# lock order check) on any machine this test program ran: each is a failure.
+HV_WARNING = re.compile(rb'WARNING at [^\r\n]*')
+hv_warnings = []
+machines_run = [0]
+
+
 class Machine:
     """An emulator running the hypervisor, with its serial line as a socket."""
 
@@ -201,6 +208,10 @@ class Machine:
         return None
 
     def close(self):
+        if not getattr(self, 'closed', False):
+            self.closed = True
+            machines_run[0] += 1
+            hv_warnings.extend(w.decode(errors='replace') for w in HV_WARNING.findall(self.out))
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -265,4 +276,6 @@ class Results:
         return cond
 
     def exit(self):
+        if machines_run[0]:
+            self.ok('hypervisor_printed_no_warning', not hv_warnings, '; '.join(hv_warnings[:4]))
         sys.exit(1 if self.failed else 0)

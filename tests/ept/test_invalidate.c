@@ -4,6 +4,8 @@
  * widening, zap and flush at begin, seq at end, the lock-free skip over holes
  * (seed 001), and layout changes that wait for open invalidations.
  */
+#include <pthread.h>
+
 #include <unistd.h>
 
 #include "tests/ept/ept_env.h"
@@ -56,6 +58,40 @@ TEST(begin_counts_widens_zaps_and_flushes_end_moves_seq)
 	CHECK(env_teardown(&vm));
 }
 
+/*
+ * Hold @l for write on a thread of its own until called again with false.
+ * (Holding it here and calling code that takes locks ordered before it
+ * would break the lock order, which the primitives check.)
+ */
+static void *holder_thread(void *arg)
+{
+	struct holder { rwlock_t *l; int stage; } *h = arg;
+
+	write_lock(h->l);
+	__atomic_store_n(&h->stage, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&h->stage, __ATOMIC_ACQUIRE) != 2)
+		cpu_relax();
+	write_unlock(h->l);
+	return NULL;
+}
+
+static void hold_write_lock(rwlock_t *l, bool on)
+{
+	static struct { rwlock_t *l; int stage; } h;
+	static pthread_t t;
+
+	if (on) {
+		h.l = l;
+		h.stage = 0;
+		pthread_create(&t, NULL, holder_thread, &h);
+		while (__atomic_load_n(&h.stage, __ATOMIC_ACQUIRE) != 1)
+			cpu_relax();
+	} else {
+		__atomic_store_n(&h.stage, 2, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+	}
+}
+
 TEST(hole_is_skipped_without_the_lock)
 {
 	struct ept_vm vm;
@@ -66,11 +102,11 @@ TEST(hole_is_skipped_without_the_lock)
 	env_setup(&vm, 0);
 	ept_set_regions(&vm, r, 2);
 	seq = vm.inval_seq;
-	/* Held for write here: a begin that wanted the lock would never return. */
-	write_lock(&vm.mmu_lock);
+	/* Held for write by another thread: a begin that wanted the lock would never return. */
+	hold_write_lock(&vm.mmu_lock, true);
 	opened = ept_invalidate_begin(&vm, 100, 200);
 	ept_invalidate_end(&vm, 100, 200, opened);
-	write_unlock(&vm.mmu_lock);
+	hold_write_lock(&vm.mmu_lock, false);
 	CHECK(!opened);
 	CHECK_EQ(vm.inval_seq, seq);
 	CHECK_EQ(vm.inval_in_progress, 0);

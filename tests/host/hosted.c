@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Hosted implementations of the hypervisor's panic/warn/printk for host tests. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -50,3 +51,4 @@ int printk(int level, const char *fmt, ...)
 #include "smp/cpu.h"
 
 __thread unsigned int hosted_cpu_id;
+__thread uint64_t hosted_locks_held;
