@@ -38,6 +38,8 @@
 #define EXIT_PREEMPT_TIMER	52
 #define EXIT_XSETBV		55
 
+#define MSR_TSC_DEADLINE	0x6e0
+
 #define VEC_UD	6
 #define VEC_GP	13
 
@@ -382,6 +384,28 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[EXIT_PREEMPT_TIMER] = handle_preempt_timer,
 	[EXIT_XSETBV] = handle_xsetbv,
 };
+
+/*
+ * The commonest exits of a running guest: CPUID and writes of the TSC
+ * deadline.  They need no qualification, cannot interrupt an event's
+ * delivery and end no guest, so the vCPU loop re-enters at once.
+ */
+enum vmx_fastpath vmx_exit_fastpath(struct vcpu *v, uint32_t reason)
+{
+	if (reason == EXIT_CPUID) {
+		handle_cpuid(v);
+	} else if (reason == EXIT_WRMSR && (uint32_t)v->regs.rcx == MSR_TSC_DEADLINE) {
+		if (!lapic_wrmsr(v, MSR_TSC_DEADLINE, (v->regs.rdx << 32) | (uint32_t)v->regs.rax))
+			return FASTPATH_NONE;	/* #GP: the slow path injects it */
+		vcpu_skip_instruction();
+	} else {
+		return FASTPATH_NONE;
+	}
+	v->last_exit_reason = reason;
+	v->last_exit_qual = 0;
+	v->vm->exit_count[reason]++;
+	return reason == EXIT_WRMSR ? FASTPATH_REENTER_TIMER : FASTPATH_REENTER;
+}
 
 int vmx_exit_dispatch(struct vcpu *v, uint32_t reason)
 {

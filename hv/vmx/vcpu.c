@@ -30,7 +30,7 @@
 extern void vmx_exit_entry(void);
 extern int vmx_enter(struct guest_regs *regs, int launched);
 
-/* Shared by every guest: all ports and all MSRs exit (handled in hv/exit.c). */
+/* Shared by every guest: all ports and all MSRs exit (handled in hv/vmx/exit.c). */
 static uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap;
 
 struct controls {
@@ -182,7 +182,7 @@ static void fpu_reset(struct vcpu *v)
 }
 
 /*
- * Load a start state into the current VMCS: a loader's (hv/guest_boot.h),
+ * Load a start state into the current VMCS: a loader's (hv/core/guest_boot.h),
  * the default one for cfg.mode, or real mode after SIPI.  The rest of the
  * architectural state is as after RESET.
  */
@@ -531,17 +531,46 @@ static int vcpu_load_root(struct vcpu *v)
 	return 0;
 }
 
+/* Arm the preemption timer for @wake (host TSC): the slice's end or the guest's timer. */
+static void arm_preemption_timer(uint64_t wake)
+{
+	uint64_t now = rdtsc(), ticks;
+
+	ticks = now >= wake ? 0 : (wake - now) >> (vmx_caps.misc & 0x1f);
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, ticks > 0xffffffffULL ? 0xffffffff : ticks);
+}
+
+/* Whichever comes first: the slice's end or the guest's APIC timer. */
+static uint64_t next_wake(struct vcpu *v, uint64_t end)
+{
+	uint64_t wake = lapic_next_deadline(v);
+
+	return wake && wake < end ? wake : end;
+}
+
+/*
+ * May a fast-path exit go straight back in?  Not when the guest must stop,
+ * a request waits, or its timer or slice ran out.  Interrupts posted by
+ * other CPUs need no check: their kick is pending in the host's APIC and
+ * makes the next entry exit at once, into the slow path.
+ */
+static bool fastpath_may_reenter(struct vcpu *v, uint64_t wake)
+{
+	return !READ_ONCE(v->requests) && !READ_ONCE(v->vm->stop_request) && rdtsc() < wake;
+}
+
 /* Run v until its slice ends, it halts, or it stops; on v's own CPU, interrupts off. */
 void vcpu_run_slice(struct vcpu *v)
 {
-	uint64_t end = deadline_us(SLICE_US), timer, wake;
+	uint64_t end = deadline_us(SLICE_US), wake;
 
 	vmcs_load(v);
 	/* The hypervisor never touches FPU/SSE state: only vCPUs sharing a CPU swap it. */
 	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));
 	while (READ_ONCE(v->state) == VCPU_RUNNABLE && !READ_ONCE(v->vm->stop_request)) {
-		int rc;
+		enum vmx_fastpath fast;
 		uint32_t reason;
+		int rc;
 
 		if (!take_init_sipi(v))
 			break;
@@ -550,20 +579,27 @@ void vcpu_run_slice(struct vcpu *v)
 				break;
 			v->halted = false;
 		}
-
 		if (vcpu_load_root(v)) {
 			guest_fail(v, "out of memory for an EPT root");
 			break;
 		}
 		inject_events(v);
-		/* The slice's end or the guest's APIC timer, whichever is first. */
-		wake = lapic_next_deadline(v);
-		wake = wake && wake < end ? wake : end;
-		timer = rdtsc() >= wake ? 0 : (wake - rdtsc()) >> (vmx_caps.misc & 0x1f);
-		vmwrite(VMX_PREEMPTION_TIMER_VALUE, timer > 0xffffffffULL ? 0xffffffff : timer);
-		tlb_guest_enter();
-		rc = vmx_enter(&v->regs, v->launched);
-		tlb_guest_exit();
+		wake = next_wake(v, end);
+		/* The fast path: exits handled here go back in without the bookkeeping below. */
+		do {
+			arm_preemption_timer(wake);
+			tlb_guest_enter();
+			rc = vmx_enter(&v->regs, v->launched);
+			tlb_guest_exit();
+			if (rc)
+				break;
+			v->launched = true;
+			v->exits++;
+			reason = (uint32_t)vmread(VM_EXIT_REASON);
+			fast = vmx_exit_fastpath(v, reason);
+			if (fast == FASTPATH_REENTER_TIMER)
+				wake = next_wake(v, end);
+		} while (fast != FASTPATH_NONE && fastpath_may_reenter(v, wake));
 		grace_quiescent();
 		if (rc) {
 			uint32_t e = (uint32_t)vmread(VM_INSTRUCTION_ERROR);
@@ -573,14 +609,13 @@ void vcpu_run_slice(struct vcpu *v)
 				   rc == 2 ? vmx_insn_error_name(e) : "VMfailInvalid: no current VMCS");
 			break;
 		}
-		v->launched = true;
-		v->exits++;
-		reason = (uint32_t)vmread(VM_EXIT_REASON);
-		reinject_vectoring();
-		/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
-		__asm__ __volatile__("sti; nop; cli" ::: "memory");
-		if (vmx_exit_dispatch(v, reason))
-			break;
+		if (fast == FASTPATH_NONE) {
+			reinject_vectoring();
+			/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
+			__asm__ __volatile__("sti; nop; cli" ::: "memory");
+			if (vmx_exit_dispatch(v, reason))
+				break;
+		}
 		if (deadline_passed(end) && !v->halted)
 			break;
 	}

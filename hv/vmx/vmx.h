@@ -30,6 +30,14 @@ const char *vmx_exit_name(uint32_t reason);
 /* ---- within hv/vmx ---- */
 
 int vmx_exit_dispatch(struct vcpu *v, uint32_t reason);
+
+enum vmx_fastpath {
+	FASTPATH_NONE,		/* not handled: the slow path dispatches it */
+	FASTPATH_REENTER,	/* handled; the guest may go back in at once */
+	FASTPATH_REENTER_TIMER,	/* handled, and the guest's timer deadline moved */
+};
+/* Right after the exit, before the slow path's bookkeeping (KVM's handle_fastpath_*). */
+enum vmx_fastpath vmx_exit_fastpath(struct vcpu *v, uint32_t reason);
 /* Advance RIP past the exiting instruction; it ends any STI/MOV-SS shadow. */
 void vcpu_skip(uint64_t len);
 /* Skip the instruction that exited (its length from the VMCS). */
