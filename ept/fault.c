@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fault path (DESIGN.md MMU contract 2 and 4, after KVM's
+ * The fault path (docs/mmu-contract.md, rules 2 and 4, after KVM's
  * kvm_tdp_mmu_map()): resolve without the lock, then walk and install under
  * mmu_lock (read) with compare-and-exchange, racing other faults, lockless
  * agers and nothing else (zaps and invalidations hold the lock for write).
@@ -39,7 +39,7 @@ static int fault_level(uint64_t gfn, uint64_t hpa, int max_level, const struct e
 
 /*
  * Install @new at @sptep, whose value was @old.  A present leaf for another
- * host page is never replaced in place (contract 4): freeze it (not present,
+ * host page is never replaced in place (rule 4 of docs/mmu-contract.md): freeze it (not present,
  * and owned: other faults retry), flush, then install.
  */
 static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *root,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The EPT-violation fault path (DESIGN.md, MMU contract 2 and 4). */
+/* The EPT-violation fault path (docs/mmu-contract.md, rules 2 and 4). */
 #ifndef EPT_FAULT_H
 #define EPT_FAULT_H
 

@@ -46,7 +46,7 @@ bool ept_invalidate_begin(struct ept_vm *vm, uint64_t start, uint64_t end)
 		return false;
 
 	write_lock(&vm->mmu_lock);
-	/* Count, widen, zap and flush in one critical section (contract 2). */
+	/* Count, widen, zap and flush in one critical section (rule 2 of docs/mmu-contract.md). */
 	WRITE_ONCE(vm->inval_in_progress, vm->inval_in_progress + 1);
 	if (vm->inval_in_progress == 1) {
 		WRITE_ONCE(vm->inval_start, start);

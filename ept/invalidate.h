@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Range invalidations (the primary MMU takes host pages away: reclaim, page
- * migration) and guest memory layout changes.  DESIGN.md MMU contract 2,
+ * migration) and guest memory layout changes.  docs/mmu-contract.md, rule 2,
  * seeds 000 and 001, tests/models/inval_seq.pml.
  */
 #ifndef EPT_INVALIDATE_H

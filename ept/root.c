@@ -207,7 +207,7 @@ void ept_roots_zap_invalid(struct ept_vm *vm)
 		 */
 		if (ept_zap_root_range(vm, root, 0, EPT_GFN_LIMIT, true))
 			ept_flush(vm, root);
-		/* Only now: the MMU's reference (contract 3). */
+		/* Only now: the MMU's reference (rule 3 of docs/mmu-contract.md). */
 		ept_root_put(vm, root);
 	}
 	write_unlock(&vm->mmu_lock);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * EPT roots (what an EPTP points to) and their lifecycle, after KVM's TDP MMU
- * roots (DESIGN.md, MMU contract 3; seed 002; tests/models/root.pml).
+ * roots (docs/mmu-contract.md, rule 3; seed 002; tests/models/root.pml).
  *
  * References: the MMU holds one from creation until the root has been
  * invalidated and zapped; every vCPU that loaded the root holds one; so does

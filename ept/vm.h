@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One VM's EPT MMU: its lock, roots, invalidation state, guest memory layout
- * and statistics (DESIGN.md, "The MMU contract").
+ * and statistics (docs/mmu-contract.md).
  *
  * Lock order: layout_lock -> inval_all_lock -> mmu_lock -> roots_lock, and
  * grace read sections nest inside any of them.  Never wait for a grace period
@@ -52,7 +52,7 @@ struct ept_vm {
 
 	/*
 	 * Faults hold mmu_lock for read and change entries only by cmpxchg
-	 * (contract 1).  Held for write: zaps, root invalidation, the
+	 * (rule 1 of docs/mmu-contract.md).  Held for write: zaps, root invalidation, the
 	 * invalidation state below, the region layout.
 	 */
 	rwlock_t mmu_lock;
@@ -62,7 +62,7 @@ struct ept_vm {
 	struct ept_root *roots;
 
 	/*
-	 * The invalidation sequence (contract 2).  Written under mmu_lock
+	 * The invalidation sequence (rule 2 of docs/mmu-contract.md).  Written under mmu_lock
 	 * (write); inval_seq is also read without it, by the fault's snapshot.
 	 */
 	unsigned long inval_seq;

@@ -20,7 +20,7 @@ static void note_hold(struct ept_vm *vm, uint64_t *since)
  * time (else two yielding zappers could pass the lock back and forth forever).
  * What we zapped is flushed first: once we let go, a fault may map the gfn
  * again, and a present leaf must not replace one that CPUs may still cache
- * (contract 4).
+ * (rule 4 of docs/mmu-contract.md).
  */
 static bool zap_cond_yield(struct ept_vm *vm, struct ept_root *root, struct ept_iter *it,
 			   bool *flush, uint64_t *since)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The three tiers of checks (see docs/style): ASSERT() in debug builds only,
+ * The three tiers of checks (docs/style.md): ASSERT() in debug builds only,
  * WARN_ONCE() always on and printed once, and, for guests, guest_fail() in
  * hv/.  panic() is for the hypervisor's own state only.  The hosted build
  * implements hv_panic()/hv_warn() in tests/host/hosted.c.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* mem and str functions: hv/string.c in the hypervisor, libc when hosted. */
+/* mem and str functions: lib/string.c in the hypervisor, libc when hosted. */
 #ifndef HV_STRING_H
 #define HV_STRING_H
 

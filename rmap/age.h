@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Lockless accessed-bit aging through the rmap (seed 003, DESIGN "MMU
- * contract" 6).  No mmu_lock: only the head's read-only bit lock, which keeps
+ * Lockless accessed-bit aging through the rmap (docs/mmu-contract.md, rule
+ * 6, seed 003).  No mmu_lock: only the head's read-only bit lock, which keeps
  * the chain still.  The caller keeps the EPT tables the entries live in from
  * being freed (a grace-period read section); zaps that race are tolerated.
  */

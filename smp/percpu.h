@@ -52,11 +52,11 @@ struct percpu {
 	int irq_depth;			/* nested interrupt handlers, each owes an EOI */
 	uint64_t faults;
 
-	/* VMX root operation on this CPU (hv/vcpu.c); only this CPU writes these. */
+	/* VMX root operation on this CPU (hv/vmx/vcpu.c); only this CPU writes these. */
 	bool vmx_on;
 	uint64_t vmxon_pa;
 	void *loaded_vcpu;		/* whose VMCS is current here */
-	void *run_queue;		/* hv/sched.c's per-CPU list */
+	void *run_queue;		/* hv/guest/sched.c's per-CPU list */
 
 	uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * LZ compression in the LZ4 block style; the format is described in hv/lz.h.
+ * LZ compression in the LZ4 block style; the format is described in store/lz.h.
  * The compressor is greedy with one hash probe per position and skips ahead
  * faster the longer it finds nothing, so incompressible pages cost little.
  * The decompressor checks every length and offset before it copies.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The store of evicted pages (hv/zstore.h).
+ * The store of evicted pages (store/zstore.h).
  *
  * Every distinct non-zero content is one entry of 32 bytes in a table of
  * entry pages, found by index: the handle is (index << 2) | 2.  Entries are

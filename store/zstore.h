@@ -5,7 +5,7 @@
  *
  *   - an all-zero page costs nothing: its handle says "zero";
  *   - a page equal to one already stored shares that copy (refcounted);
- *   - any other page is LZ-compressed (hv/lz.h) into a slab of its size
+ *   - any other page is LZ-compressed (store/lz.h) into a slab of its size
  *     class, or kept raw in a page of its own when it does not compress.
  *
  * The store takes its memory as single 4 KiB pages from the caller's

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * How a guest starts and what its platform looks like: the image loaders
- * (hv/guest_load.c, hv/linux_boot.c, hv/multiboot.c) fill struct guest_boot,
- * hv/vcpu.c starts vCPU 0 from it.  The addresses and ports below are the
- * guest-visible platform that hv/lapic.c, hv/ioapic.c, hv/platform.c emulate
- * and hv/acpi_build.c describes.
+ * (hv/load/guest_load.c, hv/load/linux_boot.c, hv/load/multiboot.c) fill struct guest_boot,
+ * hv/vmx/vcpu.c starts vCPU 0 from it.  The addresses and ports below are the
+ * guest-visible platform that hv/vdev/lapic.c, hv/vdev/ioapic.c, hv/vdev/platform.c emulate
+ * and hv/load/acpi_build.c describes.
  */
 #ifndef HV_GUEST_BOOT_H
 #define HV_GUEST_BOOT_H

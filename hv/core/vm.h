@@ -24,7 +24,7 @@
 enum vm_state { VM_EMPTY = 0, VM_STOPPED, VM_RUNNING, VM_EXITED, VM_FAILED };
 enum vcpu_state { VCPU_IDLE = 0, VCPU_RUNNABLE, VCPU_HALTED, VCPU_DONE };
 
-/* Saved by hv/vmx_entry.asm; RSP and RIP live in the VMCS. */
+/* Saved by hv/vmx/vmx_entry.asm; RSP and RIP live in the VMCS. */
 struct guest_regs {
 	uint64_t rax, rcx, rdx, rbx, rsp_unused, rbp, rsi, rdi;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -59,7 +59,7 @@ struct vcpu {
 	/* The syscall MSRs the guest owns while it runs (not in the VMCS). */
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs;
 	uint64_t tsc_aux;
-	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/msr.c) */
+	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/vmx/msr.c) */
 	uint64_t tsc_offset;		/* guest TSC - host TSC (VMCS TSC_OFFSET) */
 	uint64_t tsc_adjust;		/* IA32_TSC_ADJUST: what writes added to it */
 	/* Interrupt state: the local APIC (hv/vdev/lapic.h) and what the scheduler waits on. */
@@ -85,7 +85,7 @@ struct vm {
 	int exit_status;		/* from the debug-exit port or the exit hypercall */
 	char fail_reason[160];
 
-	/* Guest memory (hv/gmem.c): set up while mem_ready. */
+	/* Guest memory (hv/mm/gmem.c): set up while mem_ready. */
 	bool mem_ready;
 	struct ept_vm ept;
 	struct memslot mem;

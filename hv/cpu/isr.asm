@@ -1,6 +1,6 @@
 ; SPDX-License-Identifier: MIT
 ; Interrupt and exception entry stubs: one per vector, all funnelling into
-; isr_common, which saves the GPRs as a struct trap_frame (hv/trap.h) and
+; isr_common, which saves the GPRs as a struct trap_frame (hv/cpu/trap.h) and
 ; calls trap_dispatch().  Ring 0 only: no swapgs, GS base is always ours.
 bits 64
 section .text

@@ -7,7 +7,7 @@
 
 #include "smp/vectors.h"
 
-/* Pushed by hv/isr.asm; the order matches its pushes, lowest address first. */
+/* Pushed by hv/cpu/isr.asm; the order matches its pushes, lowest address first. */
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;

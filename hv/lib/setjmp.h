@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Non-local return for fault recovery (hv/setjmp.asm). */
+/* Non-local return for fault recovery (hv/lib/setjmp.asm). */
 #ifndef HV_SETJMP_H
 #define HV_SETJMP_H
 

@@ -10,7 +10,7 @@
  * cfg->gpa itself).  Fields are written bytewise: the tables are packed and
  * the blob may sit anywhere in the caller's buffer.
  *
- * What the FADT promises is what hv/platform.c emulates: PM1a event and
+ * What the FADT promises is what hv/vdev/platform.c emulates: PM1a event and
  * control blocks at PORT_PM1A_EVT/CNT (no PM timer, no GPE blocks), the
  * reset register at PORT_RESET, ACPI always enabled (SMI_CMD 0), the SCI on
  * ISA IRQ 9.  docs/linux-guests.md says why each flag is set.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest images: a Linux bzImage (hv/linux_boot.c), a Multiboot v1 kernel
- * (hv/multiboot.c), or else a flat binary (placed at cfg.load), ELF64 (long
+ * Guest images: a Linux bzImage (hv/load/linux_boot.c), a Multiboot v1 kernel
+ * (hv/load/multiboot.c), or else a flat binary (placed at cfg.load), ELF64 (long
  * mode) or ELF32 (protected mode), taken from the files the loader read.
  * For long and protected mode the loader builds what the guest needs to
  * start there: a GDT and, for long mode, identity page tables over the
@@ -172,7 +172,7 @@ static int build_page_tables(struct vm *vm)
 	return 0;
 }
 
-/* The tables hv/acpi_build.c makes, at GUEST_ACPI_BASE. */
+/* The tables hv/load/acpi_build.c makes, at GUEST_ACPI_BASE. */
 static int write_acpi(struct vm *vm, char *err, unsigned int n)
 {
 	static uint8_t buf[8192];	/* vm_start runs on the control CPU only */

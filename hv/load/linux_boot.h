@@ -3,7 +3,7 @@
  * The x86 Linux boot protocol (Documentation/arch/x86/boot.rst), 64-bit
  * entry: validate a bzImage's setup header, place the kernel, initrd,
  * command line and boot_params ("zero page"), and say how vCPU 0 starts.
- * Portable (host-tested): hv/guest_load.c writes the plan into the guest.
+ * Portable (host-tested): hv/load/guest_load.c writes the plan into the guest.
  */
 #ifndef HV_LINUX_BOOT_H
 #define HV_LINUX_BOOT_H
@@ -13,7 +13,7 @@
 
 #include "hv/core/guest_boot.h"
 
-/* Guest physical layout: page tables and GDT sit in the loader's area (hv/guest_load.c). */
+/* Guest physical layout: page tables and GDT sit in the loader's area (hv/load/guest_load.c). */
 #define LINUX_PAGE_TABLES	0x1000ULL	/* CR3: the identity map */
 #define LINUX_GDT		0x7000ULL	/* 0x10: __BOOT_CS, 0x18: __BOOT_DS */
 #define LINUX_BOOT_PARAMS	0x8000ULL	/* the zero page; RSP starts below it */
@@ -41,7 +41,7 @@ struct linux_image {
 	bool relocatable;
 };
 
-/* Everything hv/guest_load.c writes, and vCPU 0's start. */
+/* Everything hv/load/guest_load.c writes, and vCPU 0's start. */
 struct linux_plan {
 	struct guest_boot boot;
 	uint64_t kernel;		/* where img + kernel_off, kernel_size bytes go */

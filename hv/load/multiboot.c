@@ -4,7 +4,7 @@
  * The image is placed by the header's address fields when flag 16 is set,
  * else by its ELF32 program headers; bss is zeroed by the plan's memsz.
  * The info structure reports memory, the command line, the modules, the
- * same memory map Linux guests get (hv/linux_boot.c) and our name.
+ * same memory map Linux guests get (hv/load/linux_boot.c) and our name.
  */
 #include <elf.h>
 

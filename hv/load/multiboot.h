@@ -4,7 +4,7 @@
  * fields (flag 16) or else the image's ELF32 segments, modules page-aligned
  * after the kernel, the info structure in low memory, and vCPU 0 in flat
  * 32-bit protected mode with EAX = 0x2BADB002, EBX = the info.  Portable
- * (host-tested): hv/guest_load.c writes the plan into the guest.
+ * (host-tested): hv/load/guest_load.c writes the plan into the guest.
  */
 #ifndef HV_MULTIBOOT_H
 #define HV_MULTIBOOT_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* EPT TLB shootdowns; the protocol is in hv/tlb.h. */
+/* EPT TLB shootdowns; the protocol is in hv/mm/tlb.h. */
 #include "hv/mm/tlb.h"
 
 #include "hv/cpu/trap.h"

@@ -9,11 +9,11 @@
 
 __attribute__((noreturn)) void shell_run(void);
 
-/* The command table, hv/shell_cmds.c. */
+/* The command table, hv/shell/cmds.c. */
 extern const struct shell_cmd shell_cmds[];
 extern const unsigned int shell_ncmds;
 
-/* The guest-memory half of `mem` (hv/shell_mem.c). */
+/* The guest-memory half of `mem` (hv/shell/cmd_mem.c). */
 void shell_mem_reclaim_report(void);
 
 #endif

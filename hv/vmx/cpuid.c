@@ -126,7 +126,7 @@ void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_regs 
 			return;
 		*r = cpuid(7, 0);
 		r->eax = 0;
-		/* IA32_TSC_ADJUST is emulated (hv/msr.c): with an invariant TSC it
+		/* IA32_TSC_ADJUST is emulated (hv/vmx/msr.c): with an invariant TSC it
 		 * lets a kernel trust the TSC without a watchdog. */
 		r->ebx = (r->ebx & ~L7_EBX_HIDE) | L7_EBX_TSC_ADJUST;
 		if (!vcpu_has_invpcid())

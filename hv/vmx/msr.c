@@ -55,7 +55,7 @@ static bool valid_pat(uint64_t pat)
 	return true;
 }
 
-/* The syscall MSRs live in hardware while the guest runs (hv/sched.c swaps them). */
+/* The syscall MSRs live in hardware while the guest runs (hv/guest/sched.c swaps them). */
 static uint64_t *syscall_msr(struct vcpu *v, uint32_t msr)
 {
 	switch (msr) {
@@ -136,7 +136,7 @@ static bool write_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 		return true;
 	}
 	case MSR_TSC_ADJUST:
-		/* Its TSC-deadline timer follows the offset (hv/lapic.c). */
+		/* Its TSC-deadline timer follows the offset (hv/vdev/lapic.c). */
 		v->tsc_offset += val - v->tsc_adjust;
 		v->tsc_adjust = val;
 		vmwrite(TSC_OFFSET, v->tsc_offset);

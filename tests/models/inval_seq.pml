@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The invalidation sequence (DESIGN.md, "The MMU contract", item 2; seeds 000 and 001):
+ * The invalidation sequence (docs/mmu-contract.md, item 2; seeds 000 and 001):
  * faulting vCPUs racing range invalidations that free the backing pages.
  *
  * Guest frames: gfn 0 is a hole (no guest memory), gfns 1 and 2 are backed.

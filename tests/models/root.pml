@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The EPT root lifecycle (DESIGN.md, "The MMU contract", item 3; seed 002):
+ * The EPT root lifecycle (docs/mmu-contract.md, item 3; seed 002):
  * one root, its refcount and invalid flag, racing
  *  - vCPUs that load it (reference taken under mmu_lock (read), only if the
  *    root is valid), run the guest on it and drop it (without mmu_lock) when

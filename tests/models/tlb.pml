@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * EPT TLB shootdowns (hv/tlb.c), after KVM's vcpu->mode protocol: a flusher
+ * EPT TLB shootdowns (hv/mm/tlb.c), after KVM's vcpu->mode protocol: a flusher
  * (a zap that cleared entries) queues an INVEPT request on every CPU, then
  * waits only for the CPUs it sees in guest mode to leave it; a vCPU enters
  * guest mode, then runs its queued INVEPTs, then enters the guest.  The two

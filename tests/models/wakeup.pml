@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Waking a halted vCPU (hv/lapic.c, hv/sched.c): a sender on another CPU
+ * Waking a halted vCPU (hv/vdev/lapic.c, hv/guest/sched.c): a sender on another CPU
  * posts the interrupt in the vCPU's IRR, then kicks the vCPU's CPU with an
  * IPI (lapic_set_irq).  The vCPU's CPU checks for work with interrupts off
  * (pick() -> vcpu_ready() -> lapic_has_wakeup()) and, finding none, halts

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `make bench-store`: hv/lz.c and hv/zstore.c on the host, per page kind:
+ * `make bench-store`: store/lz.c and store/zstore.c on the host, per page kind:
  * compressed size, compress and decompress cost, store put/get cost, and the
  * memory a mixed store takes.  With --instr KIND OP N it only runs N
  * compressions (OP c) or decompressions (OP d) of KIND pages, for callgrind.

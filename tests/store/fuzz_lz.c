@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for hv/lz.c (`make fuzz`).  The input is both a block
+ * libFuzzer target for store/lz.c (`make fuzz`).  The input is both a block
  * for lz_decompress(), into an exactly sized buffer under ASan, with a cap
  * taken from its first bytes, and data to round-trip through lz_compress().
  */

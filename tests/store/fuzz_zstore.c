@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for hv/zstore.c (`make fuzz`).  The input is a program:
+ * libFuzzer target for store/zstore.c (`make fuzz`).  The input is a program:
  * each operation byte puts, gets, drops or forges a handle, and an oracle
  * keeps a copy of every page put.  Pages come from tests/store/zpages.h or
  * from the input itself; the page callbacks fail when the input says so.

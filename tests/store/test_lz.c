@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hv/lz.c: round trips over zero, text, random, repetitive and adversarial
+ * store/lz.c: round trips over zero, text, random, repetitive and adversarial
  * inputs, exact output bounds, and a decompressor that rejects (and never
  * overruns on) malformed blocks.  Built plain and under ASan/UBSan.
  */

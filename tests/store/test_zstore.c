@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hv/zstore.c: bit-exact restore of thousands of mixed pages, zero handles
+ * store/zstore.c: bit-exact restore of thousands of mixed pages, zero handles
  * that cost nothing, deduplication with refcounts, every size class, refused
  * handles, allocation failures at every point, no leaked page (the page
  * callbacks count).  The threaded test is
- * tests/hv/test_zstore_threads.c.
+ * tests/store/test_zstore_threads.c.
  */
 #include <pthread.h>
 

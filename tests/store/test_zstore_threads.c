@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hv/zstore.c from 4 threads at once: puts, gets and drops of contents the
+ * store/zstore.c from 4 threads at once: puts, gets and drops of contents the
  * threads share (so dedup entries are pinned by gets while others drop
  * them), each get checked bit for bit, nothing left at the end.  Small on
  * purpose: its TSan twin checks the locking rule.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page contents for the tests, fuzzers and benchmark of hv/lz.c and
- * hv/zstore.c: zero, text-like, random, repetitive and sparse pages, each a
+ * Page contents for the tests, fuzzers and benchmark of store/lz.c and
+ * store/zstore.c: zero, text-like, random, repetitive and sparse pages, each a
  * function of a seed so that a test can regenerate what it stored.
  */
 #ifndef TESTS_HV_ZPAGES_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hv/page_alloc.c on fake physical addresses: the allocator must never touch
+ * hv/cpu/page_alloc.c on fake physical addresses: the allocator must never touch
  * the frames it manages, so nothing here backs them with memory.
  */
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hv/acpi_build.c: the tables a guest is given.  Each table is checked
+ * hv/load/acpi_build.c: the tables a guest is given.  Each table is checked
  * byte by byte where a field matters to the guest, and the blob is read back
  * twice more: by the project's own firmware-table parser (boot/acpi.c, as a
  * guest's ACPI code would walk it) and by ACPICA's disassembler (`iasl -d`,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for hv/line_edit.c.  The editor's output runs through a small VT100
+ * Tests for hv/shell/line_edit.c.  The editor's output runs through a small VT100
  * model of the terminal; after every key the terminal row must show exactly
  * prompt + buf with the terminal cursor at the editor's cursor, so a wrong
  * redraw fails even where the buffer is right.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for hv/shell_parse.c: word splitting, command lookup, numbers. */
+/* Tests for hv/shell/parse.c: word splitting, command lookup, numbers. */
 #include "tests/host/test.h"
 #include "hv/shell/parse.h"
 #include "hv/lib/parse.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for hv/insn_decode.c: the MOV forms a kernel uses on APIC and I/O
+ * Tests for hv/vmx/insn_decode.c: the MOV forms a kernel uses on APIC and I/O
  * APIC registers, with the lengths objdump gives for the same bytes.
  */
 #include "tests/host/test.h"
