@@ -58,6 +58,10 @@ HV_CFLAGS	:= -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel 
 		   -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 		   -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 		   -Wall -Wextra -Werror -I. -MMD -MP $(INIT_PATTERN)
+# `make HV_DEBUG=1`: the hypervisor with ASSERT() and lockdep_assert_held() on.
+ifneq ($(HV_DEBUG),)
+HV_CFLAGS	+= -DDEBUG
+endif
 HV_LDFLAGS	:= -nostdlib -static -z max-page-size=4096 -z noexecstack -T linker.ld
 HV_C		:= $(wildcard hv/*.c hv/*/*.c lib/*.c smp/*.c ept/*.c rmap/*.c store/*.c)
 HV_ASM		:= $(wildcard hv/*.asm hv/*/*.asm smp/*.asm)

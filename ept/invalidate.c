@@ -10,6 +10,7 @@
  * are fine; a missed one maps a freed page.
  */
 #include "ept/invalidate.h"
+#include "smp/lockdep.h"
 
 #include "ept/root.h"
 #include "ept/zap.h"

@@ -22,6 +22,7 @@
 #include "ept/spte.h"
 #include "lib/check.h"
 #include "smp/grace.h"
+#include "smp/lockdep.h"
 #include "smp/rwlock.h"
 
 struct ept_iter {

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "ept/root.h"
+#include "smp/lockdep.h"
 
 #include "ept/iter.h"
 #include "ept/vm.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A VM's EPT MMU: set-up, tear-down, statistics, and the lockless walk for the shell. */
 #include "ept/vm.h"
+#include "smp/lockdep.h"
 
 #include "ept/iter.h"
 #include "lib/check.h"

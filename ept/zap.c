@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Zapping leaves under mmu_lock (write), yielding to waiters (see ept/zap.h). */
 #include "ept/zap.h"
+#include "smp/lockdep.h"
 
 #include "ept/iter.h"
 #include "smp/atomic.h"

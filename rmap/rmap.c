@@ -10,6 +10,7 @@
  * walker could otherwise see half done.
  */
 #include "rmap/rmap.h"
+#include "smp/lockdep.h"
 
 BUILD_BUG_ON(sizeof(struct rmap_desc) != 64);
 

@@ -38,6 +38,7 @@
 #include "lib/check.h"
 #include "rmap/spte_bits.h"
 #include "smp/atomic.h"
+#include "smp/lockdep.h"
 #include "smp/rwlock.h"
 
 #define RMAP_MANY	0x1ul	/* val points to a struct rmap_desc */

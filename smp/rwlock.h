@@ -294,16 +294,4 @@ static inline bool rwlock_held(const rwlock_t *l)
 	return rwlock_held_write(l) || rwlock_held_read(l);
 }
 
-/*
- * Expressions, not statements, so that iterators can use them in a for-init.
- * lockdep_assert_held() takes a spinlock_t or an rwlock_t (either mode).
- */
-#define lockdep_assert_held_write(l)	((void)({ ASSERT(rwlock_held_write(l)); 0; }))
-#define lockdep_assert_held_read(l)	((void)({ ASSERT(rwlock_held_read(l)); 0; }))
-#define lockdep_assert_held(l)						\
-	((void)({ ASSERT(_Generic((l),					\
-		spinlock_t *: spin_held_by_me,				\
-		rwlock_t *: rwlock_held,				\
-		const rwlock_t *: rwlock_held)(l)); 0; }))
-
 #endif

@@ -11,6 +11,7 @@
  * when it reaches PAGE_PCP_HIGH, so the global lock is taken once per batch.
  */
 #include "hv/cpu/page_alloc.h"
+#include "smp/lockdep.h"
 
 #include "lib/check.h"
 #include "lib/printk.h"
@@ -128,6 +129,7 @@ static void list_del(unsigned int order, uint32_t idx)
  */
 static void free_block(uint64_t pfn, unsigned int order)
 {
+	lockdep_assert_held(&lock);
 	while (order < PAGE_MAX_ORDER) {
 		uint64_t buddy = pfn ^ (1ULL << order);
 
@@ -153,6 +155,7 @@ static uint64_t take_block(unsigned int order)
 	unsigned int o = order;
 	uint64_t pfn;
 
+	lockdep_assert_held(&lock);
 	while (o <= PAGE_MAX_ORDER && free_head[o] == NIL)
 		o++;
 	if (o > PAGE_MAX_ORDER)

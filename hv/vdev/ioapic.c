@@ -11,6 +11,7 @@
 #include "hv/vdev/ioapic.h"
 #include "hv/vdev/lapic.h"
 #include "lib/string.h"
+#include "smp/lockdep.h"
 
 #define IOAPIC_ID	0x00
 #define IOAPIC_VER	0x01
@@ -56,6 +57,7 @@ static void fire(struct vm *vm, unsigned int pin)
 	uint64_t rte = io->redir[pin];
 	uint32_t mode = (uint32_t)rte & 0x700;
 
+	lockdep_assert_held(&io->lock);
 	if (rte & RTE_MASKED)
 		return;
 	if (rte & RTE_LEVEL) {

@@ -13,6 +13,7 @@
 #include "hv/vdev/uart.h"
 #include "lib/printk.h"
 #include "lib/string.h"
+#include "smp/lockdep.h"
 
 #define IER_RDI		0x01
 #define IER_THRI	0x02
@@ -92,6 +93,7 @@ static void update_irq(struct vm *vm)
 		      ((u->ier & IER_THRI) && u->thre_pending)) &&
 		     (u->mcr & MCR_OUT2);
 
+	lockdep_assert_held(&u->lock);
 	if (level != u->irq_line) {
 		u->irq_line = level;
 		ioapic_set_irq(vm, UART_IRQ, level);
@@ -103,6 +105,7 @@ static uint8_t read_iir(struct vm *vm)
 	struct vuart *u = vm->uart;
 	uint8_t fifo = u->fcr & 1 ? 0xc0 : 0;
 
+	lockdep_assert_held(&u->lock);
 	if ((u->ier & IER_RDI) && rx_ready(vm))
 		return fifo | IIR_RDI;
 	if ((u->ier & IER_THRI) && u->thre_pending) {

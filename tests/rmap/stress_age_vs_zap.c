@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "rmap/age.h"
+#include "smp/lockdep.h"
 #include "tests/host/test.h"
 
 #define NPAGES		16

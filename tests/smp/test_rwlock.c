@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "smp/lockdep.h"
 #include "smp/rwlock.h"
 #include "tests/host/test.h"
 
