@@ -2,17 +2,6 @@
 # unit tests, their ASan/UBSan twins, a TSan twin of the threaded store test;
 # `make fuzz` (libFuzzer, FUZZ_SECONDS each) and `make bench-store` are extra.
 ZSTORE_SRC	:= hv/zstore.c hv/lz.c
-ASAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=address,undefined \
-		   -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-
-# $(call host_test_asan,NAME,SOURCES): NAME under AddressSanitizer and UBSan.
-define host_test_asan
-HOST_TESTS += $(BUILD)/host/$(1)-asan
-$(BUILD)/host/$(1)-asan: $(2) $(HOSTED_SRC) $(HDRS)
-	@mkdir -p $$(dir $$@)
-	$$(HOST_CC) $$(ASAN_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
-endef
-
 $(eval $(call host_test,hv/test_lz,tests/hv/test_lz.c hv/lz.c))
 $(eval $(call host_test_asan,hv/test_lz,tests/hv/test_lz.c hv/lz.c))
 $(eval $(call host_test,hv/test_zstore,tests/hv/test_zstore.c $(ZSTORE_SRC)))
