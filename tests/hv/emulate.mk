@@ -1,0 +1,14 @@
+# The guest page-table walker (hv/vmx/gva.c): unit tests and their ASan/UBSan
+# twins.  Building a test also builds the module with the hypervisor's
+# freestanding flags: it must stay portable.
+EMU_SRC		:= hv/vmx/gva.c
+EMU_HDRS	:= $(wildcard hv/vmx/*.h tests/hv/vmx/*.h)
+EMU_OBJS	:= $(EMU_SRC:%.c=$(BUILD)/hv-obj/%.o)
+EMU_TESTS	:= hv/vmx/test_gva
+
+$(eval $(call host_test,hv/vmx/test_gva,tests/hv/vmx/test_gva.c hv/vmx/gva.c))
+$(eval $(call host_test_asan,hv/vmx/test_gva,tests/hv/vmx/test_gva.c hv/vmx/gva.c))
+
+# HDRS is */*.h: these headers are one folder deeper.
+$(foreach t,$(EMU_TESTS),$(BUILD)/host/$(t) $(BUILD)/host/$(t)-asan $(BUILD)/cov/$(t)): \
+	$(EMU_HDRS) $(EMU_OBJS)
