@@ -34,31 +34,18 @@ static uint8_t ram[RAM_SIZE];
 static uint64_t next_page;
 static int cmpxchg_calls, cmpxchg_fail;
 
-static int read_phys(void *opaque, uint64_t gpa, void *buf, unsigned int len)
-{
-	(void)opaque;
-	if (gpa >= RAM_SIZE || len > RAM_SIZE - gpa)
-		return -1;
-	memcpy(buf, ram + gpa, len);
-	return 0;
-}
+#include "tests/hv/vmx/guest_ram.h"
 
+/* A compare-exchange that counts calls and can be told to lose races. */
 static int cmpxchg_phys(void *opaque, uint64_t gpa, uint64_t old, uint64_t new,
 			unsigned int len)
 {
-	uint64_t cur = 0;
-
 	cmpxchg_calls++;
-	if (read_phys(opaque, gpa, &cur, len))
-		return -1;
-	if (cmpxchg_fail) {
+	if (cmpxchg_fail && ram_has(gpa, len)) {
 		cmpxchg_fail--;
 		return 1;
 	}
-	if (cur != old)
-		return 1;
-	memcpy(ram + gpa, &new, len);
-	return 0;
+	return ram_cmpxchg(opaque, gpa, old, new, len);
 }
 
 static uint64_t entry_at(uint64_t gpa, unsigned int size)
@@ -94,7 +81,7 @@ static void pt_init(struct pt *pt, unsigned int levels)
 	pt->mmu.cr3 = alloc_page();
 	if (levels == 3)
 		pt->mmu.cr3 += 0x20;	/* PAE: a 32-byte aligned PDPT anywhere */
-	pt->mmu.read_phys = read_phys;
+	pt->mmu.read_phys = ram_read;
 	pt->mmu.cmpxchg_phys = cmpxchg_phys;
 }
 
@@ -170,7 +157,7 @@ static enum gva_result xlate(const struct pt *pt, uint64_t la, unsigned int acce
 
 TEST(paging_off_is_identity_truncated_to_32_bits)
 {
-	struct gva_mmu mmu = { .cr0 = CR0_PE, .read_phys = read_phys };
+	struct gva_mmu mmu = { .cr0 = CR0_PE, .read_phys = ram_read };
 	struct gva_walk w;
 
 	CHECK_EQ(gva_translate(&mmu, 0x1234567890ULL, GVA_WRITE, &w), GVA_OK);
