@@ -1,17 +1,23 @@
 # The MMIO instruction emulator and the guest page-table walker (hv/vmx/):
-# unit tests and their ASan/UBSan twins.  Building a test also builds the
+# unit tests, a cross-check against this machine's CPU and their ASan/UBSan
+# twins.  Building a test also builds the
 # module with the hypervisor's freestanding flags: it must stay portable.
 EMU_SRC		:= hv/vmx/emulate.c hv/vmx/emulate_decode.c hv/vmx/emulate_alu.c \
 		   hv/vmx/gva.c
 EMU_HDRS	:= $(wildcard hv/vmx/*.h tests/hv/vmx/*.h)
 EMU_OBJS	:= $(EMU_SRC:%.c=$(BUILD)/hv-obj/%.o)
-EMU_TESTS	:= hv/vmx/test_gva hv/vmx/test_emulate
+EMU_TESTS	:= hv/vmx/test_gva hv/vmx/test_emulate hv/vmx/test_emulate_vs_cpu
 
 $(eval $(call host_test,hv/vmx/test_gva,tests/hv/vmx/test_gva.c hv/vmx/gva.c))
 $(eval $(call host_test_asan,hv/vmx/test_gva,tests/hv/vmx/test_gva.c hv/vmx/gva.c))
 $(eval $(call host_test,hv/vmx/test_emulate,tests/hv/vmx/test_emulate.c $(EMU_SRC)))
 $(eval $(call host_test_asan,hv/vmx/test_emulate,tests/hv/vmx/test_emulate.c $(EMU_SRC)))
+$(eval $(call host_test,hv/vmx/test_emulate_vs_cpu,tests/hv/vmx/test_emulate_vs_cpu.c \
+	$(EMU_SRC)))
+$(eval $(call host_test_asan,hv/vmx/test_emulate_vs_cpu,tests/hv/vmx/test_emulate_vs_cpu.c \
+	$(EMU_SRC)))
 
 # HDRS is */*.h: these headers are one folder deeper.
 $(foreach t,$(EMU_TESTS),$(BUILD)/host/$(t) $(BUILD)/host/$(t)-asan $(BUILD)/cov/$(t)): \
 	$(EMU_HDRS) $(EMU_OBJS)
+
