@@ -492,13 +492,14 @@ static void complete(struct emu_run *r)
 }
 
 /*
- * REP with ECX = 0 and 32-bit addresses in 64-bit mode: Intel CPUs still
- * zero-extend RCX, and RSI and RDI for MOVS, RDI for STOS (KVM has the same
- * quirk); LODS keeps RSI.
+ * REP with ECX = 0 and 32-bit addresses: Intel CPUs still zero-extend RCX,
+ * and RSI and RDI for MOVS, RDI for STOS (KVM has the same quirk); LODS
+ * keeps RSI.  Compatibility-mode code leaves the upper halves visible to
+ * 64-bit code later.
  */
 static void rep_zero_quirk(struct emu_run *r)
 {
-	if (r->c->mode != 64 || r->in.addrsize != 4)
+	if (r->in.addrsize != 4)
 		return;
 	r->regs[EMU_RCX] = 0;
 	if (r->in.op == EMU_OP_MOVS)
