@@ -3,7 +3,8 @@
  * The emulator against this machine's CPU.  Each instruction form, with
  * random prefixes (66, 67, segment, LOCK, REP, REX), addressing forms
  * (ModRM, SIB, disp8/32, RIP-relative, moffs), operand values and flags,
- * runs natively in 64-bit mode on ordinary memory, then in the emulator
+ * runs natively on ordinary memory, in 64-bit mode and in 32-bit code (a far
+ * jump to Linux's compatibility-mode code segment), then in the emulator
  * with the same memory behind its callbacks and the operand's page as the
  * device; registers, memory and the defined flags must agree.  Undefined
  * flags that differ are counted and printed as notes.
@@ -36,6 +37,7 @@ enum { PG_CODE, PG_LOW, PG_MMIO, PG_HIGH, PG_STACK, PG_DEST, NR_PAGES };
 
 static uint8_t *region;
 static uint64_t fs_base, gs_base;
+static unsigned int cpu_mode;		/* 64, or 32: compatibility mode */
 static uint64_t page_tables[2][512];
 
 /* ---- the native side: load every register and RFLAGS, run, save them ---- */
@@ -47,19 +49,28 @@ struct cpu_state {
 struct cpu_state vs_in, vs_out;
 uint64_t vs_host_rsp;
 void *vs_code;
+struct __attribute__((packed)) { uint32_t offset; uint16_t selector; } vs_far;
 void vs_native_run(void);
+void vs_native_run32(void);
 void vs_native_exit(void);
 
 #define LOAD(r, i)	"mov vs_in+" #i "(%rip), %" #r "\n"
 #define SAVE(r, i)	"mov %" #r ", vs_out+" #i "(%rip)\n"
-__asm__(".text\n.globl vs_native_run\nvs_native_run:\n"
-	"push %rbx\npush %rbp\npush %r12\npush %r13\npush %r14\npush %r15\n"
-	"mov %rsp, vs_host_rsp(%rip)\n"
-	"pushq vs_in+128(%rip)\npopfq\n"
-	LOAD(rax, 0) LOAD(rcx, 8) LOAD(rdx, 16) LOAD(rbx, 24) LOAD(rbp, 40) LOAD(rsi, 48)
-	LOAD(rdi, 56) LOAD(r8, 64) LOAD(r9, 72) LOAD(r10, 80) LOAD(r11, 88) LOAD(r12, 96)
-	LOAD(r13, 104) LOAD(r14, 112) LOAD(r15, 120) LOAD(rsp, 32)
-	"jmp *vs_code(%rip)\n"
+/* name: load every register and RFLAGS from vs_in, then jump. */
+#define NATIVE_RUN(name, jump)							\
+	".text\n.globl " name "\n" name ":\n"					\
+	"push %rbx\npush %rbp\npush %r12\npush %r13\npush %r14\npush %r15\n"	\
+	"mov %rsp, vs_host_rsp(%rip)\n"						\
+	/* 64-bit processes run with null DS and ES: 32-bit code needs SS's. */	\
+	"mov %ss, %eax\nmov %eax, %ds\nmov %eax, %es\n"				\
+	"pushq vs_in+128(%rip)\npopfq\n"						\
+	LOAD(rax, 0) LOAD(rcx, 8) LOAD(rdx, 16) LOAD(rbx, 24) LOAD(rbp, 40)		\
+	LOAD(rsi, 48) LOAD(rdi, 56) LOAD(r8, 64) LOAD(r9, 72) LOAD(r10, 80)		\
+	LOAD(r11, 88) LOAD(r12, 96) LOAD(r13, 104) LOAD(r14, 112) LOAD(r15, 120)	\
+	LOAD(rsp, 32) jump "\n"
+__asm__(NATIVE_RUN("vs_native_run", "jmp *vs_code(%rip)")
+	/* Far jumps change no flag: to Linux's 32-bit user code segment. */
+	NATIVE_RUN("vs_native_run32", "ljmp *vs_far(%rip)")
 	".globl vs_native_exit\nvs_native_exit:\n"
 	SAVE(rax, 0) SAVE(rcx, 8) SAVE(rdx, 16) SAVE(rbx, 24) SAVE(rsp, 32) SAVE(rbp, 40)
 	SAVE(rsi, 48) SAVE(rdi, 56) SAVE(r8, 64) SAVE(r9, 72) SAVE(r10, 80) SAVE(r11, 88)
@@ -80,21 +91,37 @@ static uint8_t *code_at(void)
 	return region + PG_CODE * PAGE + CODE_OFF;
 }
 
-/* Run insn natively on vs_in; 0, or the signal it raised. */
+/*
+ * Run insn natively on vs_in; 0, or the signal it raised.  It is followed by
+ * a jump back to vs_native_exit: in 32-bit code a far jump to a 64-bit stub.
+ */
 static int run_native(const uint8_t *insn, unsigned int len)
 {
-	uint8_t *code = code_at();
+	uint8_t *code = code_at(), *stub = region + PG_CODE * PAGE + 0xf00;
 	uint64_t exit_addr = (uint64_t)(uintptr_t)vs_native_exit;
+	uint32_t stub32 = (uint32_t)(uintptr_t)stub;
 	int sig;
 
 	memcpy(code, insn, len);
-	memcpy(code + len, "\xff\x25\x00\x00\x00\x00", 6);	/* jmp *0(%rip) */
-	memcpy(code + len + 6, &exit_addr, 8);
+	memcpy(stub, "\xff\x25\x00\x00\x00\x00", 6);	/* jmp *0(%rip) */
+	memcpy(stub + 6, &exit_addr, 8);
+	if (cpu_mode == 64) {
+		memcpy(code + len, stub, 14);
+	} else {
+		code[len] = 0xea;			/* ljmp $0x33, stub */
+		memcpy(code + len + 1, &stub32, 4);
+		memcpy(code + len + 5, "\x33\x00", 2);
+	}
 	vs_code = code;
+	vs_far.offset = (uint32_t)(uintptr_t)code;
+	vs_far.selector = 0x23;
 	sig = sigsetjmp(native_jmp, 1);
 	if (sig)
 		return sig;
-	vs_native_run();
+	if (cpu_mode == 64)
+		vs_native_run();
+	else
+		vs_native_run32();
 	return 0;
 }
 
@@ -206,8 +233,11 @@ static void emu_setup(struct emu_ctxt *c, const struct cpu_state *in, unsigned i
 	c->cr3 = PT_GPA;
 	c->cpl = 3;
 	for (int s = 0; s < EMU_NR_SEGS; s++)
-		c->seg[s] = (struct emu_segment){ 0, 0xffffffff, 0xf3, 0x2b };
-	c->seg[EMU_CS] = (struct emu_segment){ 0, 0xffffffff, 0xfb | EMU_AR_L, 0x33 };
+		c->seg[s] = (struct emu_segment){ 0, 0xffffffff, 0xc0f3, 0x2b };
+	if (cpu_mode == 64)
+		c->seg[EMU_CS] = (struct emu_segment){ 0, 0xffffffff, 0xa0fb, 0x33 };
+	else
+		c->seg[EMU_CS] = (struct emu_segment){ 0, 0xffffffff, 0xc0fb, 0x23 };
 	c->seg[EMU_FS].base = fs_base;
 	c->seg[EMU_GS].base = gs_base;
 	c->rep_batch = batch;
@@ -265,6 +295,7 @@ static uint64_t value(void)
 #define BTREG		(1u << 8)	/* ModRM.reg is a bit offset */
 #define CMPX		(1u << 9)	/* compares the accumulator with memory */
 #define POP		(1u << 10)
+#define ONLY64		(1u << 11)
 
 struct form {
 	char name[24];
@@ -354,7 +385,7 @@ static void forms_init(void)
 	add_form("inc Ev", 0xff, -1, 0, LOCK, 0, 0);
 	add_form("dec Ev", 0xff, -1, 1, LOCK, 0, 0);
 	add_form("push Ev", 0xff, -1, 6, STACK, 0, 0);
-	add_form("movsxd Gv,Ed", 0x63, -1, -1, 0, 4, 0);
+	add_form("movsxd Gv,Ed", 0x63, -1, -1, ONLY64, 4, 0);
 	for (int b = 0; b < 4; b++) {
 		snprintf(name, sizeof(name), "%s Ev,Gv", bt[b]);
 		add_form(name, 0x0f, 0xa3 + 8 * b, -1, BTREG | (b ? LOCK : 0), 0,
@@ -379,6 +410,7 @@ struct instance {
 	struct cpu_state in;
 	unsigned int addr_regs;		/* the registers the address depends on, by bit */
 	bool expect_ud;			/* LOCK where it is not allowed */
+	bool cs_override;		/* 32-bit code: a write through CS is #GP */
 };
 
 struct choice {
@@ -423,7 +455,7 @@ static unsigned int emit_prefixes(struct instance *x, const struct choice *ch)
 	}
 	x->len = 0;
 	/* A REX before a legacy prefix is ignored. */
-	if (n && chance(5))
+	if (n && cpu_mode == 64 && chance(5))
 		x->b[x->len++] = (uint8_t)(0x40 | below(16));
 	memcpy(x->b + x->len, p, n);
 	x->len += n;
@@ -442,10 +474,11 @@ static void choose(const struct form *f, struct choice *ch)
 
 	*ch = (struct choice){ 0 };
 	ch->p66 = !(f->flags & NO66) && chance(30);
-	ch->p67 = chance(30);
-	ch->rex_w = chance(30);
+	/* 32-bit code: no REX; no 16-bit addresses, which cannot reach the region. */
+	ch->p67 = cpu_mode == 64 && chance(30);
+	ch->rex_w = cpu_mode == 64 && chance(30);
 	if (chance(30))
-		ch->seg = segs[below(6)];
+		ch->seg = segs[below(cpu_mode == 64 ? 6 : 4)];
 	if ((ch->seg == 0x64 && (ch->p67 || !fs_base)) || (ch->seg == 0x65 && !gs_base))
 		ch->seg = 0;
 	ch->seg_base = ch->seg == 0x64 ? fs_base : ch->seg == 0x65 ? gs_base : 0;
@@ -455,11 +488,11 @@ static void choose(const struct form *f, struct choice *ch)
 	if (f->flags & BYTE)
 		ch->opsize = 1;
 	else if (f->flags & STACK)
-		ch->opsize = ch->p66 && !ch->rex_w ? 2 : 8;
+		ch->opsize = ch->p66 && !ch->rex_w ? 2 : cpu_mode == 64 ? 8 : 4;
 	else
 		ch->opsize = ch->rex_w ? 8 : ch->p66 ? 2 : 4;
 	ch->msize = f->src == 4 ? (ch->opsize < 4 ? ch->opsize : 4) : f->src ? f->src : ch->opsize;
-	ch->addrsize = ch->p67 ? 4 : 8;
+	ch->addrsize = ch->p67 || cpu_mode == 32 ? 4 : 8;
 }
 
 /* Where the memory operand starts: on the device page, or across either edge of it. */
@@ -512,7 +545,8 @@ static bool gen_modrm(const struct form *f, const struct choice *ch, struct inst
 		      uint64_t ea, unsigned int reg, unsigned int imm_size)
 {
 	uint64_t *r = x->in.regs, rsp_ea = r[4] + (f->flags & POP ? ch->opsize : 0);
-	int base = (int)below(16), index = chance(50) ? (int)below(16) : -1;
+	int nregs = cpu_mode == 64 ? 16 : 8;
+	int base = (int)below(nregs), index = chance(50) ? (int)below(nregs) : -1;
 	unsigned int scale = (unsigned int)below(4), dkind = (unsigned int)below(3), mod;
 	unsigned int kind = (unsigned int)below(100), rex = 0, disp_at;
 	int64_t disp = dkind == 1 ? (int8_t)rnd() : dkind == 2 ? (int32_t)rnd() : 0;
@@ -522,6 +556,8 @@ static bool gen_modrm(const struct form *f, const struct choice *ch, struct inst
 	x->addr_regs = (base >= 0 ? 1u << base : 0) | (index >= 0 ? 1u << index : 0);
 	if ((f->flags & BTREG) && ((int)reg == base || (int)reg == index || reg == 4))
 		return false;
+	if (kind < 8 && cpu_mode == 32)
+		kind = 8;			/* no RIP-relative outside 64-bit mode */
 	if (kind < 8) {				/* RIP-relative */
 		base = index = -1;
 	} else if (kind < 16) {			/* disp32 alone, SIB without base or index */
@@ -559,7 +595,7 @@ static bool gen_modrm(const struct form *f, const struct choice *ch, struct inst
 	}
 	rex = (ch->rex_w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (index >= 8 ? 2 : 0) |
 	      (base >= 8 ? 1 : 0);
-	if (rex || chance(30))
+	if (rex || (cpu_mode == 64 && chance(30)))
 		x->b[x->len++] = (uint8_t)(0x40 | rex);
 	memcpy(x->b + x->len, f->opc, f->oplen);
 	x->len += f->oplen;
@@ -602,20 +638,22 @@ static bool gen(const struct form *f, struct instance *x)
 {
 	struct choice ch;
 	uint64_t *r = x->in.regs, target, ea;
-	unsigned int reg = f->digit >= 0 ? (unsigned int)f->digit : (unsigned int)below(16);
-	unsigned int imm_size = 0;
+	unsigned int reg = (unsigned int)below(cpu_mode / 4), imm_size = 0;
 	uint8_t rex = 0;
 
+	if (f->digit >= 0)
+		reg = (unsigned int)f->digit;
 	choose(f, &ch);
 	for (int i = 0; i < 16; i++)
 		r[i] = value();
 	r[4] = region_gpa(PG_STACK) + 1024 + (chance(80) ? below(256) * 8 : below(2048));
 	x->in.rflags = 0x202 | (rnd() & ARITH) | (chance(50) ? DF : 0);
 	x->expect_ud = ch.lock && !(f->flags & LOCK);
+	x->cs_override = cpu_mode == 32 && ch.seg == 0x2e;
 	x->addr_regs = 0;
 	emit_prefixes(x, &ch);
 	if (f->flags & STRING) {
-		if (ch.rex_w || chance(20))
+		if (cpu_mode == 64 && (ch.rex_w || chance(20)))
 			rex = (uint8_t)(0x40 | (ch.rex_w ? 8 : 0) | below(8));
 		return gen_string(f, &ch, x, rex);
 	}
@@ -635,7 +673,7 @@ static bool gen(const struct form *f, struct instance *x)
 	}
 	ea = target - ch.seg_base;
 	if (f->flags & MOFFS) {
-		if (ch.rex_w || chance(20))
+		if (cpu_mode == 64 && (ch.rex_w || chance(20)))
 			x->b[x->len++] = (uint8_t)(0x40 | (ch.rex_w ? 8 : 0) | below(8));
 		x->b[x->len++] = f->opc[0];
 		emit(x, ea, ch.addrsize);
@@ -713,7 +751,8 @@ static bool check_one(const struct form *f, const struct instance *x, struct tal
 	t->runs++;
 	if (sig || x->expect_ud || x->len > 15) {
 		t->native_faults += sig != 0;
-		if (x->len > 15 && sig == SIGSEGV && res == EMU_INJECT_EXCEPTION && c.exc.vector == 13)
+		if ((x->len > 15 || x->cs_override) && sig == SIGSEGV &&
+		    res == EMU_INJECT_EXCEPTION && c.exc.vector == 13)
 			return true;
 		if (sig == SIGILL && res == EMU_INJECT_EXCEPTION && c.exc.vector == 6)
 			return true;
@@ -794,14 +833,19 @@ static unsigned int per_form(void)
 	return s ? (unsigned int)atoi(s) : under_valgrind() ? 40 : 400;
 }
 
-TEST(every_form_matches_the_cpu)
+/* Every form, per_form() times, in a mode; false at the first mismatch of a form. */
+static bool all_forms(unsigned int mode)
 {
-	unsigned int runs = per_form(), failed = 0, total = 0;
+	unsigned int runs = per_form(), failed = 0, total = 0, tested = 0;
 
+	cpu_mode = mode;
 	for (unsigned int i = 0; i < nr_forms; i++) {
 		const struct form *f = &forms[i];
 		struct tally t = { 0 };
 
+		if ((f->flags & ONLY64) && mode != 64)
+			continue;
+		tested++;
 		for (unsigned int n = 0; n < runs; n++) {
 			struct instance x;
 
@@ -824,8 +868,18 @@ TEST(every_form_matches_the_cpu)
 			printf("# %s: undefined flags %llx differ in %u of %u runs\n", f->name,
 			       (unsigned long long)t.undef_seen, t.undef_diffs, t.runs);
 	}
-	printf("# %u forms, %u runs\n", nr_forms, total);
-	CHECK_EQ(failed, 0);
+	printf("# %u-bit code: %u forms, %u runs\n", mode, tested, total);
+	return !failed;
+}
+
+TEST(every_form_matches_the_cpu_in_64_bit_mode)
+{
+	CHECK(all_forms(64));
+}
+
+TEST(every_form_matches_the_cpu_in_32_bit_code)
+{
+	CHECK(all_forms(32));
 }
 
 __attribute__((constructor)) static void init(void)
