@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
+#include <cpuid.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -37,6 +38,7 @@ enum { PG_CODE, PG_LOW, PG_MMIO, PG_HIGH, PG_STACK, PG_DEST, NR_PAGES };
 
 static uint8_t *region;
 static uint64_t fs_base, gs_base;
+static bool host_is_intel;
 static unsigned int cpu_mode;		/* 64, or 32: compatibility mode */
 static uint64_t page_tables[2][512];
 
@@ -130,6 +132,7 @@ static void native_init(void)
 	static uint8_t altstack[1 << 16];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_ONSTACK | SA_NODEFER };
+	unsigned int eax, ebx, ecx, edx;
 
 	region = mmap(NULL, NR_PAGES * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
@@ -146,6 +149,8 @@ static void native_init(void)
 	gs_base = (uint64_t)(uintptr_t)region - (1 << 20);
 	if (syscall(SYS_arch_prctl, ARCH_SET_GS, gs_base))
 		gs_base = 0;
+	__cpuid(0, eax, ebx, ecx, edx);
+	host_is_intel = ebx == 0x756e6547 && edx == 0x49656e69 && ecx == 0x6c65746e;
 	page_tables[0][0] = (PT_GPA + PAGE) | 7;
 	for (int i = 0; i < 4; i++)
 		page_tables[1][i] = ((uint64_t)i << 30) | 0x87;
@@ -534,6 +539,12 @@ static bool gen_string(const struct form *f, const struct choice *ch, struct ins
 	r[7] = addr_reg(ch, dst);
 	if (ch->rep)
 		r[1] = addr_reg(ch, below(5));
+	/* The emulator has Intel's REP quirk for ECX = 0 (emulate.c): not for others. */
+	if (ch->rep && ch->addrsize == 4 && !(r[1] & 0xffffffffULL) && !host_is_intel) {
+		r[1] = 0;
+		r[6] &= 0xffffffffULL;
+		r[7] &= 0xffffffffULL;
+	}
 	if (rex)
 		x->b[x->len++] = rex;
 	x->b[x->len++] = f->opc[0];
