@@ -10,6 +10,8 @@ INIT_PATTERN	:= -ftrivial-auto-var-init=pattern
 HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I. -DHOSTED -DDEBUG \
 		   $(INIT_PATTERN)
 TSAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=thread -Wno-tsan
+ASAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HOSTED_SRC	:= tests/host/hosted.c
 HDRS		:= $(wildcard */*.h hv/*/*.h tests/host/*.h)
 
@@ -39,9 +41,6 @@ $(BUILD)/host/$(1)-tsan: $(2) $(HOSTED_SRC) $(HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(HOST_CC) $$(TSAN_CFLAGS) -o $$@ $(2) $(HOSTED_SRC)
 endef
-
-ASAN_CFLAGS	:= $(filter-out -O2,$(HOST_CFLAGS)) -O1 -fsanitize=address,undefined \
-		   -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 # $(call host_test_asan,NAME,SOURCES): NAME under AddressSanitizer and UBSan.
 define host_test_asan

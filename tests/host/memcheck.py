@@ -17,8 +17,8 @@ VALGRIND = ['valgrind', '--tool=memcheck', '--error-exitcode=99', '--leak-check=
 def main():
     failed = 0
     progs = sys.argv[1:] or sorted(
-        p for p in glob.glob(os.path.join(BUILD, '*', '*'))
-        if os.access(p, os.X_OK) and not p.endswith(('-tsan', '-asan')))
+        p for p in glob.glob(os.path.join(BUILD, '**', '*'), recursive=True)
+        if os.path.isfile(p) and os.access(p, os.X_OK) and not p.endswith(('-tsan', '-asan')))
     if not progs:
         print(f'not ok - memcheck: no host test binaries in {BUILD}: run make host-tests')
         return 1
