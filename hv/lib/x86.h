@@ -20,6 +20,9 @@
 #define MSR_FEATURE_CONTROL	0x3a
 #define MSR_EFER		0xc0000080
 #define MSR_GS_BASE		0xc0000101
+#define EFER_SCE		(1ULL << 0)
+#define EFER_LME		(1ULL << 8)
+#define EFER_LMA		(1ULL << 10)
 #define EFER_NXE		(1ULL << 11)
 
 #define RFLAGS_IF	(1ULL << 9)

@@ -12,6 +12,7 @@
 #include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/gva.h"
 #include "hv/vmx/hypercall.h"
 #include "hv/vmx/mmio.h"
 #include "hv/vmx/vmcs.h"
@@ -42,6 +43,7 @@
 
 #define VEC_UD	6
 #define VEC_GP	13
+#define VEC_PF	14
 
 typedef int (*exit_handler_t)(struct vcpu *v);
 
@@ -270,6 +272,60 @@ static int port_access(struct vcpu *v, uint16_t port, bool in, unsigned int size
 
 #define STRING_IO_BATCH	1024	/* elements per exit; REP resumes where it stopped */
 
+/* An element of INS/OUTS: @size bytes at guest linear @gva, perhaps across a page. */
+struct string_elem {
+	uint64_t gpa[2];
+	unsigned int first;		/* bytes in the first page */
+};
+
+/*
+ * Translate the element's pages before any side effect, as the CPU checks
+ * them.  0 done; 1 a #PF was injected; -1 the guest was stopped.
+ */
+static int string_elem_translate(struct vcpu *v, uint64_t gva, unsigned int size, bool in,
+				 struct string_elem *e)
+{
+	unsigned int left = 4096 - (unsigned int)(gva & 0xfff);
+	uint32_t err;
+
+	e->first = left < size ? left : size;
+	for (unsigned int part = 0; part < (e->first < size ? 2u : 1u); part++) {
+		uint64_t la = part ? gva + e->first : gva;
+		int rc = mmio_gva_to_gpa(v, la, in ? GVA_WRITE : 0, &e->gpa[part], &err);
+
+		if (rc > 0) {
+			v->regs.cr2 = la;
+			vcpu_inject_exception(v, VEC_PF, true, err);
+			return 1;
+		}
+		if (rc < 0) {
+			guest_fail(v, "%s at %llx: the guest's page tables are outside its memory",
+				   in ? "INS" : "OUTS", (unsigned long long)gva);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Copy the element between guest memory and *val; -1 (the guest stopped) if not RAM. */
+static int string_elem_copy(struct vcpu *v, const struct string_elem *e, unsigned int size,
+			    bool in, uint32_t *val)
+{
+	uint8_t *b = (uint8_t *)val;
+	int bad;
+
+	if (in)
+		bad = gmem_write(v->vm, e->gpa[0], b, e->first) ||
+		      (e->first < size && gmem_write(v->vm, e->gpa[1], b + e->first, size - e->first));
+	else
+		bad = gmem_read(v->vm, e->gpa[0], b, e->first) ||
+		      (e->first < size && gmem_read(v->vm, e->gpa[1], b + e->first, size - e->first));
+	if (bad)
+		guest_fail(v, "string I/O at GPA %llx outside guest memory",
+			   (unsigned long long)e->gpa[0]);
+	return bad ? -1 : 0;
+}
+
 /* INS/OUTS, REP or not, element by element through the guest's page tables. */
 static int string_io(struct vcpu *v, uint64_t q, uint16_t port, unsigned int size, bool in)
 {
@@ -284,30 +340,23 @@ static int string_io(struct vcpu *v, uint64_t q, uint16_t port, unsigned int siz
 	uint64_t n = rep ? v->regs.rcx & amask : 1, done;
 
 	for (done = 0; done < n && done < STRING_IO_BATCH; done++) {
-		uint64_t gva = base + (*idx & amask), gpa;
+		struct string_elem e;
 		uint32_t val = 0;
 
-		if (mmio_gva_to_gpa(v, gva, &gpa) || (gpa & 0xfff) + size > 4096) {
-			guest_fail(v, "%s at %llx: not mapped, or across a page (not emulated)",
-				   in ? "INS" : "OUTS", (unsigned long long)gva);
-			return 1;
-		}
-		if (!in && gmem_read(v->vm, gpa, &val, size))
-			goto bad;
+		if (string_elem_translate(v, base + (*idx & amask), size, in, &e) ||
+		    (!in && string_elem_copy(v, &e, size, false, &val)))
+			break;
 		if (port_access(v, port, in, size, &val))
 			return 1;
-		if (in && gmem_write(v->vm, gpa, &val, size))
-			goto bad;
+		if (in && string_elem_copy(v, &e, size, true, &val))
+			break;
 		*idx = (*idx & ~amask) | ((down ? *idx - size : *idx + size) & amask);
 	}
 	if (rep)
 		v->regs.rcx = (v->regs.rcx & ~amask) | ((n - done) & amask);
 	if (done == n)
 		vcpu_skip_instruction();
-	return 0;
-bad:
-	guest_fail(v, "string I/O outside guest memory");
-	return 1;
+	return vm_stopping(v->vm);
 }
 
 static int handle_io(struct vcpu *v)

@@ -1,167 +1,198 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * MMIO exits: an EPT violation on a page a device registered (hv/core/io.h)
- * is emulated by decoding the faulting instruction (hv/vmx/insn_decode.c),
- * fetched through the guest's own page tables.
+ * is emulated by the instruction emulator (hv/vmx/emulate.c) on the state of
+ * the current VMCS, with guest memory through the EPT MMU and the device
+ * through its ops.  Faults the instruction would take (#PF through the
+ * guest's page tables, #GP/#SS on segments) are injected as hardware would.
  */
 #include "hv/core/io.h"
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
-#include "hv/vmx/insn_decode.h"
+#include "hv/vmx/emulate.h"
+#include "hv/vmx/gva.h"
 #include "hv/vmx/mmio.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 
-#define PTE_P		1ULL
-#define PTE_PS		(1ULL << 7)
-#define ADDR_MASK	0x000ffffffffff000ULL
+/* REP MOVS/STOS/LODS iterations per exit; the rest resume at the next one. */
+#define MMIO_REP_BATCH	64
 
-static int read_pte(struct vm *vm, uint64_t pa, bool wide, uint64_t *pte)
+struct mmio_access {
+	struct vcpu *v;
+	const struct mmio_range *dev;
+};
+
+static int read_phys(void *opaque, uint64_t gpa, void *buf, unsigned int len)
 {
-	uint32_t v32;
-
-	if (wide)
-		return gmem_read(vm, pa, pte, 8);
-	if (gmem_read(vm, pa, &v32, 4))
-		return -1;
-	*pte = v32;
-	return 0;
+	return gmem_read(((struct mmio_access *)opaque)->v->vm, gpa, buf, len);
 }
 
-/* Guest linear address to guest physical, by the guest's paging mode; -1 if not mapped. */
-int mmio_gva_to_gpa(struct vcpu *v, uint64_t gva, uint64_t *gpa)
+static int write_phys(void *opaque, uint64_t gpa, const void *buf, unsigned int len)
 {
-	struct vm *vm = v->vm;
-	uint64_t cr0 = vcpu_guest_cr0(), cr4 = vcpu_guest_cr4();
-	uint64_t cr3 = vmread(GUEST_CR3), pte;
-	bool lma = vmread(GUEST_IA32_EFER) & (1ULL << 10);
-
-	if (!(cr0 & CR0_PG)) {
-		*gpa = gva & 0xffffffffULL;
-		return 0;
-	}
-	if (lma || (cr4 & CR4_PAE)) {
-		int levels = lma ? 4 : 3;
-		uint64_t table = lma ? cr3 & ADDR_MASK : cr3 & 0xffffffe0ULL;
-
-		for (int l = levels; l >= 1; l--) {
-			unsigned int shift = 12 + 9 * (l - 1);
-			unsigned int idx = (gva >> shift) & (l == 3 && !lma ? 3 : 511);
-
-			if (read_pte(vm, table + idx * 8ULL, true, &pte) || !(pte & PTE_P))
-				return -1;
-			if (l > 1 && l < 4 && (pte & PTE_PS) && (l == 2 || lma)) {
-				uint64_t mask = (1ULL << shift) - 1;
-
-				*gpa = (pte & ADDR_MASK & ~mask) | (gva & mask);
-				return 0;
-			}
-			table = pte & ADDR_MASK;
-		}
-		*gpa = table | (gva & 0xfff);
-		return 0;
-	}
-	if (read_pte(vm, (cr3 & 0xfffff000ULL) + ((gva >> 22) & 1023) * 4, false, &pte) ||
-	    !(pte & PTE_P))
-		return -1;
-	if ((pte & PTE_PS) && (cr4 & (1ULL << 4))) {
-		*gpa = (pte & 0xffc00000ULL) | (gva & 0x3fffff);
-		return 0;
-	}
-	if (read_pte(vm, (pte & 0xfffff000ULL) + ((gva >> 12) & 1023) * 4, false, &pte) ||
-	    !(pte & PTE_P))
-		return -1;
-	*gpa = (pte & 0xfffff000ULL) | (gva & 0xfff);
-	return 0;
+	return gmem_write(((struct mmio_access *)opaque)->v->vm, gpa, buf, len);
 }
 
-/* Read len guest-linear bytes (across a page boundary too). */
-static int read_linear(struct vcpu *v, uint64_t gva, uint8_t *buf, unsigned int len)
+/*
+ * The emulated devices' registers are 32 bits wide at 4-byte alignment.  A
+ * narrower aligned access reads the low bytes and writes zero-extended; a
+ * wider or misaligned one is undefined on hardware: it reads 0 and writes
+ * nothing.
+ */
+static bool register_access(uint64_t gpa, unsigned int size)
 {
-	while (len) {
-		unsigned int n = 4096 - (gva & 0xfff);
-		uint64_t gpa;
+	return size <= 4 && !(gpa & 3);
+}
 
-		if (n > len)
-			n = len;
-		if (mmio_gva_to_gpa(v, gva, &gpa) || gmem_read(v->vm, gpa, buf, n))
-			return -1;
-		gva += n, buf += n, len -= n;
+static int dev_read(void *opaque, uint64_t gpa, unsigned int size, uint64_t *val)
+{
+	struct mmio_access *a = opaque;
+
+	*val = 0;
+	if (register_access(gpa, size)) {
+		uint64_t r = (uint32_t)a->dev->ops->read(a->v, gpa - a->dev->base, 4);
+
+		*val = size == 4 ? r : r & ((1ULL << (8 * size)) - 1);
 	}
 	return 0;
 }
 
-static uint64_t reg_value(struct vcpu *v, const struct mmio_insn *in)
+static int dev_write(void *opaque, uint64_t gpa, unsigned int size, uint64_t val)
 {
-	uint64_t r = vcpu_gpr(v, in->reg);
+	struct mmio_access *a = opaque;
 
-	return in->high8 ? (r >> 8) & 0xff : r;
+	if (register_access(gpa, size))
+		a->dev->ops->write(a->v, gpa - a->dev->base, 4, (uint32_t)val);
+	return 0;
 }
 
-static void set_reg(struct vcpu *v, const struct mmio_insn *in, uint64_t val, unsigned int size)
-{
-	uint64_t old = vcpu_gpr(v, in->reg);
+static const struct emu_ops mmio_emu_ops = {
+	.read_phys = read_phys,
+	.write_phys = write_phys,
+	.mmio_read = dev_read,
+	.mmio_write = dev_write,
+};
 
-	if (in->high8)
-		val = (old & ~0xff00ULL) | ((val & 0xff) << 8);
-	else if (size == 1)
-		val = (old & ~0xffULL) | (val & 0xff);
-	else if (size == 2)
-		val = (old & ~0xffffULL) | (val & 0xffff);
-	else if (size == 4)
-		val &= 0xffffffffULL;	/* 32-bit destinations zero-extend */
-	vcpu_set_gpr(v, in->reg, val);
+static void load_segment(struct emu_segment *s, unsigned int seg)
+{
+	/* ES, CS, SS, DS, FS, GS: the VMCS encodings step by 2, in this order. */
+	s->selector = (uint16_t)vmread(GUEST_ES_SELECTOR + 2 * seg);
+	s->base = vmread(GUEST_ES_BASE + 2 * seg);
+	s->limit = (uint32_t)vmread(GUEST_ES_LIMIT + 2 * seg);
+	s->ar = (uint32_t)vmread(GUEST_ES_AR_BYTES + 2 * seg);
 }
 
-/* The devices' registers are 32 bits wide: whole registers go in and out. */
-static uint64_t dev_read(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa)
+/* PAE paging outside long mode: the PDPTEs the CPU loaded (from the VMCS, with EPT). */
+static const uint64_t *load_pdptes(uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t pdpte[4])
 {
-	return (uint32_t)dev->ops->read(v, gpa - dev->base, 4);
+	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
+		return NULL;
+	for (unsigned int i = 0; i < 4; i++)
+		pdpte[i] = vmread(GUEST_PDPTE0 + 2 * i);
+	return pdpte;
 }
 
-static void dev_write(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa, uint64_t val)
+static unsigned int guest_maxphyaddr(void)
 {
-	dev->ops->write(v, gpa - dev->base, 4, (uint32_t)val);
+	static unsigned int bits;
+
+	if (!bits)
+		bits = cpuid(0x80000008, 0).eax & 0xff;
+	return bits;
+}
+
+/* The guest's paging state from the current VMCS. */
+static void load_mmu(struct gva_mmu *m, void *opaque, uint64_t pdpte[4])
+{
+	m->cr0 = vcpu_guest_cr0();
+	m->cr4 = vcpu_guest_cr4();
+	m->cr3 = vmread(GUEST_CR3);
+	m->efer = vmread(GUEST_IA32_EFER);
+	m->rflags = vmread(GUEST_RFLAGS);
+	m->cpl = (vmread(GUEST_SS_AR_BYTES) >> 5) & 3;
+	m->maxphyaddr = guest_maxphyaddr();
+	m->pdptes = load_pdptes(m->cr0, m->cr4, m->efer, pdpte);
+	m->read_phys = read_phys;
+	m->opaque = opaque;
+}
+
+int mmio_gva_to_gpa(struct vcpu *v, uint64_t gva, unsigned int access, uint64_t *gpa,
+		    uint32_t *pf_error)
+{
+	struct mmio_access a = { v, NULL };
+	struct gva_mmu m = { 0 };
+	struct gva_walk w;
+	uint64_t pdpte[4];
+	enum gva_result r;
+
+	load_mmu(&m, &a, pdpte);
+	r = gva_translate(&m, gva, access, &w);
+	*gpa = w.gpa;
+	*pf_error = w.error_code;
+	return r == GVA_OK ? 0 : r == GVA_FAULT ? 1 : -1;
+}
+
+static const char *const why_names[] = {
+	[EMU_WHY_NONE] = "", [EMU_WHY_INSN] = "by an instruction the hypervisor does not emulate",
+	[EMU_WHY_FETCH] = "by an instruction it cannot fetch",
+	[EMU_WHY_RAM] = "with a memory operand or page table outside guest RAM",
+	[EMU_WHY_MMIO] = "that the device refused",
+};
+
+static void commit(struct vcpu *v, const struct emu_ctxt *c)
+{
+	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
+
+	for (unsigned int i = 0; i < 16; i++)
+		vcpu_set_gpr(v, i, c->regs[i]);
+	vmwrite(GUEST_RIP, c->rip);
+	vmwrite(GUEST_RFLAGS, c->rflags);
+	/* The shadow covered the instruction just emulated (sti; mov [apic], eax): it is over. */
+	if (block & 3)
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
 }
 
 int mmio_emulate(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa)
 {
-	uint64_t cs_ar = vmread(GUEST_CS_AR_BYTES), rip = vmread(GUEST_RIP), val;
-	bool mode64 = (cs_ar >> 13) & 1, def32 = mode64 || ((cs_ar >> 14) & 1);
-	uint8_t b[15] = { 0 };
-	struct mmio_insn in;
-	unsigned int avail = 15;
+	struct mmio_access a = { v, dev };
+	struct emu_ctxt c = { 0 };
+	struct gva_mmu m = { 0 };
+	uint64_t pdpte[4];
+	enum emu_result r;
 
-	if (!mode64)
-		rip = (vmread(GUEST_CS_BASE) + rip) & 0xffffffffULL;
-	/* Near the end of a page the next may be unmapped: fetch what is there. */
-	if (read_linear(v, rip, b, avail)) {
-		avail = 4096 - (rip & 0xfff);
-		if (avail >= 15 || read_linear(v, rip, b, avail))
-			avail = 0;
+	load_mmu(&m, &a, pdpte);
+	for (unsigned int i = 0; i < 16; i++)
+		c.regs[i] = vcpu_gpr(v, i);
+	c.rip = vmread(GUEST_RIP);
+	c.rflags = m.rflags;
+	c.cr0 = m.cr0;
+	c.cr3 = m.cr3;
+	c.cr4 = m.cr4;
+	c.efer = m.efer;
+	c.cpl = m.cpl;
+	for (unsigned int s = 0; s < EMU_NR_SEGS; s++)
+		load_segment(&c.seg[s], s);
+	c.pdptes = m.pdptes;
+	c.maxphyaddr = m.maxphyaddr;
+	c.rep_batch = MMIO_REP_BATCH;
+	c.ops = &mmio_emu_ops;
+	c.opaque = &a;
+
+	r = emu_mmio(&c, gpa);
+	if (r == EMU_OK) {
+		commit(v, &c);
+		return vm_stopping(v->vm);
 	}
-	if (!avail || insn_decode_mmio(b, avail, mode64, def32, &in)) {
-		guest_fail(v, "MMIO at %llx by an instruction the hypervisor does not emulate "
-			   "(%02x %02x %02x %02x %02x %02x)", (unsigned long long)gpa,
-			   b[0], b[1], b[2], b[3], b[4], b[5]);
-		return 1;
+	if (r == EMU_INJECT_EXCEPTION) {
+		if (c.exc.vector == 14)
+			v->regs.cr2 = c.exc.cr2;
+		vcpu_inject_exception(v, c.exc.vector, c.exc.has_error_code, c.exc.error_code);
+		return 0;
 	}
-	if (in.size == 8 || (gpa & 3)) {
-		/* Registers are 32-bit, 16-byte aligned: wider or misaligned is undefined. */
-		if (!in.write || in.xchg)
-			set_reg(v, &in, 0, in.dst_size);
-	} else if (in.xchg) {
-		val = dev_read(v, dev, gpa);
-		dev_write(v, dev, gpa, reg_value(v, &in));
-		set_reg(v, &in, val, in.size);
-	} else if (in.write) {
-		dev_write(v, dev, gpa, in.has_imm ? in.imm : reg_value(v, &in));
-	} else {
-		val = dev_read(v, dev, gpa) & (in.size == 4 ? 0xffffffffULL : (1ULL << (8 * in.size)) - 1);
-		set_reg(v, &in, val, in.dst_size);
-	}
-	vcpu_skip(in.len);
-	return 0;
+	guest_fail(v, "MMIO at %llx %s (%u-bit code: %02x %02x %02x %02x %02x %02x)",
+		   (unsigned long long)gpa, why_names[c.why], c.mode, c.insn[0], c.insn[1],
+		   c.insn[2], c.insn[3], c.insn[4], c.insn[5]);
+	return 1;
 }

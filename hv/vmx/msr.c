@@ -35,9 +35,6 @@
 #define MSR_KERNEL_GS_BASE	0xc0000102
 #define MSR_TSC_AUX		0xc0000103
 
-#define EFER_SCE	(1ULL << 0)
-#define EFER_LME	(1ULL << 8)
-#define EFER_LMA	(1ULL << 10)
 
 static bool canonical(uint64_t a)
 {
