@@ -11,15 +11,10 @@
  *  - ept_ops whose resolve and leaf hooks are the memslot's, flush and kick
  *    counted and hookable;
  *  - the "hardware": a lockless walk of a root that sets the accessed bit of
- *    a present leaf as the CPU does;
- *  - WARN_ONCE() counting: stdio's stderr becomes a stream that counts them.
+ *    a present leaf as the CPU does.
  */
 #ifndef TESTS_RMAP_MS_ENV_H
 #define TESTS_RMAP_MS_ENV_H
-
-#ifndef _GNU_SOURCE
-#error "define _GNU_SOURCE before any include: fopencookie(), memmem()"
-#endif
 
 #include <pthread.h>
 #include <stdio.h>
@@ -443,37 +438,6 @@ static inline bool hw_mapped(struct ept_root *root, uint64_t gfn)
 	m = sptep && ept_spte_present(ept_spte_read(sptep));
 	grace_read_unlock();
 	return m;
-}
-
-/* ---- WARN_ONCE() counting ---- */
-
-static long warn_count;
-
-/* Line-buffered stderr: one call per line, passed on to fd 2 as it comes. */
-static inline ssize_t warn_write(void *cookie, const char *buf, size_t n)
-{
-	(void)cookie;
-	for (const char *p = buf; (p = memmem(p, n - (p - buf), "WARNING at ", 11)); p++)
-		__atomic_fetch_add(&warn_count, 1, __ATOMIC_RELAXED);
-	return write(2, buf, n);
-}
-
-/* From now on stdio's stderr (hv_warn() prints there) counts the warnings. */
-static inline void capture_warnings(void)
-{
-	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = warn_write });
-
-	if (!f)
-		return;
-	setvbuf(f, NULL, _IOLBF, 1024);
-	stderr = f;
-}
-
-/* hv_warn() lines printed so far (each WARN_ONCE() site prints once). */
-static inline long warnings(void)
-{
-	fflush(stderr);
-	return __atomic_load_n(&warn_count, __ATOMIC_RELAXED);
 }
 
 #endif
