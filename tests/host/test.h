@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef void (*test_fn_t)(void);
 
@@ -68,6 +69,14 @@ static inline void test_allow_warnings(unsigned long n)
 {
 	test_warnings_allowed += n;
 }
+
+/*
+ * TEST_WATCHDOG(secs): the program is killed (SIGALRM) after @secs seconds of
+ * wall time, so that a test a bug makes spin fails instead of hanging.
+ */
+#define TEST_WATCHDOG(secs)						\
+	__attribute__((constructor)) static void test_watchdog(void)	\
+	{ alarm(secs); }
 
 #define TEST(name)							\
 	static void name(void);						\
