@@ -40,7 +40,9 @@ static int fault_level(uint64_t gfn, uint64_t hpa, int max_level, const struct e
 /*
  * Install @new at @sptep, whose value was @old.  A present leaf for another
  * host page is never replaced in place (contract 4): freeze it (not present,
- * and owned: other faults retry), flush, then install.
+ * and owned: other faults retry), flush, then install.  A table is never
+ * replaced at all: a large leaf over it would orphan the table and the
+ * leaves in it.
  */
 static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *root,
 					  uint64_t gfn, ept_spte_t *sptep, ept_spte_t old,
@@ -48,6 +50,13 @@ static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *ro
 {
 	for (;;) {
 		if (ept_spte_frozen(old))
+			return EPT_RETRY;
+		/*
+		 * A failed cmpxchg below found a table: a 4 KiB fault under the
+		 * slot won since map() read it empty.  Retry, as KVM does on any
+		 * lost race; the next walk maps 4 KiB beside that fault's leaf.
+		 */
+		if (ept_spte_present(old) && !ept_spte_is_leaf(old, level))
 			return EPT_RETRY;
 		if (!ept_spte_present(old)) {
 			if (!ept_spte_try_cmpxchg(sptep, &old, new))

@@ -2,7 +2,8 @@
 /*
  * The hosted environment of the EPT MMU for unit tests: table pages from
  * aligned_alloc(), a resolver over an array of fake host addresses, counters
- * for flushes and kicks, and knobs to fail allocations or hook the resolver.
+ * for flushes, kicks and cleared leaves, and knobs to fail allocations, cap
+ * some CPUs' faults at 4 KiB or hook the resolver.
  */
 #ifndef TESTS_EPT_EPT_ENV_H
 #define TESTS_EPT_EPT_ENV_H
@@ -26,10 +27,15 @@ struct env {
 	long flushes, kicks;
 	bool resolve_fail;
 	int max_level;		/* what the resolver allows */
+	uint64_t cpus_4k;	/* ...except to these CPUs' faults: 1 */
 	uint64_t hpa_base;	/* gfn g is backed by hpa_base + g * 4096, unless hpa_override */
 	uint64_t hpa_override;
 	void (*resolve_hook)(struct ept_vm *vm, uint64_t gfn);
 	uint64_t resolved;
+	long leaf_clears;
+	long table_clears;	/* leaf_clear() of a table: a table was replaced */
+	/* Optional: called after every flush. */
+	void (*flush_hook)(struct ept_vm *vm, struct ept_root *root);
 };
 
 static struct env env;
@@ -59,9 +65,9 @@ static void env_free(struct ept_vm *vm, void *p)
 
 static void env_flush(struct ept_vm *vm, struct ept_root *root)
 {
-	(void)vm;
-	(void)root;
 	__atomic_fetch_add(&env.flushes, 1, __ATOMIC_RELAXED);
+	if (env.flush_hook)
+		env.flush_hook(vm, root);
 }
 
 static void env_kick(struct ept_vm *vm)
@@ -78,8 +84,18 @@ static bool env_resolve(struct ept_vm *vm, uint64_t gfn, uint64_t *hpa, int *max
 		return false;
 	__atomic_fetch_add(&env.resolved, 1, __ATOMIC_RELAXED);
 	*hpa = env.hpa_override ? env.hpa_override : env.hpa_base + (gfn << 12);
-	*max_level = env.max_level;
+	*max_level = env.cpus_4k & (1ull << smp_processor_id()) ? 1 : env.max_level;
 	return true;
+}
+
+static void env_leaf_clear(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep,
+			   uint64_t old)
+{
+	(void)vm;
+	(void)gfn;
+	(void)sptep;
+	__atomic_fetch_add(ept_spte_is_leaf(old, level) ? &env.leaf_clears : &env.table_clears,
+			   1, __ATOMIC_RELAXED);
 }
 
 static uint64_t env_now(void)
@@ -97,6 +113,7 @@ static const struct ept_ops env_ops = {
 	.kick_vcpus = env_kick,
 	.resolve = env_resolve,
 	.now_ns = env_now,
+	.leaf_clear = env_leaf_clear,
 };
 
 /* A VM with one region [0, npages) on CPU 0; hpa of gfn g is 1 GiB + g pages. */
@@ -115,12 +132,12 @@ static inline void env_setup(struct ept_vm *vm, uint64_t npages)
 		ept_set_regions(vm, &r, 1);
 }
 
-/* Tear down: every root freed, every table page back. */
+/* Tear down: every root freed, every table page back, no table cleared as a leaf. */
 static inline bool env_teardown(struct ept_vm *vm)
 {
 	ept_vm_destroy(vm);
 	grace_cpu_offline(0);
-	return vm->roots == NULL && env.tables_alive == 0;
+	return vm->roots == NULL && env.tables_alive == 0 && env.table_clears == 0;
 }
 
 static inline bool env_mapped(struct ept_vm *vm, struct ept_root *root, uint64_t gfn, uint64_t *hpa,
