@@ -23,6 +23,7 @@
 
 struct env {
 	long tables_alive;
+	long frees;		/* free_table() calls */
 	long alloc_budget;	/* < 0: unlimited */
 	long flushes, kicks;
 	bool resolve_fail;
@@ -61,6 +62,7 @@ static void env_free(struct ept_vm *vm, void *p)
 	memset(p, 0x5a, 4096);	/* poison: a walker reading it would see garbage */
 	free(p);
 	__atomic_fetch_sub(&env.tables_alive, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&env.frees, 1, __ATOMIC_RELAXED);
 }
 
 static void env_flush(struct ept_vm *vm, struct ept_root *root)

@@ -4,6 +4,7 @@
  * widening, zap and flush at begin, seq at end, the lock-free skip over holes
  * (seed 001), and layout changes that wait for open invalidations.
  */
+#include <sched.h>
 #include <unistd.h>
 
 #include "tests/ept/ept_env.h"
@@ -126,6 +127,66 @@ TEST(removed_region_is_unmapped_and_faults_no_memslot)
 	CHECK_EQ(ept_fault(&vm, again, 5 << 12, EPT_R), EPT_FIXED);
 	ept_root_put(&vm, again);
 	CHECK(env_teardown(&vm));
+}
+
+/*
+ * A fault that read the regions before an add took mmu_lock after it: the
+ * "no region" it would answer comes from a layout that is gone.  The add
+ * moves inval_seq, so the fault retries (contract 2).  Staged on the real
+ * lock: we hold mmu_lock for write while the add queues for it, then the
+ * fault (having read the regions) queues behind the add.
+ */
+static struct ept_vm avm;
+static struct ept_root *aroot;
+static enum ept_fault_result aresult;
+
+static void *region_adder(void *arg)
+{
+	(void)arg;
+	hosted_cpu_id = 1;
+	ept_add_region(&avm, 64, 128);
+	return NULL;
+}
+
+static void *faulter_of_added_region(void *arg)
+{
+	(void)arg;
+	hosted_cpu_id = 2;
+	aresult = ept_fault(&avm, aroot, 100 << 12, EPT_R);
+	return NULL;
+}
+
+/* Threads queued on mmu_lock's slow path: its ticket lock's holder and waiters. */
+static unsigned int queued(rwlock_t *l)
+{
+	return __atomic_load_n(&l->wait_lock.next, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&l->wait_lock.owner, __ATOMIC_RELAXED);
+}
+
+TEST(fault_that_read_the_layout_before_an_add_retries_after_it)
+{
+	pthread_t adder, faulter;
+
+	env_setup(&avm, 64);
+	aroot = ept_root_load_for_vcpu(&avm);
+	write_lock(&avm.mmu_lock);
+	pthread_create(&adder, NULL, region_adder, NULL);
+	while (queued(&avm.mmu_lock) < 1)
+		sched_yield();
+	pthread_create(&faulter, NULL, faulter_of_added_region, NULL);
+	while (queued(&avm.mmu_lock) < 2)
+		sched_yield();
+	write_unlock(&avm.mmu_lock);
+	pthread_join(adder, NULL);
+	pthread_join(faulter, NULL);
+	CHECK_EQ(avm.nr_regions, 2);
+	CHECK_EQ(aresult, EPT_RETRY);
+	/* The vCPU reloads and faults again: now the region is there. */
+	ept_root_put(&avm, aroot);
+	aroot = ept_root_load_for_vcpu(&avm);
+	CHECK_EQ(ept_fault(&avm, aroot, 100 << 12, EPT_R), EPT_FIXED);
+	ept_root_put(&avm, aroot);
+	CHECK(env_teardown(&avm));
 }
 
 static struct ept_vm lvm;
