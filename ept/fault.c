@@ -77,6 +77,20 @@ static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *ro
 	}
 }
 
+/*
+ * The level to map at, mmu_lock held for read and gfn's own retry checked:
+ * a large leaf also maps gfns an open invalidation may be taking away, and
+ * its block then goes 4 KiB instead.
+ */
+static int fault_level_locked(struct ept_vm *vm, uint64_t gfn, int level, unsigned long seq)
+{
+	uint64_t base = gfn & ~(ept_level_pages(level) - 1);
+
+	if (level > 1 && ept_inval_retry(vm, base, base + ept_level_pages(level), seq))
+		return 1;
+	return level;
+}
+
 /* mmu_lock held for read: walk down, creating tables, and install the leaf. */
 static enum ept_fault_result map(struct ept_vm *vm, struct ept_root *root, uint64_t gfn,
 				 uint64_t hpa, int target, uint64_t access)
@@ -161,14 +175,16 @@ enum ept_fault_result ept_fault(struct ept_vm *vm, struct ept_root *root, uint64
 		return count(vm, EPT_NOMEM);
 
 	ept_mmu_read_lock(vm);
-	if (ept_inval_retry(vm, gfn, seq))
+	if (ept_inval_retry(vm, gfn, gfn + 1, seq))
 		r = EPT_RETRY;
 	else if (!found)
 		r = EPT_NO_MEMSLOT;	/* the layout we read was current */
 	else if (READ_ONCE(root->invalid))
 		r = EPT_RETRY;		/* the vCPU was kicked: it reloads */
 	else
-		r = map(vm, root, gfn, hpa, fault_level(gfn, hpa, max_level, &region), access);
+		r = map(vm, root, gfn, hpa,
+			fault_level_locked(vm, gfn, fault_level(gfn, hpa, max_level, &region), seq),
+			access);
 	ept_mmu_read_unlock(vm);
 	return count(vm, r);
 }

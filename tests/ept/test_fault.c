@@ -176,6 +176,36 @@ TEST(fault_maps_2m_when_allowed_and_aligned)
 	CHECK(env_teardown(&vm));
 }
 
+/*
+ * A 2 MiB leaf maps every gfn of its block: while an invalidation is open
+ * over one of them (its page is being taken away), a fault on another gfn
+ * of the block maps 4 KiB, however whole the block was when it resolved.
+ */
+TEST(large_fault_maps_4k_while_an_invalidation_is_open_in_its_block)
+{
+	struct ept_vm vm;
+	struct ept_root *root;
+	bool opened;
+	int level;
+
+	env_setup(&vm, 2048);
+	env.max_level = 2;
+	root = ept_root_load_for_vcpu(&vm);
+	opened = ept_invalidate_begin(&vm, 512 + 300, 512 + 301);
+	CHECK_EQ(ept_fault(&vm, root, (512 + 7) << 12, ACC), EPT_FIXED);
+	CHECK(env_mapped(&vm, root, 512 + 7, NULL, &level));
+	CHECK_EQ(level, 1);
+	CHECK(!env_mapped(&vm, root, 512 + 300, NULL, NULL));
+	CHECK_EQ(ept_fault(&vm, root, (512 + 300) << 12, ACC), EPT_RETRY);
+	ept_invalidate_end(&vm, 512 + 300, 512 + 301, opened);
+	/* Another block, nothing open: 2 MiB. */
+	CHECK_EQ(ept_fault(&vm, root, 1024 << 12, ACC), EPT_FIXED);
+	CHECK(env_mapped(&vm, root, 1024 + 300, NULL, &level));
+	CHECK_EQ(level, 2);
+	ept_root_put(&vm, root);
+	CHECK(env_teardown(&vm));
+}
+
 TEST(fault_replaces_other_page_only_through_frozen_and_flush)
 {
 	struct ept_vm vm;

@@ -40,8 +40,10 @@ TEST(begin_counts_widens_zaps_and_flushes_end_moves_seq)
 	CHECK_EQ(vm.inval_in_progress, 2);
 	CHECK(vm.inval_start == 10 && vm.inval_end == 40);	/* widened, not replaced */
 	read_lock(&vm.mmu_lock);
-	CHECK(ept_inval_retry(&vm, 25, seq));	/* inside the widened range */
-	CHECK(!ept_inval_retry(&vm, 5, seq));
+	CHECK(ept_inval_retry(&vm, 25, 26, seq));	/* inside the widened range */
+	CHECK(!ept_inval_retry(&vm, 5, 6, seq));
+	CHECK(ept_inval_retry(&vm, 0, 11, seq));	/* a block overlapping it */
+	CHECK(!ept_inval_retry(&vm, 40, 512, seq));
 	read_unlock(&vm.mmu_lock);
 	ept_invalidate_end(&vm, 10, 20, a);
 	CHECK_EQ(vm.inval_seq, seq + 1);
@@ -50,8 +52,8 @@ TEST(begin_counts_widens_zaps_and_flushes_end_moves_seq)
 	CHECK_EQ(vm.inval_seq, seq + 2);
 	CHECK_EQ(vm.inval_in_progress, 0);
 	read_lock(&vm.mmu_lock);
-	CHECK(ept_inval_retry(&vm, 5, seq));	/* seq moved */
-	CHECK(!ept_inval_retry(&vm, 5, seq + 2));
+	CHECK(ept_inval_retry(&vm, 5, 6, seq));	/* seq moved */
+	CHECK(!ept_inval_retry(&vm, 5, 6, seq + 2));
 	read_unlock(&vm.mmu_lock);
 	ept_root_put(&vm, root);
 	CHECK(env_teardown(&vm));
