@@ -31,9 +31,10 @@ struct env {
 	uint64_t cpus_4k;	/* ...except to these CPUs' faults: 1 */
 	uint64_t hpa_base;	/* gfn g is backed by hpa_base + g * 4096, unless hpa_override */
 	uint64_t hpa_override;
+	uint64_t alias_pages;	/* if set, by hpa_base + (g % alias_pages) * 4096 */
 	void (*resolve_hook)(struct ept_vm *vm, uint64_t gfn);
 	uint64_t resolved;
-	long leaf_clears;
+	long leaf_sets, leaf_clears;
 	long table_clears;	/* leaf_clear() of a table: a table was replaced */
 	/* Optional: called after every flush. */
 	void (*flush_hook)(struct ept_vm *vm, struct ept_root *root);
@@ -85,9 +86,19 @@ static bool env_resolve(struct ept_vm *vm, uint64_t gfn, uint64_t *hpa, int *max
 	if (env.resolve_fail)
 		return false;
 	__atomic_fetch_add(&env.resolved, 1, __ATOMIC_RELAXED);
-	*hpa = env.hpa_override ? env.hpa_override : env.hpa_base + (gfn << 12);
+	*hpa = env.hpa_override ? env.hpa_override :
+	       env.hpa_base + ((env.alias_pages ? gfn % env.alias_pages : gfn) << 12);
 	*max_level = env.cpus_4k & (1ull << smp_processor_id()) ? 1 : env.max_level;
 	return true;
+}
+
+static void env_leaf_set(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep)
+{
+	(void)vm;
+	(void)gfn;
+	(void)level;
+	(void)sptep;
+	__atomic_fetch_add(&env.leaf_sets, 1, __ATOMIC_RELAXED);
 }
 
 static void env_leaf_clear(struct ept_vm *vm, uint64_t gfn, int level, uint64_t *sptep,
@@ -115,11 +126,12 @@ static const struct ept_ops env_ops = {
 	.kick_vcpus = env_kick,
 	.resolve = env_resolve,
 	.now_ns = env_now,
+	.leaf_set = env_leaf_set,
 	.leaf_clear = env_leaf_clear,
 };
 
-/* A VM with one region [0, npages) on CPU 0; hpa of gfn g is 1 GiB + g pages. */
-static inline void env_setup(struct ept_vm *vm, uint64_t npages)
+/* A VM with @ops and one region [0, npages) on CPU 0; hpa of gfn g is 1 GiB + g pages. */
+static inline void env_setup_ops(struct ept_vm *vm, uint64_t npages, const struct ept_ops *ops)
 {
 	struct ept_region r = { 0, npages };
 
@@ -129,9 +141,14 @@ static inline void env_setup(struct ept_vm *vm, uint64_t npages)
 	env.hpa_base = 1ull << 30;
 	hosted_cpu_id = 0;
 	grace_cpu_online(0);
-	ept_vm_init(vm, &env_ops, NULL);
+	ept_vm_init(vm, ops, NULL);
 	if (npages)
 		ept_set_regions(vm, &r, 1);
+}
+
+static inline void env_setup(struct ept_vm *vm, uint64_t npages)
+{
+	env_setup_ops(vm, npages, &env_ops);
 }
 
 /* Tear down: every root freed, every table page back, no table cleared as a leaf. */
