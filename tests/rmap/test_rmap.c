@@ -45,7 +45,7 @@ static void test_free(void *priv, struct rmap_desc *d)
 static const struct rmap_ops ops = { test_alloc, test_free, NULL };
 
 /* A broken bit lock can corrupt a chain into a loop. */
-TEST_WATCHDOG(30);
+TEST_WATCHDOG(10);
 
 static void reset(void)
 {
