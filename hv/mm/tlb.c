@@ -21,7 +21,10 @@ struct tlb_cpu {
 	 */
 	int mode;
 	unsigned long exits;
-	/* Queued INVEPTs: lock, taken by flushers and by the CPU at entry. */
+	/*
+	 * Queued INVEPTs: lock, taken by flushers and by the CPU at entry; n
+	 * and all are also read without it by the CPU (WRITE_ONCE).
+	 */
 	spinlock_t lock;
 	unsigned int n;
 	bool all;
@@ -39,10 +42,12 @@ static void queue(struct tlb_cpu *t, uint64_t eptp)
 	for (unsigned int i = 0; i < t->n; i++)
 		if (t->eptp[i] == eptp)
 			goto out;
-	if (t->n < TLB_BATCH)
-		t->eptp[t->n++] = eptp;
-	else
-		t->all = true;
+	if (t->n < TLB_BATCH) {
+		t->eptp[t->n] = eptp;
+		WRITE_ONCE(t->n, t->n + 1);
+	} else {
+		WRITE_ONCE(t->all, true);
+	}
 out:
 	spin_unlock(&t->lock);
 }
@@ -67,8 +72,8 @@ void tlb_guest_enter(void)
 	all = t->all;
 	for (unsigned int i = 0; i < n; i++)
 		eptp[i] = t->eptp[i];
-	t->n = 0;
-	t->all = false;
+	WRITE_ONCE(t->n, 0);
+	WRITE_ONCE(t->all, false);
 	spin_unlock(&t->lock);
 	if (all) {
 		invept_all();
