@@ -18,6 +18,7 @@
 #define TESTS_HOST_TSO_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "smp/atomic.h"
 #include "smp/cpu.h"
@@ -67,6 +68,17 @@ static void tso_drain(void)
 	for (int i = 0; i < b->n; i++)
 		tso_mem_write(b->s[i].addr, b->s[i].size, b->s[i].val);
 	b->n = 0;
+}
+
+/* Only the oldest of this CPU's buffered stores reaches memory: a buffer may drain at any time. */
+static inline void tso_drain_one(void)
+{
+	struct tso_buffer *b = &tso_buf[smp_processor_id()];
+
+	if (!b->n)
+		return;
+	tso_mem_write(b->s[0].addr, b->s[0].size, b->s[0].val);
+	memmove(b->s, b->s + 1, --b->n * sizeof(b->s[0]));
 }
 
 static void tso_store(void *addr, int size, uint64_t v)
