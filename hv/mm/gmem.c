@@ -102,7 +102,8 @@ static const struct zstore_ops store_ops = {
  * The pool: descriptors carved from pages, never given back.  A freed one
  * waits a grace period (its grace_head sits after the descriptor) before it
  * returns to the free list.  Topped up outside mmu_lock by gmem_fault(), so
- * that rmap_add() under mmu_lock finds one.  pool_lock protects the list.
+ * that rmap_add() under mmu_lock finds one.  pool_lock protects the list
+ * and the counts; pool_refill() peeks at pool_nr without it (WRITE_ONCE).
  */
 struct pool_desc {
 	struct rmap_desc desc;
@@ -127,7 +128,7 @@ static void pool_refill(void)
 
 		d->next = pool_free;
 		pool_free = d;
-		pool_nr++;
+		WRITE_ONCE(pool_nr, pool_nr + 1);
 		pool_total++;
 	}
 	spin_unlock(&pool_lock);
@@ -142,7 +143,7 @@ static struct rmap_desc *pool_alloc(void *priv)
 	d = pool_free;
 	if (d) {
 		pool_free = d->next;
-		pool_nr--;
+		WRITE_ONCE(pool_nr, pool_nr - 1);
 	}
 	spin_unlock(&pool_lock);
 	return d ? &d->desc : NULL;
@@ -155,7 +156,7 @@ static void pool_free_cb(struct grace_head *h)
 	spin_lock(&pool_lock);
 	d->next = pool_free;
 	pool_free = d;
-	pool_nr++;
+	WRITE_ONCE(pool_nr, pool_nr + 1);
 	spin_unlock(&pool_lock);
 }
 
