@@ -74,7 +74,8 @@ start:
 	repe scasb
 	FAIL_UNLESS e, 10
 
-	; The mmap: size-20 entries; the usable RAM is all of memory but the BIOS hole.
+	; The mmap: size-20 entries; the usable RAM is all of memory but the BIOS
+	; hole and the loader's area (reserved, at most 64 KiB).
 	mov esi, [ebp + 48]
 	mov edx, esi
 	add edx, [ebp + 44]
@@ -96,7 +97,9 @@ start:
 	jmp .mmap
 .mmap_done:
 	cmp ecx, (MEM_MB << 20) - (0x100000 - 0x9f000)
-	FAIL_UNLESS e, 12
+	FAIL_UNLESS be, 12
+	cmp ecx, (MEM_MB << 20) - (0x100000 - 0x9f000) - 0x10000
+	FAIL_UNLESS ae, 12
 	cmp edi, 1
 	FAIL_UNLESS e, 13
 
