@@ -4,7 +4,9 @@
 ; its module (mbmod.txt), a zeroed bss and a memory map covering its memory.
 ; Prints through the 16550; exits 0 when all holds, else with the number of
 ; the failed check.  MEM_MB, the cmdline word and the module arguments match
-; its [guest multiboot] section in guests.cfg.
+; its [guest multiboot] section in guests.cfg.  Linked at 1 MiB
+; (multiboot.bin) and at 0x8000 (multiboot_low.bin: where the loader's info
+; used to be, refused before the loader placed its area around the image).
 bits 32
 %define MEM_MB		8
 %define MB_FLAGS	3			; modules page-aligned, memory info
