@@ -445,10 +445,11 @@ static struct vm *oom_victim(void)
 	return best;
 }
 
-/* An allocation failed: reclaim; when that freed nothing and memory is low, fewer tries left. */
-static void reclaim_for_retry(int *tries)
+/* An allocation for @vm failed: reclaim; when that freed nothing and memory is low, fewer tries left. */
+static void reclaim_for_retry(struct vm *vm, int *tries)
 {
-	if (!reclaim_direct(&gmem_reclaim, MEMSLOT_EVICT_BATCH) && !page_alloc_above_high())
+	if (!reclaim_direct(&gmem_reclaim, MEMSLOT_EVICT_BATCH, &vm->mem) &&
+	    !page_alloc_above_high())
 		*tries += FAULT_TRIES / 4;
 }
 
@@ -488,7 +489,7 @@ int gmem_vcpu_load_root(struct vcpu *v)
 			v->eptp = gmem_eptp(root);
 			return 1;
 		}
-		reclaim_for_retry(&tries);
+		reclaim_for_retry(v->vm, &tries);
 	}
 	if (oom_stop_other(v->vm))
 		return -1;
@@ -520,7 +521,7 @@ int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual)
 			return -1;
 		case EPT_NOMEM:
 			/* A table page or the backing page: reclaim and try again. */
-			reclaim_for_retry(&tries);
+			reclaim_for_retry(vm, &tries);
 			break;
 		}
 	}
