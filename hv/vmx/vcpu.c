@@ -5,7 +5,6 @@
  * the (true) capability MSRs; features we rely on are checked once and a
  * guest is refused with the list of what the CPU lacks.
  */
-#include "ept/root.h"
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
@@ -523,20 +522,15 @@ static bool take_init_sipi(struct vcpu *v)
 
 /*
  * A root invalidated since the last entry (the vCPU was kicked): load a
- * valid one into EPT_POINTER.  -1: no memory for a root.
+ * valid one into EPT_POINTER.  -1: no memory for a root even after
+ * reclaim; a guest was stopped (hv/mm/gmem.h).
  */
 static int vcpu_load_root(struct vcpu *v)
 {
-	struct ept_root *root;
+	int rc = gmem_vcpu_load_root(v);
 
-	if (v->root && !READ_ONCE(v->root->invalid))
-		return 0;
-	gmem_vcpu_put_root(v);
-	root = ept_root_load_for_vcpu(&v->vm->ept);
-	if (!root)
-		return -1;
-	v->root = root;
-	v->eptp = gmem_eptp(root);
+	if (rc <= 0)
+		return rc;
 	vmwrite(EPT_POINTER, v->eptp);
 	/* The table page may have served an older root: drop what we cached. */
 	invept_single(v->eptp);
@@ -591,10 +585,8 @@ void vcpu_run_slice(struct vcpu *v)
 				break;
 			v->halted = false;
 		}
-		if (vcpu_load_root(v)) {
-			guest_fail(v, "out of memory for an EPT root");
+		if (vcpu_load_root(v))
 			break;
-		}
 		inject_events(v);
 		wake = next_wake(v, end);
 		/* The fast path: exits handled here go back in without the bookkeeping below. */
