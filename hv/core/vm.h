@@ -72,7 +72,6 @@ struct vcpu {
 	/* APIC virtualization (hv/vmx/apicv.c); its own CPU only. */
 	bool apicv;			/* on for this vCPU's VMCS */
 	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
-	uint16_t intr_status;		/* GUEST_INTR_STATUS as last written: RVI, SVI */
 	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;

@@ -64,7 +64,6 @@ void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2)
 		vmwrite(EOI_EXIT_BITMAP0 + 2 * i, 0);
 	memset(v->eoi_exit, 0, sizeof(v->eoi_exit));
 	vmwrite(GUEST_INTR_STATUS, 0);
-	v->intr_status = 0;
 }
 
 void apicv_before_entry(struct vcpu *v)
@@ -83,11 +82,9 @@ void apicv_before_entry(struct vcpu *v)
 	 */
 	rvi = lapic_sw_enabled(v) ? lapic_highest_irr(l) : -1;
 	svi = lapic_highest_isr(l);
+	/* Always written: the CPU moves RVI and SVI itself as it delivers and retires. */
 	status = (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
-	if (status != v->intr_status) {
-		vmwrite(GUEST_INTR_STATUS, status);
-		v->intr_status = status;
-	}
+	vmwrite(GUEST_INTR_STATUS, status);
 	/* Level-triggered vectors end with an exit, for the I/O APIC's Remote IRR. */
 	lapic_get_tmr(l, tmr);
 	for (unsigned int i = 0; i < 4; i++) {

@@ -141,9 +141,10 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
         # where the CPU has it: Bochs's Skylake-X does) and without.
         per_k = {}
         for name in ('apicbench', 'apicbench0'):
-            m.command(f'guest start {name}', 60)
+            m.shell(f'guest start {name}', 60)
             m.expect(f'guest {name} exited with status 0', 120)
-            out = m.command(f'exits {name}', 60)
+            m.expect(f'guest {name}: memory freed', 60)
+            out = m.shell(f'exits {name}', 60)
             total = sum(int(n) for n in re.findall(r'^\s*\d+ .*?(\d+)\s*$', out, re.M))
             acc = re.findall(rf'\[{name}\] report 0 = (\d+)', m.text())
             per_k[name] = 1000.0 * total / int(acc[-1]) if acc else None
