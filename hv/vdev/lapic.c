@@ -19,6 +19,9 @@
 /* Each vCPU's, pointed to by v->lapic from vm_create() on. */
 static struct vlapic lapics[VM_MAX][VCPU_MAX];
 
+/* ICR bits that read back: all but delivery status (always idle here) and reserved. */
+#define ICR_READBACK	0x000ccfffu
+
 static const uint32_t lvt_mask[LAPIC_LVT_NUM] = {
 	0x107ff, 0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff,
 };
@@ -226,7 +229,7 @@ static bool reg_read(struct vcpu *v, uint32_t off, uint32_t *val)
 	case APIC_APR: *val = 0; return true;
 	case APIC_PPR: *val = ppr(l); return true;
 	case APIC_DFR: *val = reg_get(l, off); return !x2apic_mode(l);
-	case APIC_ICR: *val = reg_get(l, off) & ~(1u << 12); return true;	/* idle, always */
+	case APIC_ICR: *val = reg_get(l, off) & ICR_READBACK; return true;	/* idle, always */
 	case APIC_ICR2: *val = reg_get(l, off); return !x2apic_mode(l);
 	case APIC_TMCCT: *val = lapic_timer_current(l); return true;
 	default:
@@ -284,7 +287,7 @@ static bool reg_write(struct vcpu *v, uint32_t off, uint32_t val, uint32_t hi)
 		reg_set(l, APIC_ESR, __atomic_exchange_n(&l->esr_pending, 0, __ATOMIC_RELAXED));
 		return true;
 	case APIC_ICR:
-		reg_set(l, APIC_ICR, val & ~(1u << 12));
+		reg_set(l, APIC_ICR, val & ICR_READBACK);
 		lapic_send_ipi(v, val, x2apic_mode(l) ? hi : reg_get(l, APIC_ICR2) >> 24);
 		return true;
 	case APIC_ICR2:
@@ -382,7 +385,7 @@ bool lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return false;
 	if (!reg_read(v, (msr - 0x800) << 4, &lo))
 		return false;
-	*val = lo;		/* the x2APIC ICR reads back idle, without its destination */
+	*val = lo;		/* the x2APIC ICR reads back without its destination */
 	return true;
 }
 

@@ -306,11 +306,11 @@ static void default_start_state(const struct vcpu *v, struct guest_boot *b)
 	b->rsp = (g->memory < (4ULL << 30) ? g->memory : (4ULL << 30)) - 16 - v->id * 0x10000;
 	b->rdi = v->id;
 	b->rsi = g->memory;
-	b->gdt_base = 0x7000;
+	b->gdt_base = v->vm->boot.gdt_base;	/* the loader's tables (hv/load/guest_load.c) */
 	b->gdt_limit = 31;
 	if (g->mode == MODE_LONG) {
 		b->cr0 = CR0_PE | (1 << 4) | CR0_PG | CR0_WP;
-		b->cr3 = 0x1000;
+		b->cr3 = v->vm->boot.cr3;
 		b->cr4 = CR4_PAE;
 		b->efer = (1 << 8) | (1 << 10);	/* LME, LMA */
 		b->cs = (struct boot_seg){ 0x08, 0, 0xffffffff, 0xa09b };
