@@ -118,6 +118,7 @@ static void start_guest(struct parser *p, char *hdr)
 	g->memory = 16 * MiB;
 	g->vcpus = 1;
 	g->autostart = true;
+	g->apicv = true;
 	g->line = p->line;
 	p->g = g;
 }
@@ -158,9 +159,9 @@ static bool parse_cpus(const char *s, uint64_t *mask)
 
 static bool parse_bool(const char *s, bool *out)
 {
-	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1"))
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "on"))
 		*out = true;
-	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0"))
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "off"))
 		*out = false;
 	else
 		return false;
@@ -255,9 +256,12 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 	} else if (!strcmp(key, "autostart")) {
 		if (!parse_bool(val, &g->autostart))
 			error(p, "bad autostart '%s' (expected yes or no)", val);
+	} else if (!strcmp(key, "apicv")) {
+		if (!parse_bool(val, &g->apicv))
+			error(p, "bad apicv '%s' (expected on or off)", val);
 	} else {
 		error(p, "unknown guest key '%s' (expected image, memory, vcpus, cpus, mode, "
-		      "load, entry, autostart, initrd, cmdline or module)", key);
+		      "load, entry, autostart, apicv, initrd, cmdline or module)", key);
 	}
 }
 

@@ -40,6 +40,7 @@ struct guest_config {
 	uint64_t load;			/* where a flat binary goes; 0: 0x100000, real mode 0x7c00 */
 	uint64_t entry;			/* entry point; 0: the ELF entry or the load address */
 	bool autostart;
+	bool apicv;			/* APIC virtualization where the CPU has it (default on) */
 	int line;			/* where its section starts */
 };
 

@@ -69,6 +69,10 @@ struct vcpu {
 	bool wait_sipi;			/* an AP before its SIPI; set by others (INIT) too */
 	bool nmi_pending;		/* any CPU sets, the owner injects */
 	bool intr_window;		/* interrupt-window exiting is on in the VMCS */
+	/* APIC virtualization (hv/vmx/apicv.c); its own CPU only. */
+	bool apicv;			/* on for this vCPU's VMCS */
+	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
+	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;
 	uint64_t last_exit_qual;
@@ -84,6 +88,9 @@ struct vm {
 	bool stop_request;
 	int exit_status;		/* from the debug-exit port or the exit hypercall */
 	char fail_reason[160];
+
+	/* The page the EPT maps at the xAPIC base for APIC virtualization; 0: none yet. */
+	uint64_t apic_access_pa;
 
 	/* Guest memory (hv/mm/gmem.c): set up while mem_ready. */
 	bool mem_ready;

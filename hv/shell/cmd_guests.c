@@ -134,17 +134,11 @@ int cmd_vcpu(int argc, char **argv)
 		vmx_exit_name(s.v->last_exit_reason));
 	{
 		const struct vlapic *l = s.v->lapic;
-		int irr = -1, isr = -1;
 
-		for (int i = 255; i >= 0 && (irr < 0 || isr < 0); i--) {
-			if (irr < 0 && (READ_ONCE(l->irr[i / 32]) >> (i % 32)) & 1)
-				irr = i;
-			if (isr < 0 && (l->isr[i / 32] >> (i % 32)) & 1)
-				isr = i;
-		}
 		pr_info("APIC %u %s, TPR %02x, highest IRR %d ISR %d, timer %s, %llu timer "
 			"interrupts%s%s\n", l->id, (l->apic_base & (1 << 10)) ? "x2APIC" : "xAPIC",
-			l->tpr, irr, isr, l->timer_deadline ? "armed" : "idle",
+			READ_ONCE(l->regs[0x80 / 4]), lapic_highest_irr(l), lapic_highest_isr(l),
+			l->timer_deadline ? "armed" : "idle",
 			(unsigned long long)l->timer_fired, s.v->halted ? ", halted" : "",
 			READ_ONCE(s.v->wait_sipi) ? ", waiting for SIPI" : "");
 	}

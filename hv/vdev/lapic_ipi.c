@@ -13,7 +13,7 @@ static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
 {
 	const struct vlapic *l = t->lapic;
 	bool x2 = x2apic_mode(l);
-	uint32_t ldr = READ_ONCE(l->ldr);
+	uint32_t ldr = reg_get(l, APIC_LDR);
 
 	if (!logical)
 		return dest == (x2 ? 0xffffffffu : 0xffu) || dest == l->id;
@@ -22,7 +22,7 @@ static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
 	dest &= 0xff;
 	if (dest == 0xff)
 		return true;
-	if ((READ_ONCE(l->dfr) >> 28) == 0xf)	/* flat */
+	if ((reg_get(l, APIC_DFR) >> 28) == 0xf)	/* flat */
 		return (ldr >> 24) & dest;
 	return (dest >> 4) == (ldr >> 28) && (dest & (ldr >> 24) & 0xf);	/* cluster */
 }

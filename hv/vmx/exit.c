@@ -12,6 +12,7 @@
 #include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/apicv.h"
 #include "hv/vmx/gva.h"
 #include "hv/vmx/hypercall.h"
 #include "hv/vmx/mmio.h"
@@ -34,10 +35,13 @@
 #define EXIT_RDMSR		31
 #define EXIT_WRMSR		32
 #define EXIT_INVALID_STATE	33
+#define EXIT_APIC_ACCESS	44
+#define EXIT_VIRTUALIZED_EOI	45
 #define EXIT_EPT_VIOLATION	48
 #define EXIT_EPT_MISCONFIG	49
 #define EXIT_PREEMPT_TIMER	52
 #define EXIT_XSETBV		55
+#define EXIT_APIC_WRITE		56
 
 #define MSR_TSC_DEADLINE	0x6e0
 
@@ -216,7 +220,7 @@ static int handle_cr_access(struct vcpu *v)
 	} else if (type == 0) {
 		val = vcpu_gpr(v, gpr);
 	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
-		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic->tpr >> 4) & 0xf;
+		val = cr == 3 ? vmread(GUEST_CR3) : lapic_get_cr8(v);
 		vcpu_set_gpr(v, gpr, val);
 		vcpu_skip_instruction();
 		return 0;
@@ -254,7 +258,7 @@ static int handle_cr_access(struct vcpu *v)
 			vcpu_inject_exception(v, VEC_GP, true, 0);
 			return 0;
 		}
-		v->lapic->tpr = (uint32_t)val << 4;
+		lapic_set_cr8(v, (uint32_t)val);
 	} else {
 		guest_fail(v, "unexpected write of CR%u", cr);
 		return 1;
@@ -385,6 +389,9 @@ static int handle_ept_violation(struct vcpu *v)
 	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 	const struct mmio_range *dev;
 
+	/* The xAPIC page under APIC virtualization: map the APIC-access page there, once. */
+	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa))
+		return gmem_fault(v, gpa, vmread(EXIT_QUALIFICATION)) ? 1 : 0;
 	if (gpa >= v->vm->cfg.memory && (dev = vm_find_mmio(v, gpa)))
 		return mmio_emulate(v, dev, gpa);
 	if (gmem_fault(v, gpa, vmread(EXIT_QUALIFICATION)))
@@ -429,6 +436,9 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[EXIT_RDMSR] = exit_rdmsr,
 	[EXIT_WRMSR] = exit_wrmsr,
 	[EXIT_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_APIC_ACCESS] = apicv_handle_access,
+	[EXIT_VIRTUALIZED_EOI] = apicv_handle_eoi,
+	[EXIT_APIC_WRITE] = apicv_handle_write,
 	[EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
 	[EXIT_PREEMPT_TIMER] = handle_preempt_timer,
 	[EXIT_XSETBV] = handle_xsetbv,

@@ -15,6 +15,7 @@
 #include "hv/mm/gmem.h"
 #include "hv/mm/tlb.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/apicv.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 #include "lib/printk.h"
@@ -382,6 +383,8 @@ static void setup_host_state(void)
 /* Build v's VMCS on the calling CPU (v's own); err says why not. */
 int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 {
+	uint32_t proc, proc2;
+
 	if (!cpu_vmx_on()) {
 		hv_snprintf(err, n, "VMXON failed on CPU %u", smp_processor_id());
 		return -1;
@@ -396,9 +399,12 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 		return -1;
 	}
 	this_cpu()->loaded_vcpu = v;
+	proc = ctls.proc;
+	proc2 = ctls.proc2;
+	apicv_setup(v, &proc, &proc2);
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctls.pin);
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctls.proc);
-	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmwrite(VM_EXIT_CONTROLS, ctls.exit);
 	vmwrite(EXCEPTION_BITMAP, 0);
 	vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
@@ -472,7 +478,13 @@ static void inject_events(struct vcpu *v)
 	int vec;
 
 	lapic_timer_update(v);
-	vec = lapic_pending_vector(v);
+	if (v->apicv) {
+		/* The CPU delivers the APIC's interrupts itself (virtual-interrupt delivery). */
+		apicv_before_entry(v);
+		vec = -1;
+	} else {
+		vec = lapic_pending_vector(v);
+	}
 	nmi = READ_ONCE(v->nmi_pending);
 	if (vec < 0 && !nmi) {		/* the common exit: nothing to deliver */
 		set_intr_window(v, false);

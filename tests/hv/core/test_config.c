@@ -35,7 +35,17 @@ TEST(defaults)
 	CHECK_EQ(cfg.guests[0].vcpus, 1);
 	CHECK_EQ(cfg.guests[0].mode, MODE_LONG);
 	CHECK(cfg.guests[0].autostart);
+	CHECK(cfg.guests[0].apicv);
 	CHECK_EQ(cfg.log_level, -1);
+}
+
+TEST(apicv_on_off_and_bad_value)
+{
+	CHECK_EQ(parse("[guest a]\nimage = a\napicv = off\n[guest b]\nimage = b\napicv = on\n"), 0);
+	CHECK(!cfg.guests[0].apicv);
+	CHECK(cfg.guests[1].apicv);
+	CHECK_EQ(parse("[guest c]\nimage = c\napicv = maybe\n"), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:3: bad apicv 'maybe'") != NULL);
 }
 
 TEST(bad_value_names_line_and_drops_only_that_guest)
@@ -168,5 +178,5 @@ TEST(unknown_key_lists_every_key)
 {
 	CHECK_EQ(parse("[guest x]\nimage = a\nkernel = b\n"), 1);
 	CHECK(strstr(cfg.errors, "unknown guest key 'kernel' (expected image, memory, vcpus, cpus, "
-		     "mode, load, entry, autostart, initrd, cmdline or module)"));
+		     "mode, load, entry, autostart, apicv, initrd, cmdline or module)"));
 }
