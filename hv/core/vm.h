@@ -60,6 +60,8 @@ struct vcpu {
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs;
 	uint64_t tsc_aux;
 	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/vmx/msr.c) */
+	/* DR0-DR3 and DR6 while another vCPU has the CPU (DR7 is in the VMCS). */
+	uint64_t dr[4], dr6;
 	uint64_t tsc_offset;		/* guest TSC - host TSC (VMCS TSC_OFFSET) */
 	uint64_t tsc_adjust;		/* IA32_TSC_ADJUST: what writes added to it */
 	/* Interrupt state: the local APIC (hv/vdev/lapic.h) and what the scheduler waits on. */

@@ -105,6 +105,8 @@ int vm_start(struct vm *vm)
 		v->exits = 0;
 		v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
 		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = v->tsc_adjust = 0;
+		memset(v->dr, 0, sizeof(v->dr));
+		v->dr6 = DR6_INIT;
 		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
 		v->requests = 0;
 		v->misc_enable = 1;		/* fast strings */

@@ -143,15 +143,12 @@ static const char *const why_names[] = {
 
 static void commit(struct vcpu *v, const struct emu_ctxt *c)
 {
-	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
-
 	for (unsigned int i = 0; i < 16; i++)
 		vcpu_set_gpr(v, i, c->regs[i]);
-	vmwrite(GUEST_RIP, c->rip);
 	vmwrite(GUEST_RFLAGS, c->rflags);
-	/* The shadow covered the instruction just emulated (sti; mov [apic], eax): it is over. */
-	if (block & 3)
-		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+	/* A REP instruction that stopped mid-way (rip unchanged) has not completed. */
+	if (c->rip != vmread(GUEST_RIP))
+		vcpu_complete_insn(c->rip);
 }
 
 int mmio_emulate(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa)

@@ -89,11 +89,17 @@ static bool compute_controls(void)
 	/* Optional: instructions a guest may use that would otherwise #UD. */
 	adjust(c->proc2, SEC_ENABLE_EPT | SEC_ENABLE_VPID | SEC_UNRESTRICTED_GUEST |
 	       (uint32_t)(c->proc2 >> 32 & (SEC_RDTSCP | SEC_INVPCID | SEC_XSAVES)), &ctls.proc2);
-	if (!adjust(c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER |
-		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT, &ctls.exit))
-		missing(miss, "save/load EFER and PAT on exit");
-	if (!adjust(c->entry, ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, &ctls.entry))
-		missing(miss, "load EFER and PAT on entry");
+	/*
+	 * DR7 and IA32_DEBUGCTL are the guest's: an exit sets DR7 to 0x400
+	 * (SDM 27.5.1), so without these the guest's breakpoints vanish.
+	 */
+	if (!adjust(c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS |
+		    EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT |
+		    EXIT_LOAD_IA32_PAT, &ctls.exit))
+		missing(miss, "save debug controls, EFER and PAT on exit");
+	if (!adjust(c->entry, ENTRY_LOAD_DEBUG_CONTROLS | ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT,
+		    &ctls.entry))
+		missing(miss, "load debug controls, EFER and PAT on entry");
 	if (!(c->ept_vpid & (1ULL << 6)) || !(c->ept_vpid & (1ULL << 14)))
 		missing(miss, "4-level EPT with write-back memory");
 	if (miss[0])
@@ -241,6 +247,12 @@ void vcpu_reset_sipi(struct vcpu *v, int vector)
 	load_start_state(v, &b);
 	v->halted = false;
 	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));	/* its CPU holds v's FPU now */
+	/* And its debug registers (hv/guest/sched.c switches them); DR7 is in the VMCS. */
+	write_dr0(0);
+	write_dr1(0);
+	write_dr2(0);
+	write_dr3(0);
+	write_dr6(DR6_INIT);
 }
 
 /* CR0 and CR4 as the guest sees them: its own bits, the shadow for the ones we own. */
@@ -272,14 +284,33 @@ void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t val)
 		(&v->regs.rax)[n] = val;
 }
 
-void vcpu_skip(uint64_t len)
+void vcpu_complete_insn(uint64_t next_rip)
 {
 	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
+	uint64_t rflags = vmread(GUEST_RFLAGS);
 
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
+	vmwrite(GUEST_RIP, next_rip);
 	/* The shadow covered the instruction just emulated (sti; hlt): it is over. */
-	if (block & 3)
-		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+	if (block & (BLOCK_STI | BLOCK_MOV_SS))
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~(uint64_t)(BLOCK_STI | BLOCK_MOV_SS));
+	if (!(rflags & (RFLAGS_TF | RFLAGS_RF)))
+		return;
+	/* A completed instruction clears RF (SDM 17.3.1.1). */
+	if (rflags & RFLAGS_RF)
+		vmwrite(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+	/*
+	 * With TF set it ends in a single-step trap, which the exit cut off
+	 * (IA32_DEBUGCTL.BTF is always 0 here): leave it pending, for the CPU
+	 * to deliver after the entry with DR6.BS (SDM 17.3.1.4, 26.6.3).
+	 */
+	if (rflags & RFLAGS_TF)
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS,
+			vmread(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
+}
+
+void vcpu_skip(uint64_t len)
+{
+	vcpu_complete_insn(vmread(GUEST_RIP) + len);
 }
 
 void vcpu_skip_instruction(void)
@@ -480,7 +511,13 @@ static void inject_events(struct vcpu *v)
 		return;
 	}
 	block = (uint32_t)vmread(GUEST_INTERRUPTIBILITY_INFO);
-	busy = vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID;
+	/*
+	 * A pending debug trap (a single step, a data breakpoint) is delivered
+	 * after the entry unless an event is injected, which would discard it
+	 * (SDM 26.6.3); it goes first anyway (SDM 6.9): wait for the window.
+	 */
+	busy = (vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) ||
+	       (vmread(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_ANY);
 	if (!busy && nmi && !(block & 0xb)) {	/* no STI, MOV SS or NMI blocking */
 		WRITE_ONCE(v->nmi_pending, false);
 		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | (2u << 8) | 2);

@@ -38,7 +38,13 @@ enum vmx_fastpath {
 };
 /* Right after the exit, before the slow path's bookkeeping (KVM's handle_fastpath_*). */
 enum vmx_fastpath vmx_exit_fastpath(struct vcpu *v, uint32_t reason);
-/* Advance RIP past the exiting instruction; it ends any STI/MOV-SS shadow. */
+/*
+ * The instruction at RIP completed (the hypervisor emulated it): RIP moves to
+ * @next_rip, the STI/MOV-SS shadow it sat in ends, RF clears, and a single
+ * step (TF) leaves its #DB pending for the next entry.
+ */
+void vcpu_complete_insn(uint64_t next_rip);
+/* The same, @len bytes on. */
 void vcpu_skip(uint64_t len);
 /* Skip the instruction that exited (its length from the VMCS). */
 void vcpu_skip_instruction(void);
