@@ -69,8 +69,9 @@ struct vcpu {
 	bool halted;			/* in HLT; halt_if: it halted with IF=1 */
 	bool halt_if;
 	bool wait_sipi;			/* an AP before its SIPI; set by others (INIT) too */
-	bool nmi_pending;		/* any CPU sets, the owner injects */
-	bool intr_window;		/* interrupt-window exiting is on in the VMCS */
+	uint32_t nmi_queued;		/* NMIs posted by any CPU (atomic add); the owner folds them */
+	uint8_t nmi_pending;		/* the owner's: NMIs still to inject, at most 2 */
+	bool intr_window, nmi_window;	/* interrupt-/NMI-window exiting is on in the VMCS */
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;
 	uint64_t last_exit_qual;

@@ -107,7 +107,8 @@ int vm_start(struct vm *vm)
 		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = v->tsc_adjust = 0;
 		memset(v->dr, 0, sizeof(v->dr));
 		v->dr6 = DR6_INIT;
-		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
+		v->halted = v->halt_if = v->intr_window = v->nmi_window = false;
+		v->nmi_queued = v->nmi_pending = 0;
 		v->requests = 0;
 		v->misc_enable = 1;		/* fast strings */
 		v->mtrr_def_type = 0xc06;	/* MTRRs and fixed ranges on, WB default */

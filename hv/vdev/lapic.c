@@ -112,7 +112,7 @@ bool lapic_has_wakeup(struct vcpu *v)
 {
 	struct vlapic *l = v->lapic;
 
-	if (READ_ONCE(l->init_pending) || READ_ONCE(v->nmi_pending))
+	if (READ_ONCE(l->init_pending) || READ_ONCE(v->nmi_queued) || v->nmi_pending)
 		return true;
 	if (!v->halt_if)
 		return false;

@@ -35,7 +35,8 @@ static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool leve
 		lapic_set_irq(t, vector, level);
 		break;
 	case ICR_NMI:
-		WRITE_ONCE(t->nmi_pending, true);
+		/* Ordered before the kick's ICR write, as for IRR (seq-cst RMW). */
+		__atomic_fetch_add(&t->nmi_queued, 1, __ATOMIC_SEQ_CST);
 		vcpu_kick(t);
 		break;
 	case ICR_INIT:

@@ -26,6 +26,7 @@
 #define EXIT_EXT_INTR		1
 #define EXIT_TRIPLE_FAULT	2
 #define EXIT_INTR_WINDOW	7
+#define EXIT_NMI_WINDOW		8
 #define EXIT_CPUID		10
 #define EXIT_HLT		12
 #define EXIT_VMCALL		18
@@ -99,7 +100,8 @@ static int handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction();
 	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
-	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic->init_pending)) {
+	if (!v->halt_if && !READ_ONCE(v->nmi_queued) && !v->nmi_pending &&
+	    !READ_ONCE(v->lapic->init_pending)) {
 		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
 		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
 		WRITE_ONCE(v->state, VCPU_DONE);
@@ -110,12 +112,11 @@ static int handle_hlt(struct vcpu *v)
 	return 0;
 }
 
-static int handle_intr_window(struct vcpu *v)
+/* Interrupt or NMI window: vcpu_run_slice() injects, and turns the exiting off, before the entry. */
+static int handle_window(struct vcpu *v)
 {
 	(void)v;
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
-		vmread(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
-	return 0;	/* vcpu_run_slice() injects before the next entry */
+	return 0;
 }
 
 static int guest_cpl(void)
@@ -419,7 +420,8 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_CPUID] = handle_cpuid,
 	[EXIT_HLT] = handle_hlt,
-	[EXIT_INTR_WINDOW] = handle_intr_window,
+	[EXIT_INTR_WINDOW] = handle_window,
+	[EXIT_NMI_WINDOW] = handle_window,
 	[EXIT_VMCALL] = handle_vmcall,
 	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
 	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,

@@ -43,6 +43,7 @@ static char ctls_error[160];
 static const struct { uint32_t bit; const char *name; } required[] = {
 	{ PIN_EXT_INTR_EXITING, "external-interrupt exiting" },
 	{ PIN_NMI_EXITING, "NMI exiting" },
+	{ PIN_VIRTUAL_NMIS, "virtual NMIs" },
 	{ PIN_PREEMPTION_TIMER, "VMX preemption timer" },
 };
 
@@ -70,10 +71,17 @@ static bool compute_controls(void)
 
 	if (ctls_ready)
 		return !ctls_error[0];
-	for (unsigned int i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!((c->pin >> 32) & required[i].bit))
 			missing(miss, required[i].name);
-	adjust(c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER, &ctls.pin);
+	/*
+	 * Virtual NMIs: the guest's NMI blocking is its own, ended by its IRET,
+	 * and NMI-window exiting tells us when it ends (SDM 24.6.1, 24.6.2).
+	 */
+	adjust(c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS |
+	       PIN_PREEMPTION_TIMER, &ctls.pin);
+	if (!((c->proc >> 32) & CPU_NMI_WINDOW_EXITING))
+		missing(miss, "NMI-window exiting");
 	/* CR8 exits: the TPR is the virtual APIC's, never the physical one. */
 	if (!adjust(c->proc, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
 		    CPU_SECONDARY_CONTROLS | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
@@ -450,7 +458,7 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 	invvpid_single(v->vpid);
 	v->launched = false;
 	v->loaded = true;
-	v->intr_window = false;
+	v->intr_window = v->nmi_window = false;
 	return 0;
 }
 
@@ -464,14 +472,29 @@ static void vmcs_load(struct vcpu *v)
 	}
 }
 
-/* An event whose delivery a VM exit interrupted goes in again at the next entry. */
-static void reinject_vectoring(void)
+/*
+ * After a slow-path exit, before its handler: an event whose delivery the
+ * exit interrupted goes in again at the next entry (SDM 27.2.4).  An NMI
+ * re-injected must not find the guest NMI-blocked (its delivery blocks
+ * again; SDM 26.3.1.5).  An IRET that the exit cut short had already
+ * ended NMI blocking (exit qualification bit 12): it runs again, so the
+ * blocking comes back (SDM 27.2.3).
+ */
+static void complete_exit(uint32_t reason)
 {
 	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
 	uint32_t type = (idt >> 8) & 7;
 
-	if (!(idt & INTR_INFO_VALID))
+	if (!(idt & INTR_INFO_VALID)) {
+		if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION &&
+		    (vmread(EXIT_QUALIFICATION) & EPT_QUAL_NMI_UNBLOCKED))
+			vmwrite(GUEST_INTERRUPTIBILITY_INFO,
+				vmread(GUEST_INTERRUPTIBILITY_INFO) | BLOCK_NMI);
 		return;
+	}
+	if (type == 2)
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO,
+			vmread(GUEST_INTERRUPTIBILITY_INFO) & ~(uint64_t)BLOCK_NMI);
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, idt & 0x80000fffu);
 	if (idt & INTR_INFO_DELIVER_CODE)
 		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
@@ -479,35 +502,53 @@ static void reinject_vectoring(void)
 		vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
 }
 
-static void set_intr_window(struct vcpu *v, bool on)
+/* Interrupt- and NMI-window exiting on or off; the VMCS is written only when they change. */
+static void set_windows(struct vcpu *v, bool intr, bool nmi)
 {
 	uint32_t proc;
 
-	if (v->intr_window == on)
+	if (v->intr_window == intr && v->nmi_window == nmi)
 		return;
-	v->intr_window = on;
-	proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL);
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
-		on ? proc | CPU_INTR_WINDOW_EXITING : proc & ~CPU_INTR_WINDOW_EXITING);
+	v->intr_window = intr;
+	v->nmi_window = nmi;
+	proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL) &
+	       ~(CPU_INTR_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc | (intr ? CPU_INTR_WINDOW_EXITING : 0) |
+		(nmi ? CPU_NMI_WINDOW_EXITING : 0));
 }
 
 /*
- * Before an entry: fire an expired APIC timer, then inject the highest
- * deliverable interrupt if the guest can take it now, else ask for an exit
- * as soon as it can (interrupt-window exiting).  An event already going in
- * (an exception, a re-injection) goes first.
+ * NMIs posted since the last entry join the owner's count.  An NMI can be
+ * held pending while another is blocked or going in (SDM 6.7.1), so the
+ * count stops at 1 then; else at 2, the first of which goes in at once.
+ */
+static void take_nmis(struct vcpu *v, uint32_t block, bool injecting)
+{
+	uint32_t n = READ_ONCE(v->nmi_queued) ? __atomic_exchange_n(&v->nmi_queued, 0,
+								      __ATOMIC_ACQUIRE) : 0;
+	unsigned int limit = (block & BLOCK_NMI) || injecting ? 1 : 2;
+
+	if (n)
+		v->nmi_pending = v->nmi_pending + n > limit ? limit : v->nmi_pending + n;
+}
+
+/*
+ * Before an entry: fire an expired APIC timer, then inject an NMI or the
+ * highest deliverable interrupt if the guest can take it now, else ask for
+ * an exit as soon as it can (NMI- or interrupt-window exiting).  An event
+ * already going in (an exception, a re-injection) and a pending debug trap
+ * go first.
  */
 static void inject_events(struct vcpu *v)
 {
+	bool busy, intr_win = false, nmi_win = false;
 	uint32_t block;
-	bool busy, nmi;
 	int vec;
 
 	lapic_timer_update(v);
 	vec = lapic_pending_vector(v);
-	nmi = READ_ONCE(v->nmi_pending);
-	if (vec < 0 && !nmi) {		/* the common exit: nothing to deliver */
-		set_intr_window(v, false);
+	if (vec < 0 && !v->nmi_pending && !READ_ONCE(v->nmi_queued)) {
+		set_windows(v, false, false);	/* the common exit: nothing to deliver */
 		return;
 	}
 	block = (uint32_t)vmread(GUEST_INTERRUPTIBILITY_INFO);
@@ -518,22 +559,37 @@ static void inject_events(struct vcpu *v)
 	 */
 	busy = (vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) ||
 	       (vmread(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_ANY);
-	if (!busy && nmi && !(block & 0xb)) {	/* no STI, MOV SS or NMI blocking */
-		WRITE_ONCE(v->nmi_pending, false);
-		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | (2u << 8) | 2);
-		busy = true;
+	take_nmis(v, block, busy);
+	if (v->nmi_pending) {
+		/* STI blocking may block NMIs too (SDM 24.4.2, table 24-3): we take it so. */
+		if (!busy && !(block & (BLOCK_STI | BLOCK_MOV_SS | BLOCK_NMI))) {
+			v->nmi_pending--;
+			vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+			busy = true;
+		}
+		/*
+		 * Wait for the window.  Under STI blocking alone the interrupt
+		 * window, which opens when the shadow ends: some CPUs would
+		 * take an NMI-window exit inside the shadow, again and again.
+		 */
+		if (v->nmi_pending) {
+			if (!busy && (block & (BLOCK_STI | BLOCK_MOV_SS | BLOCK_NMI)) == BLOCK_STI)
+				intr_win = true;
+			else
+				nmi_win = true;
+		}
 	}
-	if (vec < 0) {
-		set_intr_window(v, false);
-		return;
+	if (vec >= 0) {
+		if (!busy && (vmread(GUEST_RFLAGS) & RFLAGS_IF) &&
+		    !(block & (BLOCK_STI | BLOCK_MOV_SS))) {
+			lapic_accept(v, vec);
+			vmwrite(VM_ENTRY_INTR_INFO_FIELD,
+				INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
+		} else {
+			intr_win = true;
+		}
 	}
-	if (!busy && (vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(block & 3)) {
-		lapic_accept(v, vec);
-		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
-		set_intr_window(v, false);
-		return;
-	}
-	set_intr_window(v, true);
+	set_windows(v, intr_win, nmi_win);
 }
 
 /* INIT and SIPI posted by another vCPU; false: v has nothing to run yet. */
@@ -647,7 +703,7 @@ void vcpu_run_slice(struct vcpu *v)
 			break;
 		}
 		if (fast == FASTPATH_NONE) {
-			reinject_vectoring();
+			complete_exit(reason);
 			/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
 			__asm__ __volatile__("sti; nop; cli" ::: "memory");
 			if (vmx_exit_dispatch(v, reason))

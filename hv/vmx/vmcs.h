@@ -99,7 +99,6 @@ enum vmcs_field {
 /* VM-entry interruption information. */
 #define INTR_INFO_VALID			(1u << 31)
 #define INTR_INFO_DELIVER_CODE		(1u << 11)
-#define INTR_INFO_NMI_UNBLOCKED		(1u << 12)	/* exit interruption info */
 #define INTR_TYPE_EXT_INTR		(0u << 8)
 #define INTR_TYPE_NMI			(2u << 8)
 #define INTR_TYPE_HW_EXCEPTION		(3u << 8)
@@ -120,5 +119,8 @@ enum vmcs_field {
 #define PENDING_DBG_ANY			(PENDING_DBG_ENABLED_BP | PENDING_DBG_BS | PENDING_DBG_RTM)
 
 #define EXIT_REASON_ENTRY_FAILURE	(1u << 31)
+#define EXIT_REASON_EPT_VIOLATION	48
+/* EPT-violation exit qualification: an IRET cut short had unblocked NMIs (SDM 27.2.1, table 27-7). */
+#define EPT_QUAL_NMI_UNBLOCKED		(1ULL << 12)
 
 #endif

@@ -96,6 +96,10 @@ CHECKS = {
         single_step_emulated_insns single_step_movss_then_cpuid single_step_movss_dr7_gd
         movss_watchpoint_after_next_insn
         single_step_sti_hlt single_step_hlt_before_interrupt''',
+    'behave_nmi': '''
+        self_nmi_delivered self_nmi_rip nmi_blocked_in_handler nmi_pending_taken_after_iret
+        nmi_pending_rip_after_iret nmi_latch_holds_one nmi_iret_exit_count
+        nmi_blocked_across_iret_exit nmi_delivered_on_unmapped_stack nmi_unmapped_stack_rip''',
 }
 GUEST_TIMEOUT = 150
 

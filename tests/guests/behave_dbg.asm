@@ -66,14 +66,7 @@ start:
 	call behave_init
 	call behave_map_mmio
 	mov qword [auto_eoi], 1
-	; #DB gets our logging handler (an interrupt gate, like the others)
-	lea rax, [db_handler]
-	lea rdi, [behave_idt + 1 * 16]
-	mov [rdi], ax
-	shr rax, 16
-	mov [rdi + 6], ax
-	shr rax, 16
-	mov [rdi + 8], eax
+	SET_GATE 1, db_handler		; #DB: our logging handler
 
 	; --- DR7 and DR0-DR3 keep their values over a VM exit (CPUID exits) ---
 	mov rax, 0x1111000
