@@ -98,6 +98,7 @@ struct vm {
 	uint64_t unknown_ports, unknown_msrs;
 
 	bool restart_request;		/* the guest asked for a reset: the shell restarts it */
+	bool warm_start;		/* this start follows such a reset: CMOS RAM survives it */
 
 	/* Emulated devices (hv/vdev/), attached by their units in vm_create(). */
 	struct vioapic *ioapic;

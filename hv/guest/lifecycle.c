@@ -73,6 +73,7 @@ int vm_start(struct vm *vm)
 	vm->fail_reason[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	vm->unknown_ports = vm->unknown_msrs = 0;
+	vm->warm_start = vm->restart_request;
 	vm->restart_request = false;
 	memset(&vm->boot, 0, sizeof(vm->boot));
 	vm_units_reset(vm);
@@ -166,9 +167,7 @@ void vm_reap_all(void)
 
 		if ((vm->state == VM_EXITED || vm->state == VM_FAILED) && vm->mem_ready)
 			vm_reap(vm);
-		if (vm->state == VM_EXITED && READ_ONCE(vm->restart_request) && all_vcpus_off(vm)) {
-			vm->restart_request = false;
-			vm_start(vm);
-		}
+		if (vm->state == VM_EXITED && READ_ONCE(vm->restart_request) && all_vcpus_off(vm))
+			vm_start(vm);	/* it takes the request: a warm start */
 	}
 }

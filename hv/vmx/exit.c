@@ -100,9 +100,12 @@ static int handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction();
 	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
-	if (!v->halt_if && !READ_ONCE(v->nmi_queued) && !v->nmi_pending &&
-	    !READ_ONCE(v->lapic->init_pending)) {
-		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
+	/*
+	 * With IF=0 only an NMI or INIT ends HLT (SDM vol. 2, HLT), and only
+	 * another vCPU sends them: a guest's only vCPU is done for good.
+	 */
+	if (!v->halt_if && v->vm->cfg.vcpus == 1 && !READ_ONCE(v->nmi_queued) &&
+	    !v->nmi_pending && !READ_ONCE(v->lapic->init_pending)) {
 		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
 		WRITE_ONCE(v->state, VCPU_DONE);
 		return 1;

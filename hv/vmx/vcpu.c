@@ -592,14 +592,15 @@ static void inject_events(struct vcpu *v)
 	set_windows(v, intr_win, nmi_win);
 }
 
-/* INIT and SIPI posted by another vCPU; false: v has nothing to run yet. */
+/* INIT and SIPI posted by another vCPU; false: v has nothing to run (yet). */
 static bool take_init_sipi(struct vcpu *v)
 {
 	int vector;
 
 	if (lapic_take_init_sipi(v, &vector))
 		vcpu_reset_sipi(v, vector);
-	return !READ_ONCE(v->wait_sipi);
+	/* INIT to the BSP ends the vCPU: its guest restarts. */
+	return !READ_ONCE(v->wait_sipi) && READ_ONCE(v->state) == VCPU_RUNNABLE;
 }
 
 /*

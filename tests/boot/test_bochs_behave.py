@@ -100,6 +100,11 @@ CHECKS = {
         self_nmi_delivered self_nmi_rip nmi_blocked_in_handler nmi_pending_taken_after_iret
         nmi_pending_rip_after_iret nmi_latch_holds_one nmi_iret_exit_count
         nmi_blocked_across_iret_exit nmi_delivered_on_unmapped_stack nmi_unmapped_stack_rip''',
+    'behave_smp': '''
+        vcpu1_ready ipi_to_halted_vcpu ipi_to_running_vcpu nmi_to_vcpu_in_sti_shadow_loop
+        ioapic_level_redelivered_after_eoi cli_hlt_woken_by_nmi
+        init_with_level_bit_clear_resets_ap ap_in_cli_hlt_restarts_on_init_sipi''',
+    'behave_init': 'init_to_bsp_restarts_guest',
 }
 GUEST_TIMEOUT = 150
 
