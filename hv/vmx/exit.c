@@ -48,6 +48,11 @@
 
 typedef int (*exit_handler_t)(struct vcpu *v);
 
+/* The fault-class exceptions (SDM 6.15): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. */
+#define FAULT_VECTORS	((1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10) | \
+			 (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 16) | \
+			 (1u << 17) | (1u << 19) | (1u << 20) | (1u << 21))
+
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code)
 {
 	(void)v;
@@ -55,6 +60,13 @@ void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, u
 		(has_code ? INTR_INFO_DELIVER_CODE : 0));
 	if (has_code)
 		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, code);
+	/*
+	 * A fault pushes RF = 1 (SDM 17.3.1.1: all but an instruction
+	 * breakpoint); an injected event pushes RFLAGS as the VMCS holds it
+	 * (SDM 26.5.1.1), so the RF goes there.
+	 */
+	if (vector < 32 && (FAULT_VECTORS & (1u << vector)))
+		vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) | RFLAGS_RF);
 }
 
 static int inject_ud(struct vcpu *v)

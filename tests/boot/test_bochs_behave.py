@@ -58,6 +58,8 @@ CHECKS = {
         pf_wp0_allows_supervisor_write pf_reserved_bit pf_exec_nx int80_kernel
         int80_rip_after_insn nm_sse_with_ts nm_clear_after_clts xm_simd_divide_by_zero
         mf_x87_divide_by_zero pf_user_write_supervisor pf_cr2_user_write_supervisor
+        ud_pushes_rf gp_unknown_msr_pushes_rf ud_vmxoff ud_vmxoff_pushes_rf gp_cr4_all_ones
+        gp_cr4_pushes_rf
         pf_user_read_not_present gp_user_hlt gp_user_int_gate_dpl int80_from_user_dpl3_gate
         ac_user_misaligned''',
     'behave_io': '''

@@ -39,6 +39,15 @@ org 0x100000
 	CHECK e, %1, "CR2 is not the faulting address", r8, r9
 %endmacro
 
+; CHECK_RF "name": the last fault pushed RFLAGS with RF set (faults other
+; than instruction breakpoints do, SDM 17.3.1.1; one the hypervisor injects
+; pushes the RFLAGS it leaves in the VMCS, SDM 26.5.1.1).
+%macro CHECK_RF 1
+	mov r8, [last_rflags]
+	bt r8, 16
+	CHECK c, %1, "RF clear in the RFLAGS the fault pushed", r8, 0x10000
+%endmacro
+
 ; USER snippet, rflags: run a snippet of user_page in ring 3 with these
 ; extra RFLAGS bits; its fault brings us back here in ring 0.
 %macro USER 2
@@ -205,6 +214,22 @@ start:
 	ATTEMPT jmp rax
 	CHECK_TRAP "pf_exec_nx", 14, 0x11
 .nxd:
+
+	; --- faults push RF=1, those the hypervisor injects too ---
+	ATTEMPT ud2
+	CHECK_RF "ud_pushes_rf"
+	mov ecx, 0x12345678
+	ATTEMPT wrmsr
+	CHECK_RF "gp_unknown_msr_pushes_rf"
+	ATTEMPT vmxoff
+	CHECK_TRAP "ud_vmxoff", 6, -1
+	CHECK_RF "ud_vmxoff_pushes_rf"
+	mov r14, cr4
+	mov eax, 0xffffffff
+	ATTEMPT mov cr4, rax
+	mov cr4, r14
+	CHECK_TRAP "gp_cr4_all_ones", 13, 0
+	CHECK_RF "gp_cr4_pushes_rf"
 
 	; --- INT n in ring 0: the handler runs, RIP after the INT ---
 	lea rax, [int80_hook]
