@@ -14,7 +14,11 @@
 #define CR0_PG		(1ULL << 31)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_PGE		(1ULL << 7)
+#define CR4_PCE		(1ULL << 8)
+#define CR4_LA57	(1ULL << 12)
 #define CR4_VMXE	(1ULL << 13)
+#define CR4_PCIDE	(1ULL << 17)
+#define CR4_CET		(1ULL << 23)
 
 #define MSR_APIC_BASE		0x1b
 #define MSR_FEATURE_CONTROL	0x3a

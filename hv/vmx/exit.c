@@ -212,73 +212,6 @@ static int handle_vmcall(struct vcpu *v)
 	return end_slice;
 }
 
-static int handle_cr_access(struct vcpu *v)
-{
-	uint64_t q = vmread(EXIT_QUALIFICATION);
-	unsigned int cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
-	uint64_t val;
-
-	if (type == 2) {			/* CLTS */
-		vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~(1ULL << 3));
-		vmwrite(CR0_READ_SHADOW, vcpu_guest_cr0() & ~(1ULL << 3));
-		vcpu_skip_instruction();
-		return 0;
-	}
-	if (type == 3) {			/* LMSW: the low 4 bits of CR0, PE cannot clear */
-		uint64_t src = (q >> 16) & 0xf, old = vcpu_guest_cr0();
-
-		val = (old & ~0xeULL) | src | (old & 1);
-		cr = 0;
-	} else if (type == 0) {
-		val = vcpu_gpr(v, gpr);
-	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
-		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic->tpr >> 4) & 0xf;
-		vcpu_set_gpr(v, gpr, val);
-		vcpu_skip_instruction();
-		return 0;
-	} else {
-		guest_fail(v, "unexpected read of CR%u", cr);
-		return 1;
-	}
-	if (cr == 0) {
-		uint64_t efer = vmread(GUEST_IA32_EFER), entry = vmread(VM_ENTRY_CONTROLS);
-
-		if ((val & CR0_PG) && !(val & CR0_PE)) {
-			vcpu_inject_exception(v, VEC_GP, true, 0);
-			return 0;
-		}
-		/* Paging on with EFER.LME: the guest enters long mode. */
-		if ((val & CR0_PG) && (efer & (1 << 8)))
-			efer |= 1 << 10, entry |= ENTRY_IA32E_MODE;
-		else if (!(val & CR0_PG))
-			efer &= ~(1ULL << 10), entry &= ~ENTRY_IA32E_MODE;
-		vmwrite(GUEST_IA32_EFER, efer);
-		vmwrite(VM_ENTRY_CONTROLS, entry);
-		vmwrite(CR0_READ_SHADOW, val);
-		vmwrite(GUEST_CR0, val | CR0_NE);
-	} else if (cr == 4) {
-		if (val & CR4_VMXE) {
-			vcpu_inject_exception(v, VEC_GP, true, 0);
-			return 0;
-		}
-		vmwrite(CR4_READ_SHADOW, val);
-		vmwrite(GUEST_CR4, val | CR4_VMXE);
-	} else if (cr == 3) {
-		vmwrite(GUEST_CR3, val);
-	} else if (cr == 8) {
-		if (val > 15) {
-			vcpu_inject_exception(v, VEC_GP, true, 0);
-			return 0;
-		}
-		v->lapic->tpr = (uint32_t)val << 4;
-	} else {
-		guest_fail(v, "unexpected write of CR%u", cr);
-		return 1;
-	}
-	vcpu_skip_instruction();
-	return 0;
-}
-
 /* One port access; 1: the guest is ending (a device asked), its vCPU must stop. */
 static int port_access(struct vcpu *v, uint16_t port, bool in, unsigned int size, uint32_t *val)
 {
@@ -441,7 +374,7 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
 	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,
 	[27] = inject_ud, [50] = inject_ud, [53] = inject_ud, [59] = inject_ud,
-	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_CR_ACCESS] = exit_cr_access,
 	[EXIT_IO] = handle_io,
 	[EXIT_RDMSR] = exit_rdmsr,
 	[EXIT_WRMSR] = exit_wrmsr,

@@ -374,9 +374,12 @@ static void setup_guest_state(struct vcpu *v)
 {
 	struct guest_boot def = { 0 };
 
-	/* The guest owns CR0 but NE and CR4 but VMXE, which VMX needs set and it never sees. */
+	/*
+	 * The guest owns CR0 but NE and CR4 but VMXE, which VMX needs set and it
+	 * never sees, and the CR4 bits of features its CPUID hides (hv/vmx/cr.c).
+	 */
 	vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
-	vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
+	vmwrite(CR4_GUEST_HOST_MASK, vmx_cr4_host_owned(v));
 	vmwrite(GUEST_SYSENTER_CS, 0);
 	vmwrite(GUEST_SYSENTER_ESP, 0);
 	vmwrite(GUEST_SYSENTER_EIP, 0);

@@ -55,6 +55,9 @@ void vmx_explain_entry_failure(struct vcpu *v, uint32_t basic);
 const char *vmx_insn_error_name(uint32_t err);
 int exit_rdmsr(struct vcpu *v);
 int exit_wrmsr(struct vcpu *v);
+int exit_cr_access(struct vcpu *v);
+/* The CR4 bits the hypervisor owns (the CR4 guest/host mask): VMXE and those of hidden features. */
+uint64_t vmx_cr4_host_owned(struct vcpu *v);
 void cpuid_init(void);
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
 bool vcpu_has_rdtscp(void);

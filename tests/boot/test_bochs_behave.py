@@ -59,9 +59,13 @@ CHECKS = {
         int80_rip_after_insn nm_sse_with_ts nm_clear_after_clts xm_simd_divide_by_zero
         mf_x87_divide_by_zero pf_user_write_supervisor pf_cr2_user_write_supervisor
         ud_pushes_rf gp_unknown_msr_pushes_rf ud_vmxoff ud_vmxoff_pushes_rf gp_cr4_all_ones
-        gp_cr4_pushes_rf
+        gp_cr4_pushes_rf cr4_osxsave_gp_without_xsave cr4_vmxe_gp_without_vmx
+        cr4_smxe_gp_without_smx cr4_pcide_gp_without_pcid cr4_mce_gp_without_mce
+        cr4_fsgsbase_gp_without_fsgsbase cr4_smep_gp_without_smep cr4_smap_gp_without_smap
+        cr4_umip_gp_without_umip cr4_pke_gp_without_pku cr4_cet_gp_without_cet
+        cr4_pks_gp_without_pks cr4_reserved_bit_15_gp cr4_osxsave_reads_clear
         pf_user_read_not_present gp_user_hlt gp_user_int_gate_dpl int80_from_user_dpl3_gate
-        ac_user_misaligned''',
+        ac_user_misaligned cr0_nw_without_cd_gp cr0_high_bit_gp cr0_unchanged_after_gp''',
     'behave_io': '''
         absent_in8_2f8_2ff absent_in16_2f8 absent_in32_2fc absent_in8_3e8 absent_in8_278
         absent_in32_120 absent_write_ignored ins_advances_rdi_rcx ins_absent_reads_ones
