@@ -15,11 +15,17 @@ struct parser {
 };
 
 static const char *const mode_names[] = { "long", "protected", "real" };
+static const char *const unassigned_names[] = { "ignore", "stop" };
 static const char *const level_names[] = { "err", "warn", "info", "debug" };
 
 const char *config_mode_name(int mode)
 {
 	return mode >= 0 && mode < 3 ? mode_names[mode] : "?";
+}
+
+const char *config_unassigned_name(int policy)
+{
+	return policy >= 0 && policy < 2 ? unassigned_names[policy] : "?";
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -255,9 +261,18 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 	} else if (!strcmp(key, "autostart")) {
 		if (!parse_bool(val, &g->autostart))
 			error(p, "bad autostart '%s' (expected yes or no)", val);
+	} else if (!strcmp(key, "unassigned")) {
+		int u;
+
+		for (u = 0; u < 2 && strcmp(val, unassigned_names[u]); u++)
+			;
+		if (u == 2)
+			error(p, "bad unassigned '%s' (expected ignore or stop)", val);
+		else
+			g->unassigned = u;
 	} else {
 		error(p, "unknown guest key '%s' (expected image, memory, vcpus, cpus, mode, "
-		      "load, entry, autostart, initrd, cmdline or module)", key);
+		      "load, entry, autostart, unassigned, initrd, cmdline or module)", key);
 	}
 }
 
