@@ -96,6 +96,7 @@ struct vm {
 	/* Exit statistics, per basic exit reason. */
 	uint64_t exit_count[EXIT_REASONS];
 	uint64_t unknown_ports, unknown_msrs;
+	uint64_t unknown_mmio;		/* accesses to unassigned guest-physical addresses */
 
 	bool restart_request;		/* the guest asked for a reset: the shell restarts it */
 	bool warm_start;		/* this start follows such a reset: CMOS RAM survives it */

@@ -72,7 +72,7 @@ int vm_start(struct vm *vm)
 	vm->exit_status = 0;
 	vm->fail_reason[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
-	vm->unknown_ports = vm->unknown_msrs = 0;
+	vm->unknown_ports = vm->unknown_msrs = vm->unknown_mmio = 0;
 	vm->warm_start = vm->restart_request;
 	vm->restart_request = false;
 	memset(&vm->boot, 0, sizeof(vm->boot));

@@ -329,16 +329,30 @@ static int handle_io(struct vcpu *v)
 	return 0;
 }
 
+/* EPT-violation qualification: a guest-linear address is valid, and it was not a page walk's. */
+#define EPT_QUAL_GLA_VALID	(1ULL << 7)
+#define EPT_QUAL_GLA_ACCESS	(1ULL << 8)
+
 static int handle_ept_violation(struct vcpu *v)
 {
-	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
-	const struct mmio_range *dev;
+	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS), q = vmread(EXIT_QUALIFICATION);
+	const struct mmio_range *dev = NULL;
 
-	if (gpa >= v->vm->cfg.memory && (dev = vm_find_mmio(v, gpa)))
+	if (gpa >= v->vm->cfg.memory) {
+		dev = vm_find_mmio(v, gpa);
+		/*
+		 * Neither RAM nor a device: on a PC the access ends in a master
+		 * abort (reads all ones, writes dropped).  An instruction's own
+		 * access only: a page walk there cannot be given all ones.
+		 */
+		if (!dev && v->vm->cfg.unassigned == UNASSIGNED_IGNORE &&
+		    (q & (EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_ACCESS)) ==
+		    (EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_ACCESS))
+			dev = &vm_unassigned_mmio;
+	}
+	if (dev)
 		return mmio_emulate(v, dev, gpa);
-	if (gmem_fault(v, gpa, vmread(EXIT_QUALIFICATION)))
-		return 1;
-	return 0;
+	return gmem_fault(v, gpa, q) ? 1 : 0;
 }
 
 static int handle_ept_misconfig(struct vcpu *v)

@@ -111,6 +111,12 @@ CHECKS = {
         ioapic_level_redelivered_after_eoi cli_hlt_woken_by_nmi
         init_with_level_bit_clear_resets_ap ap_in_cli_hlt_restarts_on_init_sipi''',
     'behave_init': 'init_to_bsp_restarts_guest',
+    'behave_mem': '''
+        unassigned_read8 unassigned_read16 unassigned_read32 unassigned_read64
+        unassigned_read_misaligned unassigned_write_dropped unassigned_rep_movs_reads_ones
+        absent_hpet_reads_ones disabled_xapic_reads_ones reenabled_xapic_answers
+        apic_base_move_accepted moved_xapic_answers_at_new_base old_xapic_base_reads_ones
+        xapic_back_at_default_base apic_base_past_maxphyaddr_gp apic_base_reserved_low_bit_gp''',
 }
 GUEST_TIMEOUT = 150
 
