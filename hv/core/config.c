@@ -28,6 +28,15 @@ const char *config_unassigned_name(int policy)
 	return policy >= 0 && policy < 2 ? unassigned_names[policy] : "?";
 }
 
+/* The index of @val among the @n @names; -1: none of them. */
+static int name_index(const char *val, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(val, names[i]))
+			return i;
+	return -1;
+}
+
 __attribute__((format(printf, 2, 3)))
 static void error(struct parser *p, const char *fmt, ...)
 {
@@ -242,11 +251,9 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 		if (!parse_cpus(val, &g->cpu_mask))
 			error(p, "bad cpus '%s' (expected a list like 1,2 or 1-3)", val);
 	} else if (!strcmp(key, "mode")) {
-		int m;
+		int m = name_index(val, mode_names, 3);
 
-		for (m = 0; m < 3 && strcmp(val, mode_names[m]); m++)
-			;
-		if (m == 3)
+		if (m < 0)
 			error(p, "bad mode '%s' (expected long, protected or real)", val);
 		else
 			g->mode = m;
@@ -262,11 +269,9 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 		if (!parse_bool(val, &g->autostart))
 			error(p, "bad autostart '%s' (expected yes or no)", val);
 	} else if (!strcmp(key, "unassigned")) {
-		int u;
+		int u = name_index(val, unassigned_names, 2);
 
-		for (u = 0; u < 2 && strcmp(val, unassigned_names[u]); u++)
-			;
-		if (u == 2)
+		if (u < 0)
 			error(p, "bad unassigned '%s' (expected ignore or stop)", val);
 		else
 			g->unassigned = u;
@@ -279,12 +284,12 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 static void global_key(struct parser *p, const char *key, const char *val)
 {
 	if (!strcmp(key, "log")) {
-		for (int l = 0; l < 4; l++)
-			if (!strcmp(val, level_names[l])) {
-				p->cfg->log_level = l;
-				return;
-			}
-		error(p, "bad log level '%s' (expected err, warn, info or debug)", val);
+		int l = name_index(val, level_names, 4);
+
+		if (l < 0)
+			error(p, "bad log level '%s' (expected err, warn, info or debug)", val);
+		else
+			p->cfg->log_level = l;
 	} else if (!strcmp(key, "console")) {
 		if (strcmp(val, "serial"))
 			error(p, "bad console '%s' (expected serial)", val);
