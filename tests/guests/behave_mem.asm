@@ -25,6 +25,23 @@ org 0x100000
 	CHECK e, %1, "an unassigned read did not return all ones", r8, r9
 %endmacro
 
+; VERSION_AT "name", base, "where": the APIC version register (0x14) answers at base.
+%macro VERSION_AT 3
+	mov edx, %2
+	mov r8d, [rdx + 0x30]
+	and r8d, 0xff
+	cmp r8, 0x14
+	CHECK e, %1, %3, r8, 0x14
+%endmacro
+
+; RESTORE_APIC_BASE: IA32_APIC_BASE back to what it was (R15:R14).
+%macro RESTORE_APIC_BASE 0
+	mov ecx, MSR_APIC_BASE
+	mov eax, r14d
+	mov edx, r15d
+	wrmsr
+%endmacro
+
 start:
 	mov r12, rdi
 	call behave_init
@@ -65,15 +82,8 @@ start:
 	mov edx, LAPIC_BASE
 	READ_ONES "disabled_xapic_reads_ones", {mov r8d, [rdx + 0x30]}, r8, 0xffffffff
 	mov dword [rdx + 0x80], 0x20	; TPR: dropped
-	mov ecx, MSR_APIC_BASE
-	mov eax, r14d
-	mov edx, r15d
-	wrmsr
-	mov edx, LAPIC_BASE
-	mov r8d, [rdx + 0x30]
-	and r8d, 0xff
-	cmp r8, 0x14
-	CHECK e, "reenabled_xapic_answers", "the version register after the APIC is enabled again", r8, 0x14
+	RESTORE_APIC_BASE
+	VERSION_AT "reenabled_xapic_answers", LAPIC_BASE, "the version register after the APIC is enabled again"
 
 	; --- IA32_APIC_BASE moves the xAPIC page ---
 	mov ecx, MSR_APIC_BASE
@@ -83,22 +93,11 @@ start:
 	mov edx, r15d
 	ATTEMPT wrmsr
 	CHECK_NOTRAP "apic_base_move_accepted"
-	mov edx, NEW_APIC
-	mov r8d, [rdx + 0x30]
-	and r8d, 0xff
-	cmp r8, 0x14
-	CHECK e, "moved_xapic_answers_at_new_base", "the version register at the new base", r8, 0x14
+	VERSION_AT "moved_xapic_answers_at_new_base", NEW_APIC, "the version register at the new base"
 	mov edx, LAPIC_BASE
 	READ_ONES "old_xapic_base_reads_ones", {mov r8d, [rdx + 0x30]}, r8, 0xffffffff
-	mov ecx, MSR_APIC_BASE
-	mov eax, r14d
-	mov edx, r15d
-	wrmsr
-	mov edx, LAPIC_BASE
-	mov r8d, [rdx + 0x30]
-	and r8d, 0xff
-	cmp r8, 0x14
-	CHECK e, "xapic_back_at_default_base", "the version register back at 0xfee00000", r8, 0x14
+	RESTORE_APIC_BASE
+	VERSION_AT "xapic_back_at_default_base", LAPIC_BASE, "the version register back at 0xfee00000"
 	mov eax, 0x80000008
 	cpuid
 	movzx ecx, al			; MAXPHYADDR
