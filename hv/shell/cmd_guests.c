@@ -242,8 +242,9 @@ int cmd_exits(int argc, char **argv)
 		if (vm->state == VM_EMPTY || (argc == 2 && strcmp(argv[1], vm->cfg.name)))
 			continue;
 		any = true;
-		pr_info("%s: unknown ports %llu, unknown MSRs %llu\n", vm->cfg.name,
-			(unsigned long long)vm->unknown_ports, (unsigned long long)vm->unknown_msrs);
+		pr_info("%s: unknown ports %llu, unknown MSRs %llu, unassigned memory %llu\n",
+			vm->cfg.name, (unsigned long long)vm->unknown_ports,
+			(unsigned long long)vm->unknown_msrs, (unsigned long long)vm->unknown_mmio);
 		for (int r = 0; r < EXIT_REASONS; r++)
 			if (vm->exit_count[r])
 				pr_info("  %2d %-24s %llu\n", r, vmx_exit_name(r),

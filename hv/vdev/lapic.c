@@ -119,6 +119,12 @@ void lapic_set_cr8(struct vcpu *v, uint32_t val)
 	reg_set(v->lapic, APIC_TPR, val << 4);
 }
 
+/* Where IA32_APIC_BASE puts it (SDM 10.4.5). */
+static uint64_t lapic_mmio_base(struct vcpu *v)
+{
+	return v->lapic->apic_base & ~0xfffULL;
+}
+
 /* ---- interrupts ---- */
 
 void lapic_set_irq(struct vcpu *v, uint8_t vector, bool level)
@@ -182,7 +188,7 @@ bool lapic_has_wakeup(struct vcpu *v)
 {
 	struct vlapic *l = v->lapic;
 
-	if (READ_ONCE(l->init_pending) || READ_ONCE(v->nmi_pending))
+	if (READ_ONCE(l->init_pending) || READ_ONCE(v->nmi_queued) || v->nmi_pending)
 		return true;
 	if (!v->halt_if)
 		return false;
@@ -353,6 +359,7 @@ static bool lapic_mmio_live(struct vcpu *v)
 
 static const struct mmio_ops lapic_mmio = {
 	.live = lapic_mmio_live,
+	.base = lapic_mmio_base,
 	.read = lapic_mmio_read,
 	.write = lapic_mmio_write,
 };
@@ -361,7 +368,7 @@ static void set_apic_base(struct vcpu *v, uint64_t val)
 {
 	struct vlapic *l = v->lapic;
 
-	l->apic_base = (val & (APIC_BASE_EN | APIC_BASE_EXTD)) | GUEST_LAPIC_BASE |
+	l->apic_base = (val & ~0xfffULL) | (val & (APIC_BASE_EN | APIC_BASE_EXTD)) |
 		       (l->apic_base & APIC_BASE_BSP);
 	set_id_reg(l);
 	if (x2apic_mode(l))
@@ -395,11 +402,15 @@ bool lapic_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val)
 
 	if (msr == MSR_APIC_BASE) {
 		bool en = val & APIC_BASE_EN, x2 = val & APIC_BASE_EXTD;
+		uint64_t base_bits = ((1ULL << (cpuid(0x80000008, 0).eax & 0xff)) - 1) & ~0xfffULL;
 
-		/* Reserved bits, another base, or x2APIC without enable: #GP. */
-		if ((val & ~(APIC_BASE_EN | APIC_BASE_EXTD | APIC_BASE_BSP | 0xfffff000ULL)) ||
-		    (val & 0xfffff000ULL) != GUEST_LAPIC_BASE || (x2 && !en) ||
-		    (x2apic_mode(l) && en && !x2))	/* x2APIC -> xAPIC must pass disabled */
+		/*
+		 * Reserved bits (a base past MAXPHYADDR among them), x2APIC
+		 * without enable, or x2APIC to xAPIC without passing disabled:
+		 * #GP.  The base may move: the xAPIC page goes with it (SDM 10.4.5).
+		 */
+		if ((val & ~(APIC_BASE_EN | APIC_BASE_EXTD | APIC_BASE_BSP | base_bits)) ||
+		    (x2 && !en) || (x2apic_mode(l) && en && !x2))
 			return false;
 		set_apic_base(v, val);
 		return true;

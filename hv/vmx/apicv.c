@@ -72,7 +72,9 @@ void apicv_before_entry(struct vcpu *v)
 	int rvi, svi;
 	uint16_t status;
 	uint64_t tmr[4];
-	bool xapic = lapic_xapic_mmio(v);
+	/* A relocated xAPIC is emulated: the APIC-access page stays at the default base. */
+	bool xapic = lapic_xapic_mmio(v) &&
+		     (v->lapic->apic_base & ~0xfffULL) == GUEST_LAPIC_BASE;
 
 	lapic_sync_posted(v);
 	/*

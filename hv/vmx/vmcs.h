@@ -73,6 +73,7 @@ enum vmcs_field {
 #define CPU_CR8_LOAD_EXITING		(1u << 19)
 #define CPU_CR8_STORE_EXITING		(1u << 20)
 #define CPU_TPR_SHADOW			(1u << 21)
+#define CPU_NMI_WINDOW_EXITING		(1u << 22)
 #define CPU_UNCOND_IO_EXITING		(1u << 24)
 #define CPU_USE_IO_BITMAPS		(1u << 25)
 #define CPU_USE_MSR_BITMAPS		(1u << 28)
@@ -88,12 +89,14 @@ enum vmcs_field {
 #define SEC_INVPCID			(1u << 12)
 #define SEC_XSAVES			(1u << 20)
 /* VM-exit controls. */
+#define EXIT_SAVE_DEBUG_CONTROLS	(1u << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE	(1u << 9)
 #define EXIT_SAVE_IA32_PAT		(1u << 18)
 #define EXIT_LOAD_IA32_PAT		(1u << 19)
 #define EXIT_SAVE_IA32_EFER		(1u << 20)
 #define EXIT_LOAD_IA32_EFER		(1u << 21)
 /* VM-entry controls. */
+#define ENTRY_LOAD_DEBUG_CONTROLS	(1u << 2)
 #define ENTRY_IA32E_MODE		(1u << 9)
 #define ENTRY_LOAD_IA32_PAT		(1u << 14)
 #define ENTRY_LOAD_IA32_EFER		(1u << 15)
@@ -102,8 +105,27 @@ enum vmcs_field {
 #define INTR_INFO_VALID			(1u << 31)
 #define INTR_INFO_DELIVER_CODE		(1u << 11)
 #define INTR_TYPE_EXT_INTR		(0u << 8)
+#define INTR_TYPE_NMI			(2u << 8)
 #define INTR_TYPE_HW_EXCEPTION		(3u << 8)
 
+/* Interruptibility state (SDM 24.4.2, table 24-3). */
+#define BLOCK_STI			(1u << 0)
+#define BLOCK_MOV_SS			(1u << 1)
+#define BLOCK_NMI			(1u << 3)
+
+/*
+ * Pending debug exceptions (SDM 24.4.2, table 24-4): B0-B3 say which
+ * breakpoints matched; a #DB is pending when an enabled one did, for a
+ * single step (BS) or for RTM.
+ */
+#define PENDING_DBG_ENABLED_BP		(1ULL << 12)
+#define PENDING_DBG_BS			(1ULL << 14)
+#define PENDING_DBG_RTM			(1ULL << 16)
+#define PENDING_DBG_ANY			(PENDING_DBG_ENABLED_BP | PENDING_DBG_BS | PENDING_DBG_RTM)
+
 #define EXIT_REASON_ENTRY_FAILURE	(1u << 31)
+#define EXIT_REASON_EPT_VIOLATION	48
+/* EPT-violation exit qualification: an IRET cut short had unblocked NMIs (SDM 27.2.1, table 27-7). */
+#define EPT_QUAL_NMI_UNBLOCKED		(1ULL << 12)
 
 #endif

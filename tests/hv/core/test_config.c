@@ -14,7 +14,7 @@ TEST(full_guest_section)
 {
 	CHECK_EQ(parse("log = debug\n[guest a]\nimage = a.bin\nmemory = 32M\nvcpus = 2\n"
 		       "cpus = 1-3\nmode = protected\nload = 0x200000\nentry = 0x200010\n"
-		       "autostart = no\n"), 0);
+		       "autostart = no\nunassigned = stop\n"), 0);
 	CHECK_EQ(cfg.log_level, 3);
 	CHECK_EQ(cfg.nguests, 1);
 	CHECK_STR(cfg.guests[0].name, "a");
@@ -26,6 +26,8 @@ TEST(full_guest_section)
 	CHECK_EQ(cfg.guests[0].load, 0x200000);
 	CHECK_EQ(cfg.guests[0].entry, 0x200010);
 	CHECK(!cfg.guests[0].autostart);
+	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_STOP);
+	CHECK_STR(config_unassigned_name(UNASSIGNED_STOP), "stop");
 }
 
 TEST(defaults)
@@ -36,6 +38,7 @@ TEST(defaults)
 	CHECK_EQ(cfg.guests[0].mode, MODE_LONG);
 	CHECK(cfg.guests[0].autostart);
 	CHECK(cfg.guests[0].apicv);
+	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_IGNORE);
 	CHECK_EQ(cfg.log_level, -1);
 }
 
@@ -69,6 +72,7 @@ TEST(every_error_kind)
 		"[guest x]\nimage = a\nmode = virtual86\n",
 		"[guest x]\nimage = a\nload = 0x100000000\n",
 		"[guest x]\nimage = a\nautostart = maybe\n",
+		"[guest x]\nimage = a\nunassigned = float\n",
 		"[guest x]\nimage = a\nfrobnicate = 1\n",
 		"[guest x]\nimage = a\ninitrd = two words\n",
 		"[guest x]\nimage = a\nmodule = \n",
@@ -178,5 +182,5 @@ TEST(unknown_key_lists_every_key)
 {
 	CHECK_EQ(parse("[guest x]\nimage = a\nkernel = b\n"), 1);
 	CHECK(strstr(cfg.errors, "unknown guest key 'kernel' (expected image, memory, vcpus, cpus, "
-		     "mode, load, entry, autostart, apicv, initrd, cmdline or module)"));
+		     "mode, load, entry, autostart, apicv, unassigned, initrd, cmdline or module)"));
 }
