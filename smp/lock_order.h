@@ -27,7 +27,7 @@ enum lock_order {
 	LOCK_ORDER_INVAL_ALL,	/* ept->inval_all_lock: one all-roots invalidation at a time */
 	LOCK_ORDER_MMU,		/* ept->mmu_lock (rwlock): EPT entries and roots */
 	LOCK_ORDER_RECLAIM,	/* reclaim->lock: the list of memslots and the cursor */
-	LOCK_ORDER_MEMSLOT,	/* ms->lock: per-gfn slots, generation lists, counters */
+	LOCK_ORDER_MEMSLOT,	/* ms->age_lock: one aging pass of a memslot at a time */
 	LOCK_ORDER_ROOTS,	/* ept->roots_lock: the root list and links */
 	LOCK_ORDER_STORE,	/* zstore->lock: the store's index and pages */
 	LOCK_ORDER_RMAP_POOL,	/* the rmap descriptor pool (hv/mm/gmem.c) */

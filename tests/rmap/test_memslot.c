@@ -98,7 +98,7 @@ TEST(init_and_destroy_give_everything_back)
 	struct memslot ms2;
 
 	CHECK(setup(1000, -1));
-	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct gen_page)));
+	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct rmap_head)));
 	for (uint64_t g = 0; g < 40; g++) {
 		fill(buf, g, g % 2 ? ZP_TEXT : ZP_ZERO);
 		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
@@ -116,7 +116,7 @@ TEST(init_and_destroy_give_everything_back)
 	for (long fail_after = 0; fail_after < 2; fail_after++) {
 		meta_fail_after = fail_after;
 		CHECK_EQ(memslot_init(&ms2, &t.ept, &env_ms_ops, &zs, 1 << 20, NULL), -1);
-		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct gen_page)));
+		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct rmap_head)));
 	}
 	meta_fail_after = -1;
 	CHECK(teardown());
