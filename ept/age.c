@@ -41,7 +41,8 @@ unsigned long ept_test_clear_young(struct ept_root *root, uint64_t start, uint64
 			table = ept_pa_to_va(ept_spte_addr(s));
 			level--;
 		}
-		uint64_t span = ept_level_pages(level);
+		/* A leaf table spans the gfns of its parent entry; any other entry, its own. */
+		uint64_t span = ept_level_pages(level == 1 ? 2 : level);
 		uint64_t next = (gfn & ~(span - 1)) + span, stop = next < end ? next : end;
 
 		if (level == 1) {

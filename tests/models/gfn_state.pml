@@ -130,13 +130,20 @@ resolve:
 					goto resolve
 #endif
 				fi
-			:: atomic { state == EVICTED ->
+			:: atomic { state == EVICTED -> skip };
+				/* The page first, privately (allocating may reclaim), then the claim. */
+				atomic { alloc_page(p) };
+				if
+				:: atomic { state == EVICTED ->
 #ifdef MUT_REFAULT_UNCLAIMED
-				h = sh }
+					h = sh }
 #else
-				h = sh; state = LOADING }
+					h = sh; state = LOADING }
 #endif
-				atomic { alloc_page(p); assert(handle_alive[h]); page_data[p] = handle_data[h] };
+				:: atomic { state != EVICTED -> page_alive[p] = false; p = NONE };
+					goto resolve
+				fi;
+				atomic { assert(handle_alive[h]); page_data[p] = handle_data[h] };
 #ifdef MUT_REFAULT_UNCLAIMED
 				if
 				:: atomic { state == EVICTED && sh == h ->
@@ -150,8 +157,13 @@ resolve:
 				atomic { state = RESIDENT; sp = p; sgen = YOUNG; sh = NONE;
 					 handle_alive[h] = false }
 #endif
-			:: atomic { state == EVICTING || state == LOADING -> p = NONE }
-				/* Being evicted or restored by someone else: fault again later. */
+			:: atomic { state == EVICTING -> p = sp }
+				/*
+				 * Being evicted: the resolver hands out the claimed page, which
+				 * the install below must refuse (the invalidation is open).
+				 */
+			:: atomic { state == LOADING -> p = NONE }
+				/* Restored by another refault: fault again later (the code waits). */
 			fi;
 			/* Install under mmu_lock, unless an invalidation ran or runs. */
 			atomic {
