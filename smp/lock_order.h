@@ -49,7 +49,7 @@ static const char *const lock_order_names[LOCK_ORDER_MAX] = {
 	[LOCK_ORDER_RECLAIM_RUN] = "reclaim run_lock", [LOCK_ORDER_LAYOUT] = "layout_lock",
 	[LOCK_ORDER_INVAL_ALL] = "inval_all_lock", [LOCK_ORDER_MMU] = "mmu_lock",
 	[LOCK_ORDER_ROOTS] = "roots_lock", [LOCK_ORDER_RECLAIM] = "reclaim lock",
-	[LOCK_ORDER_MEMSLOT] = "memslot lock", [LOCK_ORDER_STORE] = "store lock",
+	[LOCK_ORDER_MEMSLOT] = "memslot age_lock", [LOCK_ORDER_STORE] = "store lock",
 	[LOCK_ORDER_RMAP_POOL] = "rmap pool lock", [LOCK_ORDER_RUNQUEUE] = "run queue lock",
 	[LOCK_ORDER_UART] = "uart lock", [LOCK_ORDER_IOAPIC] = "ioapic lock",
 	[LOCK_ORDER_HOST_CMOS] = "host cmos lock", [LOCK_ORDER_TLB] = "tlb queue lock",

@@ -3,7 +3,7 @@
  * One guest frame's state word, without a per-memslot lock (rmap/memslot.c):
  * a vCPU populating and refaulting it, reclaim evicting it inside an
  * invalidation, and the ager moving its generation, all by compare-and-
- * exchange on the slot word (docs/reclaim.md, "The slot word").
+ * exchange on the slot word (docs/reclaim.md, "The pieces").
  *
  *	EMPTY		never touched (reads as zeros)
  *	RESIDENT(p, g)	backed by host page p, generation g (YOUNG or OLD)

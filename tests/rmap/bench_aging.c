@@ -38,7 +38,7 @@
 
 #define MEM_PAGES	(64u << 20 >> EPT_PAGE_SHIFT)
 #define PASSES		100
-#define REPEAT		3
+#define REPEAT		5
 #define MAX_T		4
 #define EVICT_PAGES	4096
 
@@ -75,6 +75,7 @@ struct vcpu {
 	unsigned int id, nr;
 	struct ept_root *root;
 	double secs[NR_PHASES];
+	double cpu[NR_PHASES];	/* the thread's CPU time: without the time others took the CPU */
 } __attribute__((aligned(64)));
 
 static struct vcpu vcpus[MAX_T];
@@ -109,14 +110,23 @@ static void guest_write(struct vcpu *v, uint64_t gfn, uint64_t val)
 	}
 }
 
-/* Every page of this vCPU's part once; seconds. */
-static double pass(struct vcpu *v, uint64_t val)
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Every page of this vCPU's part once; seconds, and CPU seconds added to *cpu. */
+static double pass(struct vcpu *v, uint64_t val, double *cpu, double scale)
 {
 	uint64_t per = MEM_PAGES / v->nr, first = v->id * per;
-	double t0 = now_s();
+	double t0 = now_s(), c0 = thread_cpu_s();
 
 	for (uint64_t g = first; g < first + per; g++)
 		guest_write(v, g, val);
+	*cpu += (thread_cpu_s() - c0) * scale;
 	return now_s() - t0;
 }
 
@@ -128,12 +138,12 @@ static void *vcpu_main(void *arg)
 	grace_cpu_online(hosted_cpu_id);
 	v->root = ept_root_load_for_vcpu(&vm.ept);
 	pthread_barrier_wait(&barrier);
-	v->secs[POPULATE] = pass(v, 1);
+	v->secs[POPULATE] = pass(v, 1, &v->cpu[POPULATE], 1);
 	pthread_barrier_wait(&barrier);		/* main invalidates every root */
 	pthread_barrier_wait(&barrier);
-	v->secs[REMAP] = pass(v, 2);
+	v->secs[REMAP] = pass(v, 2, &v->cpu[REMAP], 1);
 	for (int i = 0; i < PASSES; i++)
-		v->secs[TOUCH] += pass(v, 3 + i) / PASSES;
+		v->secs[TOUCH] += pass(v, 3 + i, &v->cpu[TOUCH], 1.0 / PASSES) / PASSES;
 	pthread_barrier_wait(&barrier);
 	ept_root_put(&vm.ept, v->root);
 	grace_cpu_offline(hosted_cpu_id);
@@ -168,7 +178,8 @@ static void *ager_main(void *arg)
 }
 
 /* One run: the slowest thread's seconds per phase (touch: per pass); aging passes made. */
-static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES], long *passes)
+static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES],
+		double cpu[NR_PHASES], long *passes)
 {
 	pthread_t ager;
 
@@ -194,9 +205,11 @@ static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES], lo
 	for (unsigned int i = 0; i < nr; i++)
 		pthread_join(vcpus[i].tid, NULL);
 	for (int p = 0; p < NR_PHASES; p++) {
-		secs[p] = 0;
-		for (unsigned int i = 0; i < nr; i++)
+		secs[p] = cpu[p] = 0;
+		for (unsigned int i = 0; i < nr; i++) {
 			secs[p] = vcpus[i].secs[p] > secs[p] ? vcpus[i].secs[p] : secs[p];
+			cpu[p] = vcpus[i].cpu[p] > cpu[p] ? vcpus[i].cpu[p] : cpu[p];
+		}
 	}
 	*passes = ager_passes;
 	pthread_barrier_destroy(&barrier);
@@ -226,24 +239,28 @@ static void part1(void)
 		printf(" %12s", mode_name[m]);
 	printf(" %10s %10s\n", "(b)/(a)", "(c)/(a)");
 	for (size_t ti = 0; ti < sizeof(threads) / sizeof(threads[0]); ti++) {
-		double med[NR_MODES][NR_PHASES];
+		double med[NR_MODES][NR_PHASES], medcpu[NR_MODES][NR_PHASES];
 		long passes[NR_MODES] = { 0 };
 
 		for (int m = 0; m < NR_MODES; m++) {
-			double secs[NR_PHASES][REPEAT];
+			double secs[NR_PHASES][REPEAT], cpus[NR_PHASES][REPEAT];
 
 			for (int r = 0; r < REPEAT; r++) {
-				double s[NR_PHASES];
+				double s[NR_PHASES], c[NR_PHASES];
 				long n;
 
-				run(threads[ti], m, s, &n);
+				run(threads[ti], m, s, c, &n);
 				passes[m] += n;
-				for (int p = 0; p < NR_PHASES; p++)
+				for (int p = 0; p < NR_PHASES; p++) {
 					secs[p][r] = s[p];
+					cpus[p][r] = c[p];
+				}
 			}
 			for (int p = 0; p < NR_PHASES; p++) {
 				qsort(secs[p], REPEAT, sizeof(double), cmp_double);
+				qsort(cpus[p], REPEAT, sizeof(double), cmp_double);
 				med[m][p] = secs[p][REPEAT / 2];
+				medcpu[m][p] = cpus[p][REPEAT / 2];
 			}
 		}
 		if (threads[ti] == 1) {
@@ -253,6 +270,13 @@ static void part1(void)
 			       (med[AGE_LOCKLESS][REMAP] / med[AGE_NONE][REMAP] - 1) * 100);
 			figure("aging_slowdown_touch_pct",
 			       (med[AGE_LOCKLESS][TOUCH] / med[AGE_NONE][TOUCH] - 1) * 100);
+			/* The same in the vCPU thread's CPU time: without the CPU the ager took from it. */
+			figure("aging_slowdown_populate_cpu_pct",
+			       (medcpu[AGE_LOCKLESS][POPULATE] / medcpu[AGE_NONE][POPULATE] - 1) * 100);
+			figure("aging_slowdown_remap_cpu_pct",
+			       (medcpu[AGE_LOCKLESS][REMAP] / medcpu[AGE_NONE][REMAP] - 1) * 100);
+			figure("aging_slowdown_touch_cpu_pct",
+			       (medcpu[AGE_LOCKLESS][TOUCH] / medcpu[AGE_NONE][TOUCH] - 1) * 100);
 			figure("aging_passes_per_run", (double)passes[AGE_LOCKLESS] / REPEAT);
 		}
 		for (int p = 0; p < NR_PHASES; p++) {
