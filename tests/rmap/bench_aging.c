@@ -263,22 +263,18 @@ static void part1(void)
 				medcpu[m][p] = cpus[p][REPEAT / 2];
 			}
 		}
-		if (threads[ti] == 1) {
-			figure("aging_slowdown_populate_pct",
-			       (med[AGE_LOCKLESS][POPULATE] / med[AGE_NONE][POPULATE] - 1) * 100);
-			figure("aging_slowdown_remap_pct",
-			       (med[AGE_LOCKLESS][REMAP] / med[AGE_NONE][REMAP] - 1) * 100);
-			figure("aging_slowdown_touch_pct",
-			       (med[AGE_LOCKLESS][TOUCH] / med[AGE_NONE][TOUCH] - 1) * 100);
+		for (int p = 0; threads[ti] == 1 && p < NR_PHASES; p++) {
+			static const char *const key[NR_PHASES] = { "populate", "remap", "touch" };
+			char name[64];
+
+			snprintf(name, sizeof(name), "aging_slowdown_%s_pct", key[p]);
+			figure(name, (med[AGE_LOCKLESS][p] / med[AGE_NONE][p] - 1) * 100);
 			/* The same in the vCPU thread's CPU time: without the CPU the ager took from it. */
-			figure("aging_slowdown_populate_cpu_pct",
-			       (medcpu[AGE_LOCKLESS][POPULATE] / medcpu[AGE_NONE][POPULATE] - 1) * 100);
-			figure("aging_slowdown_remap_cpu_pct",
-			       (medcpu[AGE_LOCKLESS][REMAP] / medcpu[AGE_NONE][REMAP] - 1) * 100);
-			figure("aging_slowdown_touch_cpu_pct",
-			       (medcpu[AGE_LOCKLESS][TOUCH] / medcpu[AGE_NONE][TOUCH] - 1) * 100);
-			figure("aging_passes_per_run", (double)passes[AGE_LOCKLESS] / REPEAT);
+			snprintf(name, sizeof(name), "aging_slowdown_%s_cpu_pct", key[p]);
+			figure(name, (medcpu[AGE_LOCKLESS][p] / medcpu[AGE_NONE][p] - 1) * 100);
 		}
+		if (threads[ti] == 1)
+			figure("aging_passes_per_run", (double)passes[AGE_LOCKLESS] / REPEAT);
 		for (int p = 0; p < NR_PHASES; p++) {
 			printf("%u%-2s %-16s", threads[ti], threads[ti] + 1 > ncpus ? "*" : "",
 			       phase_name[p]);
