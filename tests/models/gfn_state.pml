@@ -20,7 +20,8 @@
  *	- a RESIDENT or EVICTING slot names a live page, an EVICTED or LOADING
  *	  one a live handle;
  *	- nobody reads a dropped handle or a freed page;
- *	- the vCPU reads back what it wrote last.
+ *	- the vCPU reads back what it wrote last;
+ *	- a page pinned for a copy is alive and holds the guest's last write.
  *
  * Mutants (-D, each must make spin report an assertion violation):
  *	MUT_NO_RETRY_LOST_CMPXCHG	populate keeps its page after losing the race
@@ -28,6 +29,8 @@
  *	MUT_REFAULT_UNCLAIMED		refault restores a handle without claiming it
  *	MUT_AGE_PLAIN_STORE		the ager writes the generation with a plain
  *					store, losing a state change made meanwhile
+ *	MUT_EVICT_PINNED		reclaim claims a page the hypervisor has
+ *					pinned for a copy
  */
 
 #define EMPTY		0
@@ -50,6 +53,8 @@ byte state = EMPTY;
 byte sp = NONE;		/* the page of RESIDENT/EVICTING */
 byte sgen = YOUNG;
 byte sh = NONE;		/* the handle of EVICTED/LOADING */
+byte pins;		/* RESIDENT only: memslot_access() copying */
+byte pinned = NONE;	/* the page it copies */
 
 bool page_alive[NPAGE];
 byte page_data[NPAGE];
@@ -71,7 +76,9 @@ byte written;		/* the guest's data: what the vCPU wrote last */
 /* Fires in any state where an invariant is broken. */
 active proctype monitor()
 {
-end:	atomic { !(leaf == NONE || page_alive[leaf]) || !(SLOT_OK) -> assert(false) }
+end:	atomic { !(leaf == NONE || page_alive[leaf]) || !(SLOT_OK) ||
+		     !(pinned == NONE || page_alive[pinned] && page_data[pinned] == written) ->
+			assert(false) }
 }
 
 inline alloc_page(p)
@@ -189,7 +196,11 @@ active proctype reclaim()
 		atomic { in_progress++; leaf = NONE };	/* begin: count, zap, flush */
 #endif
 		if
+#ifdef MUT_EVICT_PINNED
 		:: atomic { state == RESIDENT && sgen == OLD -> p = sp; state = EVICTING }
+#else
+		:: atomic { state == RESIDENT && sgen == OLD && pins == 0 -> p = sp; state = EVICTING }
+#endif
 			/* Compress into the store; it may refuse (incompressible). */
 			if
 			:: atomic {
@@ -203,7 +214,7 @@ active proctype reclaim()
 				h = NONE
 			:: atomic { state = RESIDENT; sgen = YOUNG }
 			fi
-		:: atomic { !(state == RESIDENT && sgen == OLD) -> skip }
+		:: atomic { !(state == RESIDENT && sgen == OLD && pins == 0) -> skip }
 		fi;
 #ifndef MUT_EVICT_OUTSIDE_INVALIDATION
 		atomic { seq++; in_progress-- }	/* end */
@@ -236,4 +247,17 @@ active proctype ager()
 		}
 #endif
 	od
+}
+
+/*
+ * The hypervisor's own access (memslot_access()): pin a resident page by
+ * cmpxchg on its word, copy, unpin.  (A page not resident is resolved again
+ * first, the vCPUs' part; here the access waits for a resident page.)
+ */
+active proctype hv_access()
+{
+	/* One copy, whenever the page is resident (it may never be: then none). */
+end:	atomic { state == RESIDENT -> pinned = sp; pins++ };
+	/* Copying: the monitor checks the pinned page all along. */
+	atomic { pins--; pinned = NONE }
 }
