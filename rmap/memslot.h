@@ -14,8 +14,8 @@
  * of its host page.
  *
  * Lock order: mmu_lock -> ms->age_lock (one aging pass at a time; only the
- * aging baseline takes it inside mmu_lock) -> zstore lock, and mmu_lock ->
- * rmap bit lock.  Faults take none of them.
+ * aging baseline takes it inside mmu_lock) -> ept roots_lock, and mmu_lock ->
+ * rmap bit lock.  Faults, refaults and eviction take no memslot lock.
  */
 #ifndef RMAP_MEMSLOT_H
 #define RMAP_MEMSLOT_H
@@ -134,7 +134,10 @@ void memslot_destroy(struct memslot *ms);
 /**
  * memslot_resolve - the host page behind @gfn, allocated (zeroed) or restored
  * from the store if need be: the ept resolve op.  No mmu_lock held.  False
- * when no page can be had even after reclaim.
+ * when no page can be had even after reclaim.  For a gfn being evicted it
+ * returns the claimed page: the caller must install only through the
+ * invalidation-sequence check, which refuses it (the invalidation was opened
+ * before the claim).
  */
 bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa);
 
