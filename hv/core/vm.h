@@ -37,6 +37,7 @@ struct vlapic;
 struct vioapic;
 struct vuart;
 struct vplatform;
+struct vcpu_debug;
 
 struct vcpu {
 	struct vm *vm;
@@ -69,6 +70,8 @@ struct vcpu {
 	bool wait_sipi;			/* an AP before its SIPI; set by others (INIT) too */
 	bool nmi_pending;		/* any CPU sets, the owner injects */
 	bool intr_window;		/* interrupt-window exiting is on in the VMCS */
+	/* The debugger's hold on it (hv/vmx/debug.h); NULL unless debugged since its start. */
+	struct vcpu_debug *debug;
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;
 	uint64_t last_exit_qual;

@@ -107,6 +107,7 @@ int vm_start(struct vm *vm)
 		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = v->tsc_adjust = 0;
 		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
 		v->requests = 0;
+		v->debug = NULL;	/* a debugger attaches to a running guest */
 		v->misc_enable = 1;		/* fast strings */
 		v->mtrr_def_type = 0xc06;	/* MTRRs and fixed ranges on, WB default */
 		vcpu_units_reset(v);
