@@ -12,6 +12,7 @@
 #include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/debug.h"
 #include "hv/vmx/gva.h"
 #include "hv/vmx/hypercall.h"
 #include "hv/vmx/mmio.h"
@@ -30,10 +31,12 @@
 #define EXIT_HLT		12
 #define EXIT_VMCALL		18
 #define EXIT_CR_ACCESS		28
+#define EXIT_DR_ACCESS		29
 #define EXIT_IO			30
 #define EXIT_RDMSR		31
 #define EXIT_WRMSR		32
 #define EXIT_INVALID_STATE	33
+#define EXIT_MTF		37
 #define EXIT_EPT_VIOLATION	48
 #define EXIT_EPT_MISCONFIG	49
 #define EXIT_PREEMPT_TIMER	52
@@ -70,7 +73,8 @@ static int handle_ext_intr(struct vcpu *v)
 
 static int handle_nmi(struct vcpu *v)
 {
-	(void)v;
+	if (vmx_debug_exception(v) == 0)	/* #BP or #DB while a debugger is attached */
+		return 0;
 	if (READ_ONCE(panic_in_progress))
 		cpu_halt_forever();
 	return 0;
@@ -425,6 +429,8 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,
 	[27] = inject_ud, [50] = inject_ud, [53] = inject_ud, [59] = inject_ud,
 	[EXIT_CR_ACCESS] = handle_cr_access,
+	[EXIT_DR_ACCESS] = vmx_debug_dr_exit,
+	[EXIT_MTF] = vmx_debug_mtf_exit,
 	[EXIT_IO] = handle_io,
 	[EXIT_RDMSR] = exit_rdmsr,
 	[EXIT_WRMSR] = exit_wrmsr,

@@ -16,6 +16,7 @@
 #include "hv/mm/gmem.h"
 #include "hv/mm/tlb.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/debug.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 #include "lib/printk.h"
@@ -472,6 +473,10 @@ static void inject_events(struct vcpu *v)
 	bool busy, nmi;
 	int vec;
 
+	if (vmx_debug_events_held(v)) {
+		set_intr_window(v, false);
+		return;
+	}
 	lapic_timer_update(v);
 	vec = lapic_pending_vector(v);
 	nmi = READ_ONCE(v->nmi_pending);
@@ -572,6 +577,8 @@ void vcpu_run_slice(struct vcpu *v)
 		uint32_t reason;
 		int rc;
 
+		if (vmx_debug_hold(v))		/* a debugger holds it: off the CPU */
+			break;
 		if (!take_init_sipi(v))
 			break;
 		if (v->halted) {
