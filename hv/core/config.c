@@ -280,8 +280,13 @@ static void global_key(struct parser *p, const char *key, const char *val)
 			error(p, "bad memory_limit '%s' (expected at least 2M, whole pages)", val);
 		else
 			p->cfg->memory_limit = v;
+	} else if (!strcmp(key, "gdb_port")) {
+		if (!strcmp(val, "com1") || !strcmp(val, "com2"))
+			p->cfg->gdb_port = (unsigned int)(val[3] - '0');
+		else
+			error(p, "bad gdb_port '%s' (expected com1 or com2)", val);
 	} else {
-		error(p, "unknown key '%s' (expected log, console or memory_limit, "
+		error(p, "unknown key '%s' (expected log, console, memory_limit or gdb_port, "
 		      "or a [guest NAME] section)", key);
 	}
 }
@@ -345,6 +350,7 @@ unsigned int config_parse(const char *text, size_t len, const char *fname, struc
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
+	cfg->gdb_port = 1;
 	while (i < len) {
 		size_t n = 0;
 

@@ -46,6 +46,7 @@ struct guest_config {
 struct hv_config {
 	int log_level;			/* -1: not given */
 	uint64_t memory_limit;		/* bytes of host memory all guests may use; 0: all free memory */
+	unsigned int gdb_port;		/* `gdb NAME` without a port: 1 (COM1, the shell's) or 2 */
 	unsigned int nguests;
 	struct guest_config guests[CFG_MAX_GUESTS];
 	unsigned int nerrors;

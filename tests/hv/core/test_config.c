@@ -36,6 +36,17 @@ TEST(defaults)
 	CHECK_EQ(cfg.guests[0].mode, MODE_LONG);
 	CHECK(cfg.guests[0].autostart);
 	CHECK_EQ(cfg.log_level, -1);
+	CHECK_EQ(cfg.gdb_port, 1);
+}
+
+TEST(gdb_port)
+{
+	CHECK_EQ(parse("gdb_port = com2\n[guest a]\nimage = a\n"), 0);
+	CHECK_EQ(cfg.gdb_port, 2);
+	CHECK_EQ(parse("gdb_port = com1\n"), 0);
+	CHECK_EQ(cfg.gdb_port, 1);
+	CHECK_EQ(parse("gdb_port = com3\n"), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:1: bad gdb_port 'com3' (expected com1 or com2)") != NULL);
 }
 
 TEST(bad_value_names_line_and_drops_only_that_guest)
