@@ -280,6 +280,7 @@ int cmd_vcpu(int argc, char **argv);
 int cmd_vmcs(int argc, char **argv);
 int cmd_exits(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_gdb(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_ept(int argc, char **argv);
 int cmd_age(int argc, char **argv);
@@ -299,6 +300,8 @@ const struct shell_cmd shell_cmds[] = {
 	  "EPT roots, a walk, a zap of a range, a new root while the guest runs", cmd_ept },
 	{ "exits", "[NAME]", "VM exits per reason, per guest", cmd_exits },
 	{ "fault", "ud|gp|pf|de|bp|wp [CPU]", "raise a deliberate fault (tests the dump)", cmd_fault },
+	{ "gdb", "NAME [com1|com2]", "stop a guest for GDB on a serial line (COM1: until it detaches)",
+	  cmd_gdb },
 	{ "guest", "start|stop|restart NAME...", "start, stop or restart guests", cmd_guest },
 	{ "guests", NULL, "list guests: state, vCPUs, CPUs, memory", cmd_guests },
 	{ "help", "[command]", "list commands, or explain one", cmd_help },
