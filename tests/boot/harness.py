@@ -259,11 +259,11 @@ class Relay:
     what the line sends while no GDB is there is dropped.
     """
 
-    def __init__(self, serial_sock, once=False):
+    def __init__(self, serial_sock, once=False, port=0):
         self.serial, self.once = serial_sock, once
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(('127.0.0.1', 0))
+        self.listener.bind(('127.0.0.1', port))
         self.listener.listen(1)
         self.port = self.listener.getsockname()[1]
         self.client = None
@@ -332,6 +332,41 @@ class Relay:
         if self.client:
             self.client.close()
             self.client = None
+
+
+def run_gdb(target, cmds, elf=None, on_marker=None, idle=None, timeout=300):
+    """Debian's GDB in batch mode: `target remote TARGET`, then each command
+    (an error in one does not stop the next).  on_marker: {text: fn(process)}
+    called once GDB has printed the text (`echo` one before a `continue` to
+    act while the guest runs: SIGINT to the process is Ctrl-C).  idle: called
+    while waiting (read a serial line meanwhile).  Returns what GDB printed."""
+    args = ['gdb', '-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set confirm off',
+            '-ex', 'set remotetimeout 30', '-ex', f'target remote {target}']
+    for c in cmds:
+        args += ['-ex', c]
+    if elf:
+        args.append(elf)
+    g = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, cwd=ROOT)
+    os.set_blocking(g.stdout.fileno(), False)
+    out, done, end = b'', set(), time.time() + timeout
+    while time.time() < end:
+        chunk = g.stdout.read()
+        if chunk:
+            out += chunk
+        for marker, fn in (on_marker or {}).items():
+            if marker not in done and marker.encode() in out:
+                done.add(marker)
+                fn(g)
+        if g.poll() is not None:
+            out += g.stdout.read() or b''
+            break
+        (idle or (lambda: time.sleep(0.05)))()
+    else:
+        g.kill()
+        g.wait()
+        out += b'\n(GDB killed at the deadline)'
+    return out.decode(errors='replace')
 
 
 def bochsrc(cpus, mem, iso, com1, log, ips=None, quiet=False, com2=None):

@@ -23,49 +23,16 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 
-from harness import BUILD, ROOT, Machine, Relay, Results
+from harness import BUILD, Machine, Relay, Results, run_gdb
 
 ELF = os.path.join(BUILD, 'guests', 'gdbt.elf')
 
 
-def run_gdb(m, port, cmds, elf=None, on_marker=None, timeout=300, pump=True):
-    """GDB in batch mode against 127.0.0.1:port.  pump: keep reading COM1
-    meanwhile (not when a relay has it).  on_marker: {text: fn(gdb_process)}
-    called once GDB printed the text."""
-    args = ['gdb', '-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set remotetimeout 30',
-            '-ex', 'set confirm off', '-ex', f'target remote 127.0.0.1:{port}']
-    for c in cmds:
-        args += ['-ex', c]
-    if elf:
-        args.append(elf)
-    g = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, cwd=ROOT)
-    os.set_blocking(g.stdout.fileno(), False)
-    out, done, end = b'', set(), time.time() + timeout
-    while time.time() < end:
-        chunk = g.stdout.read()
-        if chunk:
-            out += chunk
-        for marker, fn in (on_marker or {}).items():
-            if marker not in done and marker.encode() in out:
-                done.add(marker)
-                fn(g)
-        if g.poll() is not None:
-            out += g.stdout.read() or b''
-            break
-        if pump:
-            m._pump(0.1)
-        else:
-            time.sleep(0.1)
-    else:
-        g.kill()
-        g.wait()
-        out += b'\n(GDB killed at the deadline)'
-    return out.decode(errors='replace')
+def gdb(m, port, cmds, pump=True, **kw):
+    """harness.run_gdb against the relay; pump: read COM1 meanwhile (not when the relay has it)."""
+    return run_gdb(f'127.0.0.1:{port}', cmds, idle=(lambda: m._pump(0.1)) if pump else None, **kw)
 
 
 def section(out, marker):
@@ -133,7 +100,7 @@ def com2_session(r, m, relay):
         time.sleep(1)
         g.send_signal(signal.SIGINT)
 
-    out = run_gdb(m, relay.port, [
+    out = gdb(m, relay.port, [
         'echo @@THREADS\\n', 'info threads',
         'break tick', 'continue',
         'echo @@RIP\\n', 'info registers rip',
@@ -214,7 +181,7 @@ def com1_real_mode(r, m):
     m.send('gdb gdbrm com1\r')
     m.expect(r"COM1 is GDB's until it detaches", 60)
     relay = Relay(m.sock, once=True)
-    out = run_gdb(m, relay.port, [
+    out = gdb(m, relay.port, [
         'echo @@ARCH\\n', 'show architecture', 'x/i $pc', 'x/5i 0x7c00',
         'echo @@BREAK\\n', 'break *0x7c10', 'continue', 'x/i $pc', 'info registers eip',
         'echo @@END\\n', 'detach'], pump=False)
@@ -236,5 +203,4 @@ def com1_real_mode(r, m):
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     main()

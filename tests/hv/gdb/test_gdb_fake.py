@@ -13,12 +13,13 @@ detaches.  The hypervisor behind the same stub is tested under Bochs
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-FAKE = os.path.join(ROOT, 'build', 'host', 'hv', 'gdb', 'fake_gdb_target')
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'boot'))
+from harness import BUILD, run_gdb  # noqa: E402
+
+FAKE = os.path.join(BUILD, 'host', 'hv', 'gdb', 'fake_gdb_target')
 
 
 def case(name, ok, why=''):
@@ -27,32 +28,13 @@ def case(name, ok, why=''):
     return ok
 
 
-def run_gdb(mode, cmds, interrupt_after=None, timeout=30):
-    """GDB in batch mode; SIGINT once it echoed interrupt_after (the line before a continue)."""
-    args = ['gdb', '-nx', '-batch', '-ex', f'target remote | {FAKE} {mode}']
-    for c in cmds:
-        args += ['-ex', c]
-    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, cwd=ROOT)
-    os.set_blocking(p.stdout.fileno(), False)
-    out, sent, end = b'', False, time.time() + timeout
-    while time.time() < end:
-        chunk = p.stdout.read()
-        if chunk:
-            out += chunk
-        if p.poll() is not None:
-            out += p.stdout.read() or b''
-            break
-        if interrupt_after and not sent and interrupt_after.encode() in out:
-            time.sleep(0.5)
-            p.send_signal(signal.SIGINT)
-            sent = True
-        time.sleep(0.05)
-    else:
-        p.kill()
-        p.wait()
-        out += b'\n(GDB killed after the deadline)'
-    return out.decode(errors='replace')
+def gdb(mode, cmds, interrupt_after=None):
+    """GDB on the fake target; SIGINT once it printed interrupt_after (echoed before a continue)."""
+    def interrupt(g):
+        time.sleep(0.5)
+        g.send_signal(signal.SIGINT)
+    return run_gdb(f'| {FAKE} {mode}', cmds, timeout=30,
+                   on_marker={interrupt_after: interrupt} if interrupt_after else None)
 
 
 def main():
@@ -63,7 +45,7 @@ def main():
         return 0 if case('gdb_fake_built', False, f'{FAKE} missing (make host-tests)') else 1
     failed = 0
 
-    out = run_gdb('amd64', [
+    out = gdb('amd64', [
         'show architecture', 'info registers', 'x/s 0x101000', 'info threads',
         'set $cr3 = 5', 'set var $rax = 0x42', 'p/x $rax', 'break *0x100040', 'continue',
         'stepi', 'p $pc', 'monitor hello', 'detach'])
@@ -85,7 +67,7 @@ def main():
                        out[-2000:])
 
     for mode, arch, pc in (('i386', 'i386', 'eip'), ('i8086', 'i8086', 'eip')):
-        out = run_gdb(mode, ['show architecture', f'info registers {pc}', 'x/i $pc',
+        out = gdb(mode, ['show architecture', f'info registers {pc}', 'x/i $pc',
                              'break *0x100030', 'continue', 'detach'])
         failed += not case(f'gdb_{mode}_architecture',
                            f'(currently "{arch}")' in out or f'(currently {arch})' in out,
@@ -98,7 +80,7 @@ def main():
         failed += not case(f'gdb_{mode}_no_warning', 'warning: A handler' not in out,
                            out[-2000:])
 
-    out = run_gdb('amd64', ['echo READY\\n', 'continue', 'p $pc', 'detach'],
+    out = gdb('amd64', ['echo READY\\n', 'continue', 'p $pc', 'detach'],
                   interrupt_after='READY')
     failed += not case('gdb_ctrl_c_interrupts', 'received signal SIGINT' in out and
                        '[Inferior 1 (Remote target) detached]' in out, out[-2000:])
