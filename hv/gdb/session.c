@@ -52,6 +52,7 @@ static struct session {
 	bool resumed[VCPU_MAX];		/* let run by the last resume */
 	unsigned int step_tid;		/* the thread the last resume stepped; 0: none */
 	bool step_irqs;
+	bool carrier_armed;		/* GDB has spoken: a dropped carrier means it is gone */
 	uint8_t carrier;
 	const char *why;		/* how it ended */
 	unsigned int rx_head, rx_tail;
@@ -88,10 +89,22 @@ static void line_put(void *ctx, const char *buf, size_t n)
 	}
 }
 
-/* The other end hung up: a carrier that was there is gone. */
+/*
+ * The other end hung up: a carrier that was there once GDB spoke is gone.
+ * Not before: closing the terminal program to start GDB drops DTR too.
+ */
 static bool line_lost(void)
 {
-	return sess.carrier && !(serial_port_modem_status(sess.port) & MSR_CARRIER);
+	uint8_t msr;
+
+	if (!sess.stub_ready || !sess.stub.packets)
+		return false;
+	msr = serial_port_modem_status(sess.port) & MSR_CARRIER;
+	if (!sess.carrier_armed) {
+		sess.carrier_armed = true;
+		sess.carrier = msr;
+	}
+	return sess.carrier && !msr;
 }
 
 /* ---- stops ---- */
@@ -359,7 +372,6 @@ int gdb_session_start(struct vm *vm, unsigned int com)
 	sess.port = port;
 	sess.com = com == 2 ? 2 : 1;
 	sess.on_console = port == SERIAL_COM1;
-	sess.carrier = serial_port_modem_status(port) & MSR_CARRIER;
 	sess.state = S_STOPPING;
 	vm_debug_attach(vm);
 	if (sess.on_console)
