@@ -178,6 +178,8 @@ static void send_stop(struct gdb_stub *s, const struct gdb_stop *st)
 	}
 }
 
+static void reply_supported(struct gdb_stub *s);
+
 void gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *stop)
 {
 	s->running = false;
@@ -185,6 +187,15 @@ void gdb_stub_stopped(struct gdb_stub *s, const struct gdb_stop *stop)
 	if (!valid_tid(s, s->last_stop.tid))
 		s->last_stop.tid = 1;
 	s->g_thread = s->last_stop.tid;
+	if (s->new_gdb && stop->kind != GDB_STOP_EXITED && stop->kind != GDB_STOP_KILLED) {
+		/* The new GDB waits for its qSupported answer; `?` tells it the stop, as at attach. */
+		if (s->last_stop.kind == GDB_STOP_INTERRUPT)
+			s->last_stop.kind = GDB_STOP_TRAP;
+		s->new_gdb = false;
+		reply_supported(s);
+		return;
+	}
+	s->new_gdb = false;
 	send_stop(s, &s->last_stop);
 	if (stop->kind == GDB_STOP_EXITED || stop->kind == GDB_STOP_KILLED) {
 		/* The guest is gone: its memory with it, so there is nothing to put back. */
@@ -349,6 +360,27 @@ void gdb_stub_remove_breakpoints(struct gdb_stub *s)
 	}
 }
 
+/* Remember what the target took (it matches a removal on type, address and length). */
+static void track_hw(struct gdb_stub *s, enum gdb_break_type type, uint64_t addr,
+		     unsigned int len, bool insert)
+{
+	struct gdb_hw_break *free_slot = NULL;
+
+	for (unsigned int i = 0; i < GDB_MAX_HW_BREAKS; i++) {
+		struct gdb_hw_break *b = &s->hw[i];
+
+		if (b->used && b->type == type && b->addr == addr && b->len == len) {
+			if (!insert)
+				b->used = false;
+			return;
+		}
+		if (!b->used && !free_slot)
+			free_slot = b;
+	}
+	if (insert && free_slot)
+		*free_slot = (struct gdb_hw_break){ addr, len, type, true };
+}
+
 /* Z/z TYPE,ADDR,KIND */
 static void cmd_breakpoint(struct gdb_stub *s, const char *p, bool insert)
 {
@@ -370,7 +402,28 @@ static void cmd_breakpoint(struct gdb_stub *s, const char *p, bool insert)
 	}
 	rc = s->ops->breakpoint(s->ctx, (enum gdb_break_type)type, addr, (unsigned int)kind,
 				insert);
+	if (!rc)
+		track_hw(s, (enum gdb_break_type)type, addr, (unsigned int)kind, insert);
 	reply(s, rc > 0 ? "" : rc < 0 ? E_INVAL : "OK");
+}
+
+/*
+ * A new GDB on the line: qSupported opens every connection, and the last GDB
+ * may have gone without a detach (killed, or its TCP relay closed).  Nothing
+ * it inserted is known to the new one, so nothing of it stays.
+ */
+static void forget_last_gdb(struct gdb_stub *s)
+{
+	gdb_stub_remove_breakpoints(s);
+	for (unsigned int i = 0; i < GDB_MAX_HW_BREAKS; i++) {
+		struct gdb_hw_break *b = &s->hw[i];
+
+		if (b->used) {
+			b->used = false;
+			s->ops->breakpoint(s->ctx, b->type, b->addr, b->len, false);
+		}
+	}
+	s->c_thread = 0;
 }
 
 /* ---- registers ---- */
@@ -588,6 +641,19 @@ static void cmd_legacy_resume(struct gdb_stub *s, const char *pkt)
 
 /* ---- queries ---- */
 
+static bool is_supported(const char *pkt)
+{
+	return !strncmp(pkt, "qSupported", 10) && (!pkt[10] || pkt[10] == ':');
+}
+
+static void reply_supported(struct gdb_stub *s)
+{
+	forget_last_gdb(s);
+	reply_fmt(s, "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;swbreak+;hwbreak+;"
+		  "vContSupported+", GDB_PACKET_MAX);
+}
+
+/* qSupported: a new GDB.  One that finds the target running stops it first. */
 static void cmd_supported(struct gdb_stub *s, const char *p)
 {
 	s->gdb_swbreak = false;
@@ -597,8 +663,12 @@ static void cmd_supported(struct gdb_stub *s, const char *p)
 		if (!strncmp(f, "swbreak+", 8))
 			s->gdb_swbreak = true;
 	}
-	reply_fmt(s, "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;swbreak+;hwbreak+;"
-		  "vContSupported+", GDB_PACKET_MAX);
+	if (s->running) {
+		s->new_gdb = true;
+		s->ops->interrupt(s->ctx);	/* answered in gdb_stub_stopped() */
+		return;
+	}
+	reply_supported(s);
 }
 
 /* qXfer:features:read:ANNEX:OFFSET,LENGTH */
@@ -687,7 +757,7 @@ static void cmd_monitor(struct gdb_stub *s, const char *p)
 
 static void cmd_query(struct gdb_stub *s, const char *p)
 {
-	if (!strncmp(p, "qSupported", 10) && (!p[10] || p[10] == ':'))
+	if (is_supported(p))
 		cmd_supported(s, p + 10);
 	else if (!strncmp(p, "qXfer:features:read:", 20))
 		cmd_xfer_features(s, p + 20);
@@ -743,8 +813,14 @@ static void handle_packet(struct gdb_stub *s, const char *pkt, size_t n)
 	const char *p;
 
 	s->packets++;
-	if (s->running || s->done)
-		return;		/* all-stop: nothing but Ctrl-C while it runs */
+	if (s->done)
+		return;
+	if (s->running) {
+		/* All-stop: nothing but Ctrl-C while it runs, and a new GDB's first packet. */
+		if (is_supported(pkt) && !s->new_gdb)
+			cmd_supported(s, pkt + 10);
+		return;
+	}
 	switch (pkt[0]) {
 	case '?':
 		send_stop(s, &s->last_stop);
@@ -832,6 +908,9 @@ void gdb_stub_input(struct gdb_stub *s, uint8_t c)
 {
 	switch (gdb_rsp_feed(&s->rsp, c)) {
 	case RSP_PACKET:
+		/* A new GDB starts in ack mode, whatever the last one turned off. */
+		if (is_supported(s->rsp.buf))
+			s->no_ack = false;
 		if (!s->no_ack)
 			send_raw(s, "+", 1);
 		/* A NUL inside a text packet ends it: its commands never hold one. */

@@ -5,8 +5,10 @@
  * The stub parses packets and answers them; what it needs of the target it
  * asks through struct gdb_ops.  It keeps the software breakpoints itself
  * (INT3 written through ops->write_mem, the original bytes shown to GDB's
- * memory reads).  Portable: no hv/ headers below hv/lib; host-tested and
- * fuzzed.
+ * memory reads).  qSupported opens each GDB connection: the stub goes back
+ * to ack mode and removes what an earlier GDB inserted (one that was killed
+ * or lost its line without a detach), stopping the target first if it runs.
+ * Portable: no hv/ headers below hv/lib; host-tested and fuzzed.
  */
 #ifndef HV_GDB_STUB_H
 #define HV_GDB_STUB_H
@@ -20,6 +22,7 @@
 
 #define GDB_MAX_THREADS		8
 #define GDB_MAX_SW_BREAKS	64
+#define GDB_MAX_HW_BREAKS	8	/* more than x86's 4 debug registers: the target refuses */
 
 /* What one thread does at a resume. */
 enum gdb_action { GDB_STAY, GDB_CONTINUE, GDB_STEP };
@@ -88,6 +91,14 @@ struct gdb_sw_break {
 	bool used;
 };
 
+/* A Z1-Z4 the target took, so a new GDB can be rid of it. */
+struct gdb_hw_break {
+	uint64_t addr;
+	unsigned int len;
+	enum gdb_break_type type;
+	bool used;
+};
+
 struct gdb_stub {
 	const struct gdb_ops *ops;
 	void *ctx;
@@ -97,11 +108,13 @@ struct gdb_stub {
 	bool no_ack;		/* after QStartNoAckMode */
 	bool gdb_swbreak;	/* GDB understands swbreak/hwbreak stop reasons */
 	bool running;
+	bool new_gdb;		/* qSupported while running: answer it once stopped */
 	bool done;		/* detached or killed: the session is over */
 	unsigned int g_thread;	/* Hg: registers and memory (1-based) */
 	unsigned int c_thread;	/* Hc: legacy s/c; 0: all */
 	struct gdb_stop last_stop;
 	struct gdb_sw_break sw[GDB_MAX_SW_BREAKS];
+	struct gdb_hw_break hw[GDB_MAX_HW_BREAKS];
 	/* The last reply, framed, for a resend after '-'. */
 	char out[2 * GDB_PACKET_MAX + 8];
 	size_t out_len;

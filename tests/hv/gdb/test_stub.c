@@ -474,3 +474,57 @@ TEST(watchpoint_stop_names_the_address)
 	gdb_stub_stopped(&stub, &st);
 	CHECK_STR(last_packet(), "T05thread:2;awatch:101000;");
 }
+
+TEST(new_gdb_while_stopped_gets_acks_and_no_old_breakpoints)
+{
+	const char *r;
+
+	setup(GDB_ARCH_AMD64);
+	ASK_EQ("QStartNoAckMode", "OK");
+	ASK_EQ("Z0,100080,1", "OK");
+	ASK_EQ("Z2,101000,8", "OK");
+	ASK_EQ("Hc2", "OK");
+	CHECK_EQ(f.mem[0x80], 0xcc);
+	/* The first GDB went without a detach; the next one starts in ack mode. */
+	r = ask("qSupported:swbreak+");
+	CHECK(r && strstr(r, "PacketSize=1000"));
+	CHECK_EQ(f.out[0], '+');
+	CHECK_EQ(f.mem[0x80], 0x90);
+	CHECK(!gdb_stub_has_sw_break(&stub, 0x100080));
+	CHECK_EQ(f.nhw, 0);
+	CHECK_EQ(stub.c_thread, 0);
+	/* A removed watchpoint is forgotten too: the next GDB has nothing to remove. */
+	ASK_EQ("Z2,101000,8", "OK");
+	ASK_EQ("z2,101000,8", "OK");
+	ask("qSupported");
+	CHECK_EQ(f.nhw, 0);
+	ASK_EQ("qC", "QC1");
+	CHECK_EQ(f.out[0], '+');
+}
+
+TEST(new_gdb_while_running_stops_the_target_then_answers)
+{
+	const char *r;
+
+	setup(GDB_ARCH_AMD64);
+	ASK_EQ("QStartNoAckMode", "OK");
+	ASK_EQ("Z4,101008,4", "OK");
+	CHECK(ask("vCont;c") == NULL);		/* no INT3: it runs */
+	CHECK(stub.running);
+	/* Its GDB was killed; a new one connects while the guest runs. */
+	r = ask("qSupported:multiprocess+;swbreak+");
+	CHECK_EQ(f.interrupts, 1);
+	CHECK(!stub.running);
+	CHECK(r && strstr(r, "PacketSize=1000"));
+	CHECK_EQ(f.out[0], '+');
+	CHECK(stub.gdb_swbreak);
+	CHECK_EQ(f.nhw, 0);
+	/* It hears of the stop as an attaching GDB does, and works. */
+	ASK_EQ("?", "T05thread:1;");
+	ASK_EQ("qC", "QC1");
+	/* Packets other than qSupported are still dropped while running. */
+	CHECK(ask("vCont;c") == NULL || f.out_len == 1);
+	CHECK(ask("qC") == NULL || f.out_len == 1);
+	CHECK(stub.running);
+	CHECK_EQ(f.interrupts, 1);
+}
