@@ -14,10 +14,13 @@ GDB connects to a relay (harness.Relay) that bridges one of them.
    `hbreak`, `watch`, Ctrl-C (SIGINT to GDB) while the guest spins, and
    `detach`.  Meanwhile the shell on COM1 answers `guests` and starts and
    runs another guest.  After the detach gdbt prints the counter GDB set
-   and runs on.
+   and runs on.  Before that GDB, another one fills the four debug
+   registers, continues and is killed: the next GDB finds the guest
+   running, stops it by connecting, and has the debug registers free.
 2. gdbrm, a real-mode guest, on COM1 handed over from the shell
    (`gdb gdbrm com1`): GDB sees i8086, disassembles 16-bit code, stops at
-   a breakpoint and detaches; the shell has COM1 back.
+   a breakpoint and detaches; the shell has COM1 back.  Then Ctrl-] on a
+   COM1 lent to the stub gives the line back without GDB.
 """
 import os
 import re
@@ -83,11 +86,28 @@ def garbage(r, relay):
         r.ok(name, re.search(want, got), repr(got[-200:]))
 
 
+def killed_gdb(r, m, relay):
+    """A GDB that holds every debug register is killed while the guest runs."""
+    def kill_soon(g):
+        end = time.time() + 2
+        while time.time() < end:
+            m._pump(0.1)
+        g.kill()
+
+    out = gdb(m, relay.port, ['watch greeting[0]', 'watch greeting[8]', 'watch greeting[16]',
+                              'hbreak main', 'echo @@RUN\\n', 'continue'], elf=ELF,
+              on_marker={'@@RUN': kill_soon})
+    r.ok('killed_gdb_left_the_guest_running',
+         'Hardware assisted breakpoint 4 at' in out and
+         'gdb on COM2, running' in m.shell('guests'), out[-800:])
+
+
 def com2_session(r, m, relay):
     m.send('gdb gdbt\r')
     m.expect(r'gdb: guest gdbt stopped \(i386:x86-64, 2 threads\)', 120)
     r.ok('guests_shows_the_debugger', 'gdb on COM2, stopped' in m.shell('guests'), m.text()[-800:])
     garbage(r, relay)
+    killed_gdb(r, m, relay)
 
     during = {}
 
@@ -115,6 +135,9 @@ def com2_session(r, m, relay):
     print('# GDB said:\n' + '\n'.join('#   ' + line for line in out.splitlines()))
 
     threads = section(out, 'THREADS')
+    r.ok('gdb_connecting_stops_a_guest_left_running',
+         'Thread 1 (vCPU 0 on CPU 1)' in threads and 'Remote connection closed' not in out and
+         'Ignoring packet error' not in out, out[:1500])
     r.ok('gdb_info_threads_lists_both_vcpus',
          'Thread 1 (vCPU 0 on CPU 1)' in threads and 'Thread 2 (vCPU 1 on CPU 1)' in threads,
          threads)
@@ -200,6 +223,15 @@ def com1_real_mode(r, m):
     r.ok('com1_handed_back', 'gdb: GDB detached from guest gdbrm' in said, said[-800:])
     g = m.shell('guests')
     r.ok('shell_answers_after_com1_session', re.search(r'gdbrm\s+running', g), g)
+
+    # No GDB comes: Ctrl-] between packets gives COM1 back to the shell.
+    m.send('gdb gdbrm com1\r')
+    m.expect(r"COM1 is GDB's until it detaches", 60)
+    m.send('\x1d')
+    back = m.expect(r'gdb: Ctrl-\] on the line from guest gdbrm', 60)
+    g = m.shell('guests')
+    r.ok('ctrl_rbracket_gives_com1_back', back and re.search(r'gdbrm\s+running', g) and
+         'gdb on' not in g, m.text()[-800:])
 
 
 if __name__ == '__main__':
