@@ -5,11 +5,18 @@
 
 #include "lib/string.h"
 
+/*
+ * Bulk in 8-byte units, the tail in bytes: as fast as ERMSB's byte moves on
+ * hardware, and an eighth of the iterations under emulators, which count
+ * each one (Bochs's TSC advances per iteration).
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	void *d = dst;
+	size_t q = n >> 3, r = n & 7;
 
-	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	__asm__ __volatile__("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ __volatile__("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
 	return dst;
 }
 
@@ -28,8 +35,11 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
+	uint64_t v = 0x0101010101010101ULL * (uint8_t)c;
+	size_t q = n >> 3, r = n & 7;
 
-	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ __volatile__("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 

@@ -11,6 +11,13 @@
 #include "store/lz.h"
 
 #define MIN_MATCH	4
+/*
+ * LZ4's end-of-block rules, so that any LZ4 decoder reads our blocks: the
+ * last match starts at least MFLIMIT bytes before the end, and the last
+ * LAST_LITERALS bytes are literals.  (The decoder below does not need them.)
+ */
+#define MFLIMIT		12
+#define LAST_LITERALS	5
 /* After this many misses in a row the compressor steps 2 bytes, then 3... */
 #define SKIP_SHIFT	6
 
@@ -98,6 +105,7 @@ static uint8_t *put_seq(uint8_t *op, uint8_t *oend, const uint8_t *lit, size_t n
 size_t lz_compress(const void *src, size_t n, void *dst, size_t cap, void *work)
 {
 	const uint8_t *base = src, *ip = base, *anchor = base, *end = base + n;
+	const uint8_t *match_end = end - LAST_LITERALS, *last_start = end - MFLIMIT;
 	uint8_t *op = dst, *oend = op + cap;
 	uint16_t *table = work;
 	unsigned int misses = 0;
@@ -106,7 +114,7 @@ size_t lz_compress(const void *src, size_t n, void *dst, size_t cap, void *work)
 		return 0;
 	/* A clean table keeps the output a function of the input alone. */
 	memset(table, 0, LZ_WORK_SIZE);
-	while (n >= MIN_MATCH && ip <= end - MIN_MATCH) {
+	while (n > MFLIMIT && ip < last_start) {
 		uint32_t seq = load32(ip);
 		unsigned int h = hash4(seq);
 		const uint8_t *ref = base + table[h];
@@ -122,7 +130,7 @@ size_t lz_compress(const void *src, size_t n, void *dst, size_t cap, void *work)
 			ip--;
 			ref--;
 		}
-		mlen = MIN_MATCH + common_len(ip + MIN_MATCH, ref + MIN_MATCH, end);
+		mlen = MIN_MATCH + common_len(ip + MIN_MATCH, ref + MIN_MATCH, match_end);
 		op = put_seq(op, oend, anchor, (size_t)(ip - anchor), (size_t)(ip - ref), mlen);
 		if (!op)
 			return 0;
@@ -130,7 +138,7 @@ size_t lz_compress(const void *src, size_t n, void *dst, size_t cap, void *work)
 		anchor = ip;
 		misses = 0;
 		/* Positions inside the match were never hashed; one near its end helps most. */
-		if (ip - 2 <= end - MIN_MATCH)
+		if (ip - 2 < last_start)
 			table[hash4(load32(ip - 2))] = (uint16_t)(ip - 2 - base);
 	}
 	op = put_seq(op, oend, anchor, (size_t)(end - anchor), 0, 0);

@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Hash table of the compressor: 4096 16-bit positions, the caller's memory. */
-#define LZ_HASH_BITS	12
+/* Hash table of the compressor: 8192 16-bit positions (as LZ4 for small inputs), the caller's memory. */
+#define LZ_HASH_BITS	13
 #define LZ_WORK_SIZE	((1u << LZ_HASH_BITS) * sizeof(uint16_t))
 /* Positions are 16-bit, so one call compresses at most 64 KiB. */
 #define LZ_MAX_INPUT	65536u

@@ -4,6 +4,8 @@
 ZSTORE_SRC	:= store/zstore.c store/lz.c
 $(eval $(call host_test,store/test_lz,tests/store/test_lz.c store/lz.c))
 $(eval $(call host_test_asan,store/test_lz,tests/store/test_lz.c store/lz.c))
+# The same block format as Debian's liblz4: each side reads the other's blocks.
+$(eval $(call host_test,store/test_lz_vs_lz4,tests/store/test_lz_vs_lz4.c store/lz.c -llz4))
 $(eval $(call host_test,store/test_zstore,tests/store/test_zstore.c $(ZSTORE_SRC)))
 $(eval $(call host_test_asan,store/test_zstore,tests/store/test_zstore.c $(ZSTORE_SRC)))
 $(eval $(call host_test,store/test_zstore_threads,tests/store/test_zstore_threads.c $(ZSTORE_SRC)))
@@ -34,19 +36,27 @@ fuzz: $(BUILD)/fuzz/fuzz_lz $(BUILD)/fuzz/fuzz_zstore
 $(BUILD)/bench/bench_zstore: tests/store/bench_zstore.c $(ZSTORE_SRC) $(HOSTED_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -DDEBUG,$(HOST_CFLAGS)) -o $@ tests/store/bench_zstore.c \
-	  $(ZSTORE_SRC) $(HOSTED_SRC)
+	  $(ZSTORE_SRC) $(HOSTED_SRC) -llz4
 
-# --instr K c N compresses N pages after 64 set-up compressions; d decompresses N.
+# --instr K c N compresses N pages after 64 set-up compressions (L: LZ4's
+# compressor); d decompresses N (D: LZ4's decompressor).
 CG_COUNT	= valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect=$(1) \
 		  $(BUILD)/bench/bench_zstore --instr $$k $(2) 200 2>&1 | sed -n 's/.*Collected : //p'
 
 bench-store: $(BUILD)/bench/bench_zstore
 	@$<
 	@if command -v valgrind >/dev/null; then \
-	  printf "\ninstructions per 4 KiB page (callgrind, lz only):\n%-10s %10s %10s\n" \
-	    page compress decompress; \
+	  printf "\ninstructions per 4 KiB page (callgrind):\n%-10s %10s %10s %10s %10s\n" \
+	    page compress lz4 decompress lz4; \
 	  k=0; for name in zero text random repeat sparse half-rand; do \
 	    c=$$($(call CG_COUNT,lz_compress,c)); d=$$($(call CG_COUNT,lz_decompress,d)); \
-	    printf "%-10s %10d %10d\n" $$name $$((c / 264)) $$((d / 200)); k=$$((k + 1)); \
+	    lc=$$($(call CG_COUNT,LZ4_compress_default,L)); \
+	    ld=$$($(call CG_COUNT,LZ4_decompress_safe,D)); \
+	    printf "%-10s %10d %10d %10d %10d\n" $$name $$((c / 264)) $$((lc / 200)) \
+	      $$((d / 200)) $$((ld / 200)); \
+	    if [ $$name = text ]; then \
+	      echo "figure lz_compress_text_instructions $$((c / 264))"; \
+	      echo "figure lz4_compress_text_instructions $$((lc / 200))"; fi; \
+	    k=$$((k + 1)); \
 	  done; \
 	else echo "(no valgrind: no instruction counts)"; fi

@@ -38,7 +38,8 @@ TEST(lz_zero_inputs_shrink_to_a_few_bytes)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		CHECK(roundtrip(z, sizes[i], &clen));
 	CHECK(roundtrip(z, 4096, &clen));
-	CHECK(clen <= 24);
+	/* One literal, one long match, the 5 literals LZ4's format ends on. */
+	CHECK(clen <= 32);
 	CHECK(roundtrip(z, 0, &clen));
 	CHECK_EQ(clen, 1);
 }
