@@ -65,7 +65,7 @@ void memslot_destroy(struct memslot *ms)
 	ms->pages = NULL;
 }
 
-/* A page for @ms, reclaiming (from any guest) when none is left. */
+/* A page for @ms, reclaiming when none is left (rmap/reclaim.h says from whom). */
 static void *get_page(struct memslot *ms)
 {
 	for (int tries = 0; tries < 8; tries++) {
@@ -73,7 +73,7 @@ static void *get_page(struct memslot *ms)
 
 		if (p)
 			return p;
-		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH))
+		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH, ms))
 			break;
 	}
 	spin_lock(&ms->lock);

@@ -70,12 +70,26 @@ static unsigned int nr_memslots(struct reclaim *rc)
 }
 
 /*
+ * Whether a reclaim for @for_ms may take from @ms.  Background reclaim
+ * (@for_ms NULL) takes from every guest.  A direct reclaim takes from its
+ * own guest and from guests holding at least as many pages, never from
+ * smaller ones: a guest cannot grow by thrashing a smaller one, so one whose
+ * pages cannot be evicted (incompressible) runs out of memory at once and
+ * is stopped as the largest, instead of living off the others' working sets.
+ */
+static bool may_take(const struct memslot *ms, const struct memslot *for_ms)
+{
+	return !for_ms || ms == for_ms ||
+	       READ_ONCE(ms->st.resident) >= READ_ONCE(for_ms->st.resident);
+}
+
+/*
  * Take from memslots that have old pages first; when none has, age them all
  * (young pages stay young, the rest get older); if a whole round still finds
  * nothing old, every page was touched since the last pass: take young ones
  * rather than fail the allocation (the working set is bigger than memory).
  */
-static size_t run_locked(struct reclaim *rc, size_t want)
+static size_t run_locked(struct reclaim *rc, size_t want, const struct memslot *for_ms)
 {
 	unsigned int n = nr_memslots(rc), idle = 0, min_gen = 1, aged = 0;
 	size_t freed = 0;
@@ -86,7 +100,7 @@ static size_t run_locked(struct reclaim *rc, size_t want)
 
 		if (!ms)
 			break;
-		got = memslot_evict_oldest(ms, want - freed, min_gen);
+		got = may_take(ms, for_ms) ? memslot_evict_oldest(ms, want - freed, min_gen) : 0;
 		freed += got;
 		if (got) {
 			idle = 0;
@@ -97,7 +111,10 @@ static size_t run_locked(struct reclaim *rc, size_t want)
 		idle = 0;
 		if (aged++ < 2) {
 			for (unsigned int i = 0; i < n; i++) {
-				rc->st.young += memslot_age(next_memslot(rc));
+				ms = next_memslot(rc);
+				if (!may_take(ms, for_ms))
+					continue;
+				rc->st.young += memslot_age(ms);
 				rc->st.age_passes++;
 			}
 		} else if (min_gen) {
@@ -109,14 +126,14 @@ static size_t run_locked(struct reclaim *rc, size_t want)
 	return freed;
 }
 
-static size_t run(struct reclaim *rc, size_t want, bool direct)
+static size_t run(struct reclaim *rc, size_t want, const struct memslot *for_ms, bool direct)
 {
 	uint64_t t0;
 	size_t freed;
 
 	spin_lock(&rc->run_lock);
 	t0 = now(rc);
-	freed = run_locked(rc, want);
+	freed = run_locked(rc, want, for_ms);
 	rc->st.runs++;
 	rc->st.direct_runs += direct;
 	rc->st.freed += freed;
@@ -127,12 +144,12 @@ static size_t run(struct reclaim *rc, size_t want, bool direct)
 
 size_t reclaim_run(struct reclaim *rc, size_t want)
 {
-	return run(rc, want, false);
+	return run(rc, want, NULL, false);
 }
 
-bool reclaim_direct(struct reclaim *rc, size_t want)
+bool reclaim_direct(struct reclaim *rc, size_t want, const struct memslot *for_ms)
 {
-	return run(rc, want, true) > 0;
+	return run(rc, want, for_ms, true) > 0;
 }
 
 size_t reclaim_age_all(struct reclaim *rc)

@@ -50,8 +50,12 @@ void reclaim_unregister(struct reclaim *rc, struct memslot *ms);
  * were freed.  Not under mmu_lock, a memslot lock or run_lock.
  */
 size_t reclaim_run(struct reclaim *rc, size_t want);
-/** reclaim_direct - reclaim_run() for an allocation that failed; whether it freed anything. */
-bool reclaim_direct(struct reclaim *rc, size_t want);
+/**
+ * reclaim_direct - reclaim for an allocation of @for_ms that failed; whether
+ * it freed anything.  Takes only from @for_ms and from memslots with at
+ * least as many resident pages (all of them when @for_ms is NULL).
+ */
+bool reclaim_direct(struct reclaim *rc, size_t want, const struct memslot *for_ms);
 
 /** reclaim_age_all - one aging pass over every memslot; returns the pages found young. */
 size_t reclaim_age_all(struct reclaim *rc);

@@ -15,11 +15,26 @@ struct parser {
 };
 
 static const char *const mode_names[] = { "long", "protected", "real" };
+static const char *const unassigned_names[] = { "ignore", "stop" };
 static const char *const level_names[] = { "err", "warn", "info", "debug" };
 
 const char *config_mode_name(int mode)
 {
 	return mode >= 0 && mode < 3 ? mode_names[mode] : "?";
+}
+
+const char *config_unassigned_name(int policy)
+{
+	return policy >= 0 && policy < 2 ? unassigned_names[policy] : "?";
+}
+
+/* The index of @val among the @n @names; -1: none of them. */
+static int name_index(const char *val, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(val, names[i]))
+			return i;
+	return -1;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -118,6 +133,7 @@ static void start_guest(struct parser *p, char *hdr)
 	g->memory = 16 * MiB;
 	g->vcpus = 1;
 	g->autostart = true;
+	g->apicv = false;	/* opt-in: see docs/guest-platform.md, APIC virtualization */
 	g->line = p->line;
 	p->g = g;
 }
@@ -158,9 +174,9 @@ static bool parse_cpus(const char *s, uint64_t *mask)
 
 static bool parse_bool(const char *s, bool *out)
 {
-	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1"))
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "on"))
 		*out = true;
-	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0"))
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "off"))
 		*out = false;
 	else
 		return false;
@@ -236,11 +252,9 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 		if (!parse_cpus(val, &g->cpu_mask))
 			error(p, "bad cpus '%s' (expected a list like 1,2 or 1-3)", val);
 	} else if (!strcmp(key, "mode")) {
-		int m;
+		int m = name_index(val, mode_names, 3);
 
-		for (m = 0; m < 3 && strcmp(val, mode_names[m]); m++)
-			;
-		if (m == 3)
+		if (m < 0)
 			error(p, "bad mode '%s' (expected long, protected or real)", val);
 		else
 			g->mode = m;
@@ -255,21 +269,31 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 	} else if (!strcmp(key, "autostart")) {
 		if (!parse_bool(val, &g->autostart))
 			error(p, "bad autostart '%s' (expected yes or no)", val);
+	} else if (!strcmp(key, "apicv")) {
+		if (!parse_bool(val, &g->apicv))
+			error(p, "bad apicv '%s' (expected on or off)", val);
+	} else if (!strcmp(key, "unassigned")) {
+		int u = name_index(val, unassigned_names, 2);
+
+		if (u < 0)
+			error(p, "bad unassigned '%s' (expected ignore or stop)", val);
+		else
+			g->unassigned = u;
 	} else {
 		error(p, "unknown guest key '%s' (expected image, memory, vcpus, cpus, mode, "
-		      "load, entry, autostart, initrd, cmdline or module)", key);
+		      "load, entry, autostart, apicv, unassigned, initrd, cmdline or module)", key);
 	}
 }
 
 static void global_key(struct parser *p, const char *key, const char *val)
 {
 	if (!strcmp(key, "log")) {
-		for (int l = 0; l < 4; l++)
-			if (!strcmp(val, level_names[l])) {
-				p->cfg->log_level = l;
-				return;
-			}
-		error(p, "bad log level '%s' (expected err, warn, info or debug)", val);
+		int l = name_index(val, level_names, 4);
+
+		if (l < 0)
+			error(p, "bad log level '%s' (expected err, warn, info or debug)", val);
+		else
+			p->cfg->log_level = l;
 	} else if (!strcmp(key, "console")) {
 		if (strcmp(val, "serial"))
 			error(p, "bad console '%s' (expected serial)", val);

@@ -20,6 +20,12 @@
 
 enum guest_mode { MODE_LONG = 0, MODE_PROTECTED, MODE_REAL };
 
+/* What an access to guest-physical memory that is neither RAM nor a device does. */
+enum unassigned_policy {
+	UNASSIGNED_IGNORE = 0,		/* reads all ones, writes dropped (a PCI master abort) */
+	UNASSIGNED_STOP,		/* the guest is stopped (hostile-guest tests) */
+};
+
 /* "module = FILE ARGS": a Multiboot module and the rest of its string. */
 struct guest_module {
 	char file[CFG_FILE_MAX];
@@ -40,6 +46,8 @@ struct guest_config {
 	uint64_t load;			/* where a flat binary goes; 0: 0x100000, real mode 0x7c00 */
 	uint64_t entry;			/* entry point; 0: the ELF entry or the load address */
 	bool autostart;
+	bool apicv;			/* APIC virtualization where the CPU has it (default on) */
+	int unassigned;			/* enum unassigned_policy */
 	int line;			/* where its section starts */
 };
 
@@ -59,5 +67,6 @@ struct hv_config {
  */
 unsigned int config_parse(const char *text, size_t len, const char *fname, struct hv_config *cfg);
 const char *config_mode_name(int mode);
+const char *config_unassigned_name(int policy);
 
 #endif

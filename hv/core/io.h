@@ -4,7 +4,8 @@
  * register_portio_handler(), Jailhouse's mmio_region_register()).  Devices
  * register their ranges when they attach to a guest; the exit path asks
  * this table and names no device.  A port or address nobody registered
- * reaches nothing: reads float high, writes vanish.
+ * reaches nothing: reads float high, writes vanish (for addresses, unless
+ * the guest's `unassigned = stop` makes them stop it).
  */
 #ifndef HV_CORE_IO_H
 #define HV_CORE_IO_H
@@ -29,9 +30,13 @@ struct pio_range {
 struct mmio_ops {
 	/* Does the range answer this vCPU now (the xAPIC page in xAPIC mode)?  NULL: always. */
 	bool (*live)(struct vcpu *v);
+	/* Where it is for this vCPU now (IA32_APIC_BASE moves the xAPIC page); NULL: its base. */
+	uint64_t (*base)(struct vcpu *v);
 	/* @off from the range's base; accesses are 1, 2, 4 or 8 bytes, at any alignment. */
 	uint64_t (*read)(struct vcpu *v, uint64_t off, unsigned int size);
 	void (*write)(struct vcpu *v, uint64_t off, unsigned int size, uint64_t val);
+	/* Every access as it is; else only aligned ones of 32 bits or less (hv/vmx/mmio.c). */
+	bool any_size;
 };
 
 struct mmio_range {
@@ -53,6 +58,15 @@ int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len, const struct mm
 /* The range holding @port or @gpa, live for @v; NULL: nothing there. */
 const struct pio_range *vm_find_pio(const struct vm *vm, uint16_t port);
 const struct mmio_range *vm_find_mmio(struct vcpu *v, uint64_t gpa);
+/* Where range @r starts for @v. */
+uint64_t vm_mmio_base(struct vcpu *v, const struct mmio_range *r);
+
+/*
+ * All of guest-physical space, for addresses that are neither RAM nor a
+ * device: reads all ones, writes dropped, as a PCI master abort; each
+ * access counted in unknown_mmio, the first of a start logged.
+ */
+extern const struct mmio_range vm_unassigned_mmio;
 
 /*
  * One port access through the table, as the guest's IN or OUT would make

@@ -61,6 +61,8 @@ struct vcpu {
 	uint64_t msr_star, msr_lstar, msr_cstar, msr_fmask, msr_kernel_gs;
 	uint64_t tsc_aux;
 	uint64_t misc_enable, mtrr_def_type;	/* kept as written (hv/vmx/msr.c) */
+	/* DR0-DR3 and DR6 while another vCPU has the CPU (DR7 is in the VMCS). */
+	uint64_t dr[4], dr6;
 	uint64_t tsc_offset;		/* guest TSC - host TSC (VMCS TSC_OFFSET) */
 	uint64_t tsc_adjust;		/* IA32_TSC_ADJUST: what writes added to it */
 	/* Interrupt state: the local APIC (hv/vdev/lapic.h) and what the scheduler waits on. */
@@ -68,8 +70,13 @@ struct vcpu {
 	bool halted;			/* in HLT; halt_if: it halted with IF=1 */
 	bool halt_if;
 	bool wait_sipi;			/* an AP before its SIPI; set by others (INIT) too */
-	bool nmi_pending;		/* any CPU sets, the owner injects */
-	bool intr_window;		/* interrupt-window exiting is on in the VMCS */
+	uint32_t nmi_queued;		/* NMIs posted by any CPU (atomic add); the owner folds them */
+	uint8_t nmi_pending;		/* the owner's: NMIs still to inject, at most 2 */
+	bool intr_window, nmi_window;	/* interrupt-/NMI-window exiting is on in the VMCS */
+	/* APIC virtualization (hv/vmx/apicv.c); its own CPU only. */
+	bool apicv;			/* on for this vCPU's VMCS */
+	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
+	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
 	/* The debugger's hold on it (hv/vmx/debug.h); NULL unless debugged since its start. */
 	struct vcpu_debug *debug;
 	/* Last exit, for `vcpu` and failure dumps. */
@@ -88,6 +95,9 @@ struct vm {
 	int exit_status;		/* from the debug-exit port or the exit hypercall */
 	char fail_reason[160];
 
+	/* The page the EPT maps at the xAPIC base for APIC virtualization; 0: none yet. */
+	uint64_t apic_access_pa;
+
 	/* Guest memory (hv/mm/gmem.c): set up while mem_ready. */
 	bool mem_ready;
 	struct ept_vm ept;
@@ -96,8 +106,10 @@ struct vm {
 	/* Exit statistics, per basic exit reason. */
 	uint64_t exit_count[EXIT_REASONS];
 	uint64_t unknown_ports, unknown_msrs;
+	uint64_t unknown_mmio;		/* accesses to unassigned guest-physical addresses */
 
 	bool restart_request;		/* the guest asked for a reset: the shell restarts it */
+	bool warm_start;		/* this start follows such a reset: CMOS RAM survives it */
 
 	/* Emulated devices (hv/vdev/), attached by their units in vm_create(). */
 	struct vioapic *ioapic;

@@ -72,7 +72,8 @@ int vm_start(struct vm *vm)
 	vm->exit_status = 0;
 	vm->fail_reason[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
-	vm->unknown_ports = vm->unknown_msrs = 0;
+	vm->unknown_ports = vm->unknown_msrs = vm->unknown_mmio = 0;
+	vm->warm_start = vm->restart_request;
 	vm->restart_request = false;
 	memset(&vm->boot, 0, sizeof(vm->boot));
 	vm_units_reset(vm);
@@ -105,7 +106,10 @@ int vm_start(struct vm *vm)
 		v->exits = 0;
 		v->msr_star = v->msr_lstar = v->msr_cstar = v->msr_fmask = 0;
 		v->msr_kernel_gs = v->tsc_aux = v->tsc_offset = v->tsc_adjust = 0;
-		v->halted = v->halt_if = v->nmi_pending = v->intr_window = false;
+		memset(v->dr, 0, sizeof(v->dr));
+		v->dr6 = DR6_INIT;
+		v->halted = v->halt_if = v->intr_window = v->nmi_window = false;
+		v->nmi_queued = v->nmi_pending = 0;
 		v->requests = 0;
 		v->debug = NULL;	/* a debugger attaches to a running guest */
 		v->misc_enable = 1;		/* fast strings */
@@ -164,9 +168,7 @@ void vm_reap_all(void)
 
 		if ((vm->state == VM_EXITED || vm->state == VM_FAILED) && vm->mem_ready)
 			vm_reap(vm);
-		if (vm->state == VM_EXITED && READ_ONCE(vm->restart_request) && all_vcpus_off(vm)) {
-			vm->restart_request = false;
-			vm_start(vm);
-		}
+		if (vm->state == VM_EXITED && READ_ONCE(vm->restart_request) && all_vcpus_off(vm))
+			vm_start(vm);	/* it takes the request: a warm start */
 	}
 }

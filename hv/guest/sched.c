@@ -25,7 +25,7 @@ struct run_queue {
 	spinlock_t lock;
 	unsigned int n, next;
 	struct vcpu *v[RQ_MAX];
-	struct vcpu *last;		/* whose syscall MSRs are in the hardware */
+	struct vcpu *last;		/* whose syscall MSRs and DR0-DR3/DR6 are in the hardware */
 	uint64_t armed;			/* its CPU only: the host APIC timer's deadline; 0: off */
 };
 
@@ -126,12 +126,30 @@ static void remove(struct run_queue *rq, struct vcpu *v)
 	store_release(&v->state, VCPU_DONE);
 }
 
-static void switch_syscall_msrs(struct run_queue *rq, struct vcpu *v)
+/*
+ * What VMX leaves in the hardware between a vCPU's slices: the syscall MSRs
+ * and DR0-DR3/DR6 (only DR7 is in the VMCS, SDM 27.3.1).  The guest writes
+ * the debug registers without exits, so the last vCPU's are read back.
+ */
+static void switch_guest_state(struct run_queue *rq, struct vcpu *v)
 {
-	if (rq->last == v)
+	struct vcpu *prev = rq->last;
+
+	if (prev == v)
 		return;
-	if (rq->last)	/* the guest's SWAPGS may have changed it since its WRMSR */
-		rq->last->msr_kernel_gs = rdmsr(0xc0000102);
+	if (prev) {	/* the guest's SWAPGS may have changed it since its WRMSR */
+		prev->msr_kernel_gs = rdmsr(0xc0000102);
+		prev->dr[0] = read_dr0();
+		prev->dr[1] = read_dr1();
+		prev->dr[2] = read_dr2();
+		prev->dr[3] = read_dr3();
+		prev->dr6 = read_dr6();
+	}
+	write_dr0(v->dr[0]);
+	write_dr1(v->dr[1]);
+	write_dr2(v->dr[2]);
+	write_dr3(v->dr[3]);
+	write_dr6(v->dr6);
 	wrmsr(0xc0000081, v->msr_star);
 	wrmsr(0xc0000082, v->msr_lstar);
 	wrmsr(0xc0000083, v->msr_cstar);
@@ -173,7 +191,7 @@ void sched_cpu_loop(void)
 			remove(rq, v);
 			continue;
 		}
-		switch_syscall_msrs(rq, v);
+		switch_guest_state(rq, v);
 		vcpu_run_slice(v);
 		if (READ_ONCE(v->state) == VCPU_DONE || READ_ONCE(v->vm->stop_request))
 			remove(rq, v);

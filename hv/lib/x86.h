@@ -14,7 +14,11 @@
 #define CR0_PG		(1ULL << 31)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_PGE		(1ULL << 7)
+#define CR4_PCE		(1ULL << 8)
+#define CR4_LA57	(1ULL << 12)
 #define CR4_VMXE	(1ULL << 13)
+#define CR4_PCIDE	(1ULL << 17)
+#define CR4_CET		(1ULL << 23)
 
 #define MSR_APIC_BASE		0x1b
 #define MSR_FEATURE_CONTROL	0x3a
@@ -25,7 +29,11 @@
 #define EFER_LMA		(1ULL << 10)
 #define EFER_NXE		(1ULL << 11)
 
+#define RFLAGS_TF	(1ULL << 8)
 #define RFLAGS_IF	(1ULL << 9)
+#define RFLAGS_RF	(1ULL << 16)
+
+#define DR6_INIT	0xffff0ff0ULL	/* DR6 after RESET or INIT (SDM table 9-1) */
 
 struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
@@ -78,6 +86,25 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+/* DR0-DR3 and DR6: VMX saves and loads only DR7 (SDM 27.3.1, 26.3.2.1). */
+#define DEFINE_DR(n)							\
+static inline uint64_t read_dr##n(void)					\
+{									\
+	uint64_t v;							\
+	__asm__ __volatile__("mov %%dr" #n ", %0" : "=r"(v));		\
+	return v;							\
+}									\
+static inline void write_dr##n(uint64_t v)				\
+{									\
+	__asm__ __volatile__("mov %0, %%dr" #n : : "r"(v));		\
+}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
 
 static inline void outb(uint16_t port, uint8_t v)
 {

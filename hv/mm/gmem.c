@@ -8,6 +8,7 @@
  */
 #include "ept/fault.h"
 #include "ept/invalidate.h"
+#include "hv/core/guest_boot.h"
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
@@ -269,21 +270,35 @@ static void op_kick_vcpus(struct ept_vm *ept)
 
 static bool op_resolve(struct ept_vm *ept, uint64_t gfn, uint64_t *hpa, int *max_level)
 {
+	struct vm *vm = ept_to_vm(ept);
+
 	/* Pages are evicted one by one: 4 KiB leaves only. */
 	*max_level = 1;
-	return memslot_resolve(&ept_to_vm(ept)->mem, gfn, hpa);
+	/* The xAPIC page under APIC virtualization (hv/vmx/apicv.c): the APIC-access page. */
+	if (gfn == GUEST_LAPIC_BASE >> PAGE_SHIFT) {
+		*hpa = READ_ONCE(vm->apic_access_pa);
+		return *hpa != 0;
+	}
+	return memslot_resolve(&vm->mem, gfn, hpa);
 }
 
+/* Leaves outside the memslot (the APIC-access page) have no rmap. */
 static void op_leaf_set(struct ept_vm *ept, uint64_t gfn, int level, uint64_t *sptep)
 {
-	memslot_leaf_set(&ept_to_vm(ept)->mem, gfn, level, sptep);
+	struct memslot *ms = &ept_to_vm(ept)->mem;
+
+	if (gfn < ms->nr_pages)
+		memslot_leaf_set(ms, gfn, level, sptep);
 }
 
 static void op_leaf_clear(struct ept_vm *ept, uint64_t gfn, int level, uint64_t *sptep,
 			  uint64_t old)
 {
+	struct memslot *ms = &ept_to_vm(ept)->mem;
+
 	(void)old;
-	memslot_leaf_clear(&ept_to_vm(ept)->mem, gfn, level, sptep);
+	if (gfn < ms->nr_pages)
+		memslot_leaf_clear(ms, gfn, level, sptep);
 }
 
 static const struct ept_ops hv_ept_ops = {
@@ -350,7 +365,11 @@ int gmem_init(struct vm *vm, char *err, unsigned int n)
 		return -1;
 	}
 	vm->mem.rmap_ops = &rmap_pool_ops;
-	if (ept_add_region(&vm->ept, 0, pages)) {
+	/* The xAPIC page, for APIC virtualization, unless guest RAM covers it. */
+	if (ept_add_region(&vm->ept, 0, pages) ||
+	    (pages <= GUEST_LAPIC_BASE >> PAGE_SHIFT &&
+	     ept_add_region(&vm->ept, GUEST_LAPIC_BASE >> PAGE_SHIFT,
+			    (GUEST_LAPIC_BASE >> PAGE_SHIFT) + 1))) {
 		memslot_destroy(&vm->mem);
 		hv_snprintf(err, n, "bad guest memory layout");
 		return -1;
@@ -445,10 +464,11 @@ static struct vm *oom_victim(void)
 	return best;
 }
 
-/* An allocation failed: reclaim; when that freed nothing and memory is low, fewer tries left. */
-static void reclaim_for_retry(int *tries)
+/* An allocation for @vm failed: reclaim; when that freed nothing and memory is low, fewer tries left. */
+static void reclaim_for_retry(struct vm *vm, int *tries)
 {
-	if (!reclaim_direct(&gmem_reclaim, MEMSLOT_EVICT_BATCH) && !page_alloc_above_high())
+	if (!reclaim_direct(&gmem_reclaim, MEMSLOT_EVICT_BATCH, &vm->mem) &&
+	    !page_alloc_above_high())
 		*tries += FAULT_TRIES / 4;
 }
 
@@ -488,7 +508,7 @@ int gmem_vcpu_load_root(struct vcpu *v)
 			v->eptp = gmem_eptp(root);
 			return 1;
 		}
-		reclaim_for_retry(&tries);
+		reclaim_for_retry(v->vm, &tries);
 	}
 	if (oom_stop_other(v->vm))
 		return -1;
@@ -520,7 +540,7 @@ int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual)
 			return -1;
 		case EPT_NOMEM:
 			/* A table page or the backing page: reclaim and try again. */
-			reclaim_for_retry(&tries);
+			reclaim_for_retry(vm, &tries);
 			break;
 		}
 	}

@@ -136,17 +136,11 @@ int cmd_vcpu(int argc, char **argv)
 		vmx_exit_name(s.v->last_exit_reason));
 	{
 		const struct vlapic *l = s.v->lapic;
-		int irr = -1, isr = -1;
 
-		for (int i = 255; i >= 0 && (irr < 0 || isr < 0); i--) {
-			if (irr < 0 && (READ_ONCE(l->irr[i / 32]) >> (i % 32)) & 1)
-				irr = i;
-			if (isr < 0 && (l->isr[i / 32] >> (i % 32)) & 1)
-				isr = i;
-		}
 		pr_info("APIC %u %s, TPR %02x, highest IRR %d ISR %d, timer %s, %llu timer "
 			"interrupts%s%s\n", l->id, (l->apic_base & (1 << 10)) ? "x2APIC" : "xAPIC",
-			l->tpr, irr, isr, l->timer_deadline ? "armed" : "idle",
+			READ_ONCE(l->regs[0x80 / 4]), lapic_highest_irr(l), lapic_highest_isr(l),
+			l->timer_deadline ? "armed" : "idle",
 			(unsigned long long)l->timer_fired, s.v->halted ? ", halted" : "",
 			READ_ONCE(s.v->wait_sipi) ? ", waiting for SIPI" : "");
 	}
@@ -250,8 +244,9 @@ int cmd_exits(int argc, char **argv)
 		if (vm->state == VM_EMPTY || (argc == 2 && strcmp(argv[1], vm->cfg.name)))
 			continue;
 		any = true;
-		pr_info("%s: unknown ports %llu, unknown MSRs %llu\n", vm->cfg.name,
-			(unsigned long long)vm->unknown_ports, (unsigned long long)vm->unknown_msrs);
+		pr_info("%s: unknown ports %llu, unknown MSRs %llu, unassigned memory %llu\n",
+			vm->cfg.name, (unsigned long long)vm->unknown_ports,
+			(unsigned long long)vm->unknown_msrs, (unsigned long long)vm->unknown_mmio);
 		for (int r = 0; r < EXIT_REASONS; r++)
 			if (vm->exit_count[r])
 				pr_info("  %2d %-24s %llu\n", r, vmx_exit_name(r),

@@ -13,7 +13,7 @@ static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
 {
 	const struct vlapic *l = t->lapic;
 	bool x2 = x2apic_mode(l);
-	uint32_t ldr = READ_ONCE(l->ldr);
+	uint32_t ldr = reg_get(l, APIC_LDR);
 
 	if (!logical)
 		return dest == (x2 ? 0xffffffffu : 0xffu) || dest == l->id;
@@ -22,7 +22,7 @@ static bool dest_match(struct vcpu *t, uint32_t dest, bool logical)
 	dest &= 0xff;
 	if (dest == 0xff)
 		return true;
-	if ((READ_ONCE(l->dfr) >> 28) == 0xf)	/* flat */
+	if ((reg_get(l, APIC_DFR) >> 28) == 0xf)	/* flat */
 		return (ldr >> 24) & dest;
 	return (dest >> 4) == (ldr >> 28) && (dest & (ldr >> 24) & 0xf);	/* cluster */
 }
@@ -35,7 +35,8 @@ static void deliver_one(struct vcpu *t, uint32_t mode, uint8_t vector, bool leve
 		lapic_set_irq(t, vector, level);
 		break;
 	case ICR_NMI:
-		WRITE_ONCE(t->nmi_pending, true);
+		/* Ordered before the kick's ICR write, as for IRR (seq-cst RMW). */
+		__atomic_fetch_add(&t->nmi_queued, 1, __ATOMIC_SEQ_CST);
 		vcpu_kick(t);
 		break;
 	case ICR_INIT:
@@ -76,8 +77,13 @@ void lapic_send_ipi(struct vcpu *v, uint32_t lo, uint32_t dest)
 	uint8_t vector = lo & 0xff;
 	bool level = lo & ICR_LEVEL;
 
-	if (mode == ICR_INIT && !(lo & ICR_ASSERT))
-		return;		/* INIT level de-assert: nothing on modern CPUs */
+	/*
+	 * INIT level de-assert (level 0, trigger level) does nothing on modern
+	 * CPUs; any other INIT is an INIT, whatever the level bit says: it is
+	 * always issued as assert (SDM 10.6.1).
+	 */
+	if (mode == ICR_INIT && !(lo & ICR_ASSERT) && (lo & ICR_LEVEL))
+		return;
 	if ((mode == ICR_FIXED || mode == ICR_LOWEST) && vector < 16)
 		__atomic_fetch_or(&v->lapic->esr_pending, 1u << 5, __ATOMIC_RELAXED);	/* send illegal */
 	switch (shorthand) {
@@ -101,6 +107,16 @@ bool lapic_take_init_sipi(struct vcpu *v, int *vector)
 
 	if (load_acquire(&l->init_pending)) {
 		WRITE_ONCE(l->init_pending, false);
+		/*
+		 * After INIT an AP waits for a SIPI, but the BSP starts at the
+		 * reset vector (SDM 8.4.1, 9.1.4), where the firmware would be.
+		 * There is none here: the guest restarts from its image, as for
+		 * its reset register.
+		 */
+		if (l->apic_base & APIC_BASE_BSP) {
+			vm_guest_reset(v, "INIT to the BSP");
+			return false;
+		}
 		lapic_init_reset(v);
 		WRITE_ONCE(v->wait_sipi, true);
 		v->halted = false;

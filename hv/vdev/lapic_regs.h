@@ -53,7 +53,29 @@
 #define ICR_ASSERT	(1u << 14)
 #define ICR_LEVEL	(1u << 15)
 
-/* 7 LVTs: CMCI at 0x2f0, then timer .. error at 0x320 .. 0x370; writable bits of each. */
+/* 7 LVTs: CMCI at 0x2f0, then timer .. error at 0x320 .. 0x370. */
+
+/* The register at @off of the page (offsets are 16-byte aligned). */
+static inline uint32_t *apic_reg(const struct vlapic *l, uint32_t off)
+{
+	return &l->regs[off >> 2];
+}
+
+static inline uint32_t reg_get(const struct vlapic *l, uint32_t off)
+{
+	return READ_ONCE(*apic_reg(l, off));
+}
+
+static inline void reg_set(struct vlapic *l, uint32_t off, uint32_t val)
+{
+	WRITE_ONCE(*apic_reg(l, off), val);
+}
+
+/* Word @i of the 256-bit register at @base (ISR, TMR, IRR): 32 bits every 16 bytes. */
+static inline uint32_t *vec_word(const struct vlapic *l, uint32_t base, unsigned int i)
+{
+	return apic_reg(l, base + 0x10 * i);
+}
 
 static inline bool x2apic_mode(const struct vlapic *l)
 {
@@ -62,13 +84,24 @@ static inline bool x2apic_mode(const struct vlapic *l)
 
 static inline bool sw_enabled(const struct vlapic *l)
 {
-	return (l->apic_base & APIC_BASE_EN) && (l->svr & SVR_ENABLE);
+	return (l->apic_base & APIC_BASE_EN) && (reg_get(l, APIC_SVR) & SVR_ENABLE);
 }
 
-static inline int highest_bit(const uint32_t *regs, bool atomic)
+static inline uint32_t lvt_get(const struct vlapic *l, unsigned int i)
+{
+	return reg_get(l, i ? APIC_LVTT + 0x10 * (i - 1) : APIC_LVT_CMCI);
+}
+
+static inline void lvt_set(struct vlapic *l, unsigned int i, uint32_t val)
+{
+	reg_set(l, i ? APIC_LVTT + 0x10 * (i - 1) : APIC_LVT_CMCI, val);
+}
+
+/* The highest vector set in the 256-bit register at @base, or -1. */
+static inline int highest_vec(const struct vlapic *l, uint32_t base)
 {
 	for (int i = 7; i >= 0; i--) {
-		uint32_t w = atomic ? READ_ONCE(regs[i]) : regs[i];
+		uint32_t w = READ_ONCE(*vec_word(l, base, (unsigned int)i));
 
 		if (w)
 			return i * 32 + 31 - __builtin_clz(w);
@@ -76,6 +109,27 @@ static inline int highest_bit(const uint32_t *regs, bool atomic)
 	return -1;
 }
 
+static inline bool vec_test(const struct vlapic *l, uint32_t base, unsigned int v)
+{
+	return (READ_ONCE(*vec_word(l, base, v / 32)) >> (v % 32)) & 1;
+}
+
+/* The owner's updates of its page: plain read-modify-write, no other writer. */
+static inline void vec_set(struct vlapic *l, uint32_t base, unsigned int v)
+{
+	uint32_t *w = vec_word(l, base, v / 32);
+
+	WRITE_ONCE(*w, *w | 1u << (v % 32));
+}
+
+static inline void vec_clear(struct vlapic *l, uint32_t base, unsigned int v)
+{
+	uint32_t *w = vec_word(l, base, v / 32);
+
+	WRITE_ONCE(*w, *w & ~(1u << (v % 32)));
+}
+
+/* A bit in a CPU-shared 256-bit bitmap (posted vectors): atomic, ordered before the kick. */
 static inline void set_bit32(uint32_t *regs, unsigned int v)
 {
 	__atomic_fetch_or(&regs[v / 32], 1u << (v % 32), __ATOMIC_SEQ_CST);

@@ -14,7 +14,7 @@
 
 static uint32_t timer_divide(const struct vlapic *l)
 {
-	uint32_t d = (l->tdcr & 3) | ((l->tdcr & 8) >> 1);
+	uint32_t tdcr = reg_get(l, APIC_TDCR), d = (tdcr & 3) | ((tdcr & 8) >> 1);
 
 	return d == 7 ? 1 : 2u << d;
 }
@@ -27,7 +27,7 @@ static uint64_t ticks_to_tsc(uint64_t n)
 
 static uint64_t timer_period(const struct vlapic *l)
 {
-	uint64_t p = ticks_to_tsc((uint64_t)l->tmict * timer_divide(l));
+	uint64_t p = ticks_to_tsc((uint64_t)reg_get(l, APIC_TMICT) * timer_divide(l));
 
 	return p ? p : 1;
 }
@@ -35,36 +35,40 @@ static uint64_t timer_period(const struct vlapic *l)
 void lapic_timer_start(struct vlapic *l)
 {
 	l->timer_start = rdtsc();
-	l->timer_deadline = l->tmict ? l->timer_start + timer_period(l) : 0;
+	l->timer_deadline = reg_get(l, APIC_TMICT) ? l->timer_start + timer_period(l) : 0;
 }
 
 uint32_t lapic_timer_current(const struct vlapic *l)
 {
 	uint64_t now = rdtsc(), left;
+	uint32_t tmict = reg_get(l, APIC_TMICT);
 
-	if (LVT_TIMER_MODE(l->lvt[1]) == TIMER_TSCDL || !l->timer_deadline)
+	if (LVT_TIMER_MODE(lvt_get(l, 1)) == TIMER_TSCDL || !l->timer_deadline)
 		return 0;
 	if (now < l->timer_deadline)
 		left = l->timer_deadline - now;
-	else if (LVT_TIMER_MODE(l->lvt[1]) == TIMER_PERIODIC)
+	else if (LVT_TIMER_MODE(lvt_get(l, 1)) == TIMER_PERIODIC)
 		/* Expired, not yet seen by lapic_timer_update(): the count has reloaded. */
 		left = timer_period(l) - (now - l->timer_deadline) % timer_period(l);
 	else
 		return 0;
 	left = left * (GUEST_CRYSTAL_HZ / 1000) / tsc_khz / timer_divide(l);
-	return left > l->tmict ? l->tmict : (uint32_t)left;
+	return left > tmict ? tmict : (uint32_t)left;
 }
 
 void lapic_timer_update(struct vcpu *v)
 {
 	struct vlapic *l = v->lapic;
-	uint32_t lvt = l->lvt[1];
+	uint32_t lvt = lvt_get(l, 1);
 	uint64_t now;
 
 	if (!l->timer_deadline || (now = rdtsc()) < l->timer_deadline)
 		return;
-	if (!(lvt & LVT_MASKED) && sw_enabled(l))
-		set_bit32(l->irr, lvt & 0xff);
+	if (!(lvt & LVT_MASKED) && sw_enabled(l) && (lvt & 0xff) >= 16) {
+		/* The owner's own interrupt: straight into IRR, edge-triggered. */
+		vec_clear(l, APIC_TMR, lvt & 0xff);
+		vec_set(l, APIC_IRR, lvt & 0xff);
+	}
 	l->timer_fired++;
 	switch (LVT_TIMER_MODE(lvt)) {
 	case TIMER_PERIODIC: {
@@ -90,14 +94,14 @@ uint64_t lapic_next_deadline(const struct vcpu *v)
 
 void lapic_timer_write_lvt(struct vlapic *l, uint32_t val)
 {
-	uint32_t old = l->lvt[1];
+	uint32_t old = lvt_get(l, 1);
 
-	l->lvt[1] = val;
+	lvt_set(l, 1, val);
 	if (LVT_TIMER_MODE(old) != LVT_TIMER_MODE(val)) {
 		/* A mode switch disarms the timer (SDM 10.5.4.1). */
 		l->timer_deadline = 0;
 		l->tsc_deadline = 0;
-		l->tmict = 0;
+		reg_set(l, APIC_TMICT, 0);
 	}
 }
 
@@ -106,7 +110,7 @@ void lapic_timer_write_deadline(struct vcpu *v, uint64_t val)
 {
 	struct vlapic *l = v->lapic;
 
-	if (LVT_TIMER_MODE(l->lvt[1]) != TIMER_TSCDL)
+	if (LVT_TIMER_MODE(lvt_get(l, 1)) != TIMER_TSCDL)
 		return;		/* ignored outside TSC-deadline mode (SDM 10.5.4.1) */
 	l->tsc_deadline = val;
 	/* A deadline already behind fires at once; 0 disarms. */

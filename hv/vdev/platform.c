@@ -175,9 +175,15 @@ static int platform_attach(struct vm *vm)
 static void platform_reset(struct vm *vm)
 {
 	struct vplatform *p = vm->platform;
+	uint8_t ram[sizeof(p->cmos_ram)];
 
+	/* CMOS RAM is battery-backed: it survives the guest's own reset (a warm start). */
+	memcpy(ram, p->cmos_ram, sizeof(ram));
 	memset(p, 0, sizeof(*p));
-	p->cmos_ram[CMOS_STATUS_B] = 0x02;	/* 24-hour mode until the guest says else */
+	if (vm->warm_start)
+		memcpy(p->cmos_ram, ram, sizeof(ram));
+	else
+		p->cmos_ram[CMOS_STATUS_B] = 0x02;	/* 24-hour mode until the guest says else */
 }
 
 DEFINE_VDEV_UNIT(platform, .vm_create = platform_attach, .vm_reset = platform_reset);

@@ -27,12 +27,9 @@
 #define RFLAGS_TF		(1ULL << 8)
 #define DR6_BD			(1ULL << 13)
 #define DR6_BS			(1ULL << 14)
-#define DR6_FIXED		0xffff0ff0ULL
+#define DR6_FIXED		DR6_INIT
 #define DR7_FIXED		0x400ULL
 #define DR7_GE			(1ULL << 9)
-#define INTR_TYPE_NMI		2
-#define INTR_TYPE_PRIV_SW_EXC	5
-#define INTR_TYPE_SW_EXC	6
 
 static struct vm_debug vm_dbg[VM_MAX];
 static struct vcpu_debug vcpu_dbg[VM_MAX][VCPU_MAX];
@@ -56,27 +53,19 @@ bool vmx_debug_can_step(void)
 
 static uint64_t read_dr(unsigned int n)
 {
-	uint64_t v = 0;
+	static uint64_t (*const rd[])(void) = { read_dr0, read_dr1, read_dr2, read_dr3 };
 
-	switch (n) {
-	case 0: __asm__ __volatile__("mov %%db0, %0" : "=r"(v)); break;
-	case 1: __asm__ __volatile__("mov %%db1, %0" : "=r"(v)); break;
-	case 2: __asm__ __volatile__("mov %%db2, %0" : "=r"(v)); break;
-	case 3: __asm__ __volatile__("mov %%db3, %0" : "=r"(v)); break;
-	case 6: __asm__ __volatile__("mov %%db6, %0" : "=r"(v)); break;
-	}
-	return v;
+	return n < 4 ? rd[n]() : read_dr6();
 }
 
 static void write_dr(unsigned int n, uint64_t v)
 {
-	switch (n) {
-	case 0: __asm__ __volatile__("mov %0, %%db0" : : "r"(v)); break;
-	case 1: __asm__ __volatile__("mov %0, %%db1" : : "r"(v)); break;
-	case 2: __asm__ __volatile__("mov %0, %%db2" : : "r"(v)); break;
-	case 3: __asm__ __volatile__("mov %0, %%db3" : : "r"(v)); break;
-	case 6: __asm__ __volatile__("mov %0, %%db6" : : "r"(v)); break;
-	}
+	static void (*const wr[])(uint64_t) = { write_dr0, write_dr1, write_dr2, write_dr3 };
+
+	if (n < 4)
+		wr[n](v);
+	else
+		write_dr6(v);
 }
 
 /* ---- the debugger's side ---- */
@@ -374,10 +363,14 @@ static void end_step(struct vcpu_debug *d)
 		return;
 	}
 	if (!d->guest_tf) {
+		/*
+		 * Our TF's trap may still be pending: set at entry under STI or
+		 * MOV-SS blocking, or by vcpu_skip() after an instruction the
+		 * hypervisor emulated.  Left there, it would hit the guest later.
+		 */
 		vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) & ~RFLAGS_TF);
-		if (vmread(GUEST_INTERRUPTIBILITY_INFO) & 3)
-			vmwrite(GUEST_PENDING_DBG_EXCEPTIONS,
-				vmread(GUEST_PENDING_DBG_EXCEPTIONS) & ~DR6_BS);
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS,
+			vmread(GUEST_PENDING_DBG_EXCEPTIONS) & ~DR6_BS);
 	}
 }
 
@@ -462,7 +455,7 @@ static void reinject(uint32_t info, bool with_len)
 /* A #DB the debugger did not cause: into the guest, with its DR6 as the CPU would set it. */
 static void reflect_db(struct vcpu_debug *d, uint32_t info, uint64_t qual)
 {
-	unsigned int type = (info >> 8) & 7;
+	unsigned int type = info & INTR_TYPE_MASK;
 
 	if (type == INTR_TYPE_PRIV_SW_EXC) {	/* INT1 (ICEBP): a trap past the instruction */
 		reinject(info, true);
@@ -475,7 +468,7 @@ static void reflect_db(struct vcpu_debug *d, uint32_t info, uint64_t qual)
 int vmx_debug_exception(struct vcpu *v)
 {
 	uint32_t info = (uint32_t)vmread(VM_EXIT_INTR_INFO);
-	unsigned int vector = info & 0xff, type = (info >> 8) & 7;
+	unsigned int vector = info & 0xff, type = info & INTR_TYPE_MASK;
 	struct vcpu_debug *d = v->debug;
 	const struct vm_debug *vd = &vm_dbg[v->vm->id];
 	uint64_t la, qual, hits;

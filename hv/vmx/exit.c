@@ -12,6 +12,7 @@
 #include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/apicv.h"
 #include "hv/vmx/debug.h"
 #include "hv/vmx/gva.h"
 #include "hv/vmx/hypercall.h"
@@ -27,6 +28,7 @@
 #define EXIT_EXT_INTR		1
 #define EXIT_TRIPLE_FAULT	2
 #define EXIT_INTR_WINDOW	7
+#define EXIT_NMI_WINDOW		8
 #define EXIT_CPUID		10
 #define EXIT_HLT		12
 #define EXIT_VMCALL		18
@@ -37,10 +39,13 @@
 #define EXIT_WRMSR		32
 #define EXIT_INVALID_STATE	33
 #define EXIT_MTF		37
+#define EXIT_APIC_ACCESS	44
+#define EXIT_VIRTUALIZED_EOI	45
 #define EXIT_EPT_VIOLATION	48
 #define EXIT_EPT_MISCONFIG	49
 #define EXIT_PREEMPT_TIMER	52
 #define EXIT_XSETBV		55
+#define EXIT_APIC_WRITE		56
 
 #define MSR_TSC_DEADLINE	0x6e0
 
@@ -50,6 +55,11 @@
 
 typedef int (*exit_handler_t)(struct vcpu *v);
 
+/* The fault-class exceptions (SDM 6.15): #DE, #BR, #UD, #NM, #TS, #NP, #SS, #GP, #PF, #MF, #AC, #XM, #VE, #CP. */
+#define FAULT_VECTORS	((1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10) | \
+			 (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 16) | \
+			 (1u << 17) | (1u << 19) | (1u << 20) | (1u << 21))
+
 void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, uint32_t code)
 {
 	(void)v;
@@ -57,6 +67,13 @@ void vcpu_inject_exception(struct vcpu *v, unsigned int vector, bool has_code, u
 		(has_code ? INTR_INFO_DELIVER_CODE : 0));
 	if (has_code)
 		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, code);
+	/*
+	 * A fault pushes RF = 1 (SDM 17.3.1.1: all but an instruction
+	 * breakpoint); an injected event pushes RFLAGS as the VMCS holds it
+	 * (SDM 26.5.1.1), so the RF goes there.
+	 */
+	if (vector < 32 && (FAULT_VECTORS & (1u << vector)))
+		vmwrite(GUEST_RFLAGS, vmread(GUEST_RFLAGS) | RFLAGS_RF);
 }
 
 static int inject_ud(struct vcpu *v)
@@ -103,8 +120,12 @@ static int handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction();
 	v->halt_if = vmread(GUEST_RFLAGS) & RFLAGS_IF;
-	if (!v->halt_if && !READ_ONCE(v->nmi_pending) && !READ_ONCE(v->lapic->init_pending)) {
-		/* Only NMI or INIT could wake it; neither comes from the hypervisor. */
+	/*
+	 * With IF=0 only an NMI or INIT ends HLT (SDM vol. 2, HLT), and only
+	 * another vCPU sends them: a guest's only vCPU is done for good.
+	 */
+	if (!v->halt_if && v->vm->cfg.vcpus == 1 && !READ_ONCE(v->nmi_queued) &&
+	    !v->nmi_pending && !READ_ONCE(v->lapic->init_pending)) {
 		pr_info("[%s] vCPU %u halted with interrupts off\n", v->vm->cfg.name, v->id);
 		WRITE_ONCE(v->state, VCPU_DONE);
 		return 1;
@@ -114,12 +135,11 @@ static int handle_hlt(struct vcpu *v)
 	return 0;
 }
 
-static int handle_intr_window(struct vcpu *v)
+/* Interrupt or NMI window: vcpu_run_slice() injects, and turns the exiting off, before the entry. */
+static int handle_window(struct vcpu *v)
 {
 	(void)v;
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
-		vmread(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_INTR_WINDOW_EXITING);
-	return 0;	/* vcpu_run_slice() injects before the next entry */
+	return 0;
 }
 
 static int guest_cpl(void)
@@ -198,73 +218,6 @@ static int handle_vmcall(struct vcpu *v)
 	}
 	v->regs.rax = (uint64_t)ret;
 	return end_slice;
-}
-
-static int handle_cr_access(struct vcpu *v)
-{
-	uint64_t q = vmread(EXIT_QUALIFICATION);
-	unsigned int cr = q & 15, type = (q >> 4) & 3, gpr = (q >> 8) & 15;
-	uint64_t val;
-
-	if (type == 2) {			/* CLTS */
-		vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~(1ULL << 3));
-		vmwrite(CR0_READ_SHADOW, vcpu_guest_cr0() & ~(1ULL << 3));
-		vcpu_skip_instruction();
-		return 0;
-	}
-	if (type == 3) {			/* LMSW: the low 4 bits of CR0, PE cannot clear */
-		uint64_t src = (q >> 16) & 0xf, old = vcpu_guest_cr0();
-
-		val = (old & ~0xeULL) | src | (old & 1);
-		cr = 0;
-	} else if (type == 0) {
-		val = vcpu_gpr(v, gpr);
-	} else if (cr == 3 || cr == 8) {	/* MOV from CR3 (if it exits) or CR8 (the TPR) */
-		val = cr == 3 ? vmread(GUEST_CR3) : (v->lapic->tpr >> 4) & 0xf;
-		vcpu_set_gpr(v, gpr, val);
-		vcpu_skip_instruction();
-		return 0;
-	} else {
-		guest_fail(v, "unexpected read of CR%u", cr);
-		return 1;
-	}
-	if (cr == 0) {
-		uint64_t efer = vmread(GUEST_IA32_EFER), entry = vmread(VM_ENTRY_CONTROLS);
-
-		if ((val & CR0_PG) && !(val & CR0_PE)) {
-			vcpu_inject_exception(v, VEC_GP, true, 0);
-			return 0;
-		}
-		/* Paging on with EFER.LME: the guest enters long mode. */
-		if ((val & CR0_PG) && (efer & (1 << 8)))
-			efer |= 1 << 10, entry |= ENTRY_IA32E_MODE;
-		else if (!(val & CR0_PG))
-			efer &= ~(1ULL << 10), entry &= ~ENTRY_IA32E_MODE;
-		vmwrite(GUEST_IA32_EFER, efer);
-		vmwrite(VM_ENTRY_CONTROLS, entry);
-		vmwrite(CR0_READ_SHADOW, val);
-		vmwrite(GUEST_CR0, val | CR0_NE);
-	} else if (cr == 4) {
-		if (val & CR4_VMXE) {
-			vcpu_inject_exception(v, VEC_GP, true, 0);
-			return 0;
-		}
-		vmwrite(CR4_READ_SHADOW, val);
-		vmwrite(GUEST_CR4, val | CR4_VMXE);
-	} else if (cr == 3) {
-		vmwrite(GUEST_CR3, val);
-	} else if (cr == 8) {
-		if (val > 15) {
-			vcpu_inject_exception(v, VEC_GP, true, 0);
-			return 0;
-		}
-		v->lapic->tpr = (uint32_t)val << 4;
-	} else {
-		guest_fail(v, "unexpected write of CR%u", cr);
-		return 1;
-	}
-	vcpu_skip_instruction();
-	return 0;
 }
 
 /* One port access; 1: the guest is ending (a device asked), its vCPU must stop. */
@@ -384,16 +337,33 @@ static int handle_io(struct vcpu *v)
 	return 0;
 }
 
+/* EPT-violation qualification: a guest-linear address is valid, and it was not a page walk's. */
+#define EPT_QUAL_GLA_VALID	(1ULL << 7)
+#define EPT_QUAL_GLA_ACCESS	(1ULL << 8)
+
 static int handle_ept_violation(struct vcpu *v)
 {
-	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS);
-	const struct mmio_range *dev;
+	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS), q = vmread(EXIT_QUALIFICATION);
+	const struct mmio_range *dev = NULL;
 
-	if (gpa >= v->vm->cfg.memory && (dev = vm_find_mmio(v, gpa)))
+	/* The xAPIC page under APIC virtualization: map the APIC-access page there, once. */
+	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa))
+		return gmem_fault(v, gpa, q) ? 1 : 0;
+	if (gpa >= v->vm->cfg.memory) {
+		dev = vm_find_mmio(v, gpa);
+		/*
+		 * Neither RAM nor a device: on a PC the access ends in a master
+		 * abort (reads all ones, writes dropped).  An instruction's own
+		 * access only: a page walk there cannot be given all ones.
+		 */
+		if (!dev && v->vm->cfg.unassigned == UNASSIGNED_IGNORE &&
+		    (q & (EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_ACCESS)) ==
+		    (EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_ACCESS))
+			dev = &vm_unassigned_mmio;
+	}
+	if (dev)
 		return mmio_emulate(v, dev, gpa);
-	if (gmem_fault(v, gpa, vmread(EXIT_QUALIFICATION)))
-		return 1;
-	return 0;
+	return gmem_fault(v, gpa, q) ? 1 : 0;
 }
 
 static int handle_ept_misconfig(struct vcpu *v)
@@ -423,18 +393,22 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_CPUID] = handle_cpuid,
 	[EXIT_HLT] = handle_hlt,
-	[EXIT_INTR_WINDOW] = handle_intr_window,
+	[EXIT_INTR_WINDOW] = handle_window,
+	[EXIT_NMI_WINDOW] = handle_window,
 	[EXIT_VMCALL] = handle_vmcall,
 	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
 	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,
 	[27] = inject_ud, [50] = inject_ud, [53] = inject_ud, [59] = inject_ud,
-	[EXIT_CR_ACCESS] = handle_cr_access,
 	[EXIT_DR_ACCESS] = vmx_debug_dr_exit,
 	[EXIT_MTF] = vmx_debug_mtf_exit,
+	[EXIT_CR_ACCESS] = exit_cr_access,
 	[EXIT_IO] = handle_io,
 	[EXIT_RDMSR] = exit_rdmsr,
 	[EXIT_WRMSR] = exit_wrmsr,
 	[EXIT_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_APIC_ACCESS] = apicv_handle_access,
+	[EXIT_VIRTUALIZED_EOI] = apicv_handle_eoi,
+	[EXIT_APIC_WRITE] = apicv_handle_write,
 	[EXIT_EPT_MISCONFIG] = handle_ept_misconfig,
 	[EXIT_PREEMPT_TIMER] = handle_preempt_timer,
 	[EXIT_XSETBV] = handle_xsetbv,

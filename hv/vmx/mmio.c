@@ -49,10 +49,14 @@ static bool register_access(uint64_t gpa, unsigned int size)
 static int dev_read(void *opaque, uint64_t gpa, unsigned int size, uint64_t *val)
 {
 	struct mmio_access *a = opaque;
+	const struct mmio_ops *ops = a->dev->ops;
+	uint64_t off = gpa - vm_mmio_base(a->v, a->dev);
 
 	*val = 0;
-	if (register_access(gpa, size)) {
-		uint64_t r = (uint32_t)a->dev->ops->read(a->v, gpa - a->dev->base, 4);
+	if (ops->any_size) {
+		*val = ops->read(a->v, off, size);
+	} else if (register_access(gpa, size)) {
+		uint64_t r = (uint32_t)ops->read(a->v, off, 4);
 
 		*val = size == 4 ? r : r & ((1ULL << (8 * size)) - 1);
 	}
@@ -62,9 +66,13 @@ static int dev_read(void *opaque, uint64_t gpa, unsigned int size, uint64_t *val
 static int dev_write(void *opaque, uint64_t gpa, unsigned int size, uint64_t val)
 {
 	struct mmio_access *a = opaque;
+	const struct mmio_ops *ops = a->dev->ops;
+	uint64_t off = gpa - vm_mmio_base(a->v, a->dev);
 
-	if (register_access(gpa, size))
-		a->dev->ops->write(a->v, gpa - a->dev->base, 4, (uint32_t)val);
+	if (ops->any_size)
+		ops->write(a->v, off, size, val);
+	else if (register_access(gpa, size))
+		ops->write(a->v, off, 4, (uint32_t)val);
 	return 0;
 }
 
@@ -143,15 +151,12 @@ static const char *const why_names[] = {
 
 static void commit(struct vcpu *v, const struct emu_ctxt *c)
 {
-	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
-
 	for (unsigned int i = 0; i < 16; i++)
 		vcpu_set_gpr(v, i, c->regs[i]);
-	vmwrite(GUEST_RIP, c->rip);
 	vmwrite(GUEST_RFLAGS, c->rflags);
-	/* The shadow covered the instruction just emulated (sti; mov [apic], eax): it is over. */
-	if (block & 3)
-		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+	/* A REP instruction that stopped mid-way (rip unchanged) has not completed. */
+	if (c->rip != vmread(GUEST_RIP))
+		vcpu_complete_insn(c->rip);
 }
 
 int mmio_emulate(struct vcpu *v, const struct mmio_range *dev, uint64_t gpa)

@@ -15,6 +15,7 @@
 #include "hv/mm/gmem.h"
 #include "hv/mm/tlb.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/apicv.h"
 #include "hv/vmx/debug.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
@@ -43,6 +44,7 @@ static char ctls_error[160];
 static const struct { uint32_t bit; const char *name; } required[] = {
 	{ PIN_EXT_INTR_EXITING, "external-interrupt exiting" },
 	{ PIN_NMI_EXITING, "NMI exiting" },
+	{ PIN_VIRTUAL_NMIS, "virtual NMIs" },
 	{ PIN_PREEMPTION_TIMER, "VMX preemption timer" },
 };
 
@@ -70,10 +72,17 @@ static bool compute_controls(void)
 
 	if (ctls_ready)
 		return !ctls_error[0];
-	for (unsigned int i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!((c->pin >> 32) & required[i].bit))
 			missing(miss, required[i].name);
-	adjust(c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER, &ctls.pin);
+	/*
+	 * Virtual NMIs: the guest's NMI blocking is its own, ended by its IRET,
+	 * and NMI-window exiting tells us when it ends (SDM 24.6.1, 24.6.2).
+	 */
+	adjust(c->pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS |
+	       PIN_PREEMPTION_TIMER, &ctls.pin);
+	if (!((c->proc >> 32) & CPU_NMI_WINDOW_EXITING))
+		missing(miss, "NMI-window exiting");
 	/* CR8 exits: the TPR is the virtual APIC's, never the physical one. */
 	if (!adjust(c->proc, CPU_HLT_EXITING | CPU_USE_IO_BITMAPS | CPU_USE_MSR_BITMAPS |
 		    CPU_SECONDARY_CONTROLS | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING |
@@ -89,11 +98,17 @@ static bool compute_controls(void)
 	/* Optional: instructions a guest may use that would otherwise #UD. */
 	adjust(c->proc2, SEC_ENABLE_EPT | SEC_ENABLE_VPID | SEC_UNRESTRICTED_GUEST |
 	       (uint32_t)(c->proc2 >> 32 & (SEC_RDTSCP | SEC_INVPCID | SEC_XSAVES)), &ctls.proc2);
-	if (!adjust(c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER |
-		    EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT, &ctls.exit))
-		missing(miss, "save/load EFER and PAT on exit");
-	if (!adjust(c->entry, ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT, &ctls.entry))
-		missing(miss, "load EFER and PAT on entry");
+	/*
+	 * DR7 and IA32_DEBUGCTL are the guest's: an exit sets DR7 to 0x400
+	 * (SDM 27.5.1), so without these the guest's breakpoints vanish.
+	 */
+	if (!adjust(c->exit, EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS |
+		    EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT |
+		    EXIT_LOAD_IA32_PAT, &ctls.exit))
+		missing(miss, "save debug controls, EFER and PAT on exit");
+	if (!adjust(c->entry, ENTRY_LOAD_DEBUG_CONTROLS | ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT,
+		    &ctls.entry))
+		missing(miss, "load debug controls, EFER and PAT on entry");
 	if (!(c->ept_vpid & (1ULL << 6)) || !(c->ept_vpid & (1ULL << 14)))
 		missing(miss, "4-level EPT with write-back memory");
 	if (miss[0])
@@ -241,6 +256,12 @@ void vcpu_reset_sipi(struct vcpu *v, int vector)
 	load_start_state(v, &b);
 	v->halted = false;
 	__asm__ __volatile__("fxrstor %0" : : "m"(v->fx));	/* its CPU holds v's FPU now */
+	/* And its debug registers (hv/guest/sched.c switches them); DR7 is in the VMCS. */
+	write_dr0(0);
+	write_dr1(0);
+	write_dr2(0);
+	write_dr3(0);
+	write_dr6(DR6_INIT);
 }
 
 /* CR0 and CR4 as the guest sees them: its own bits, the shadow for the ones we own. */
@@ -272,14 +293,33 @@ void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t val)
 		(&v->regs.rax)[n] = val;
 }
 
-void vcpu_skip(uint64_t len)
+void vcpu_complete_insn(uint64_t next_rip)
 {
 	uint64_t block = vmread(GUEST_INTERRUPTIBILITY_INFO);
+	uint64_t rflags = vmread(GUEST_RFLAGS);
 
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
+	vmwrite(GUEST_RIP, next_rip);
 	/* The shadow covered the instruction just emulated (sti; hlt): it is over. */
-	if (block & 3)
-		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~3ULL);
+	if (block & (BLOCK_STI | BLOCK_MOV_SS))
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO, block & ~(uint64_t)(BLOCK_STI | BLOCK_MOV_SS));
+	if (!(rflags & (RFLAGS_TF | RFLAGS_RF)))
+		return;
+	/* A completed instruction clears RF (SDM 17.3.1.1). */
+	if (rflags & RFLAGS_RF)
+		vmwrite(GUEST_RFLAGS, rflags & ~RFLAGS_RF);
+	/*
+	 * With TF set it ends in a single-step trap, which the exit cut off
+	 * (IA32_DEBUGCTL.BTF is always 0 here): leave it pending, for the CPU
+	 * to deliver after the entry with DR6.BS (SDM 17.3.1.4, 26.6.3).
+	 */
+	if (rflags & RFLAGS_TF)
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS,
+			vmread(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
+}
+
+void vcpu_skip(uint64_t len)
+{
+	vcpu_complete_insn(vmread(GUEST_RIP) + len);
 }
 
 void vcpu_skip_instruction(void)
@@ -335,9 +375,12 @@ static void setup_guest_state(struct vcpu *v)
 {
 	struct guest_boot def = { 0 };
 
-	/* The guest owns CR0 but NE and CR4 but VMXE, which VMX needs set and it never sees. */
+	/*
+	 * The guest owns CR0 but NE and CR4 but VMXE, which VMX needs set and it
+	 * never sees, and the CR4 bits of features its CPUID hides (hv/vmx/cr.c).
+	 */
 	vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
-	vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
+	vmwrite(CR4_GUEST_HOST_MASK, vmx_cr4_host_owned(v));
 	vmwrite(GUEST_SYSENTER_CS, 0);
 	vmwrite(GUEST_SYSENTER_ESP, 0);
 	vmwrite(GUEST_SYSENTER_EIP, 0);
@@ -383,6 +426,8 @@ static void setup_host_state(void)
 /* Build v's VMCS on the calling CPU (v's own); err says why not. */
 int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 {
+	uint32_t proc, proc2;
+
 	if (!cpu_vmx_on()) {
 		hv_snprintf(err, n, "VMXON failed on CPU %u", smp_processor_id());
 		return -1;
@@ -397,9 +442,12 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 		return -1;
 	}
 	this_cpu()->loaded_vcpu = v;
+	proc = ctls.proc;
+	proc2 = ctls.proc2;
+	apicv_setup(v, &proc, &proc2);
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctls.pin);
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctls.proc);
-	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctls.proc2);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vmwrite(VM_EXIT_CONTROLS, ctls.exit);
 	vmwrite(EXCEPTION_BITMAP, 0);
 	vmwrite(PAGE_FAULT_ERROR_CODE_MASK, 0);
@@ -419,7 +467,7 @@ int vcpu_setup(struct vcpu *v, char *err, unsigned int n)
 	invvpid_single(v->vpid);
 	v->launched = false;
 	v->loaded = true;
-	v->intr_window = false;
+	v->intr_window = v->nmi_window = false;
 	return 0;
 }
 
@@ -433,14 +481,29 @@ static void vmcs_load(struct vcpu *v)
 	}
 }
 
-/* An event whose delivery a VM exit interrupted goes in again at the next entry. */
-static void reinject_vectoring(void)
+/*
+ * After a slow-path exit, before its handler: an event whose delivery the
+ * exit interrupted goes in again at the next entry (SDM 27.2.4).  An NMI
+ * re-injected must not find the guest NMI-blocked (its delivery blocks
+ * again; SDM 26.3.1.5).  An IRET that the exit cut short had already
+ * ended NMI blocking (exit qualification bit 12): it runs again, so the
+ * blocking comes back (SDM 27.2.3).
+ */
+static void complete_exit(uint32_t reason)
 {
 	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
 	uint32_t type = (idt >> 8) & 7;
 
-	if (!(idt & INTR_INFO_VALID))
+	if (!(idt & INTR_INFO_VALID)) {
+		if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION &&
+		    (vmread(EXIT_QUALIFICATION) & EPT_QUAL_NMI_UNBLOCKED))
+			vmwrite(GUEST_INTERRUPTIBILITY_INFO,
+				vmread(GUEST_INTERRUPTIBILITY_INFO) | BLOCK_NMI);
 		return;
+	}
+	if (type == 2)
+		vmwrite(GUEST_INTERRUPTIBILITY_INFO,
+			vmread(GUEST_INTERRUPTIBILITY_INFO) & ~(uint64_t)BLOCK_NMI);
 	vmwrite(VM_ENTRY_INTR_INFO_FIELD, idt & 0x80000fffu);
 	if (idt & INTR_INFO_DELIVER_CODE)
 		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, vmread(IDT_VECTORING_ERROR_CODE));
@@ -448,69 +511,115 @@ static void reinject_vectoring(void)
 		vmwrite(VM_ENTRY_INSTRUCTION_LEN, vmread(VM_EXIT_INSTRUCTION_LEN));
 }
 
-static void set_intr_window(struct vcpu *v, bool on)
+/* Interrupt- and NMI-window exiting on or off; the VMCS is written only when they change. */
+static void set_windows(struct vcpu *v, bool intr, bool nmi)
 {
 	uint32_t proc;
 
-	if (v->intr_window == on)
+	if (v->intr_window == intr && v->nmi_window == nmi)
 		return;
-	v->intr_window = on;
-	proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL);
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL,
-		on ? proc | CPU_INTR_WINDOW_EXITING : proc & ~CPU_INTR_WINDOW_EXITING);
+	v->intr_window = intr;
+	v->nmi_window = nmi;
+	proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL) &
+	       ~(CPU_INTR_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, proc | (intr ? CPU_INTR_WINDOW_EXITING : 0) |
+		(nmi ? CPU_NMI_WINDOW_EXITING : 0));
 }
 
 /*
- * Before an entry: fire an expired APIC timer, then inject the highest
- * deliverable interrupt if the guest can take it now, else ask for an exit
- * as soon as it can (interrupt-window exiting).  An event already going in
- * (an exception, a re-injection) goes first.
+ * NMIs posted since the last entry join the owner's count.  An NMI can be
+ * held pending while another is blocked or going in (SDM 6.7.1), so the
+ * count stops at 1 then; else at 2, the first of which goes in at once.
+ */
+static void take_nmis(struct vcpu *v, uint32_t block, bool injecting)
+{
+	uint32_t n = READ_ONCE(v->nmi_queued) ? __atomic_exchange_n(&v->nmi_queued, 0,
+								      __ATOMIC_ACQUIRE) : 0;
+	unsigned int limit = (block & BLOCK_NMI) || injecting ? 1 : 2;
+
+	if (n)
+		v->nmi_pending = v->nmi_pending + n > limit ? limit : v->nmi_pending + n;
+}
+
+/*
+ * Before an entry: fire an expired APIC timer, then inject an NMI or the
+ * highest deliverable interrupt if the guest can take it now, else ask for
+ * an exit as soon as it can (NMI- or interrupt-window exiting).  An event
+ * already going in (an exception, a re-injection) and a pending debug trap
+ * go first.
  */
 static void inject_events(struct vcpu *v)
 {
+	bool busy, intr_win = false, nmi_win = false;
 	uint32_t block;
-	bool busy, nmi;
 	int vec;
 
 	if (vmx_debug_events_held(v)) {
-		set_intr_window(v, false);
+		set_windows(v, false, false);
 		return;
 	}
 	lapic_timer_update(v);
-	vec = lapic_pending_vector(v);
-	nmi = READ_ONCE(v->nmi_pending);
-	if (vec < 0 && !nmi) {		/* the common exit: nothing to deliver */
-		set_intr_window(v, false);
+	if (v->apicv) {
+		/* The CPU delivers the APIC's interrupts itself (virtual-interrupt delivery). */
+		apicv_before_entry(v);
+		vec = -1;
+	} else {
+		vec = lapic_pending_vector(v);
+	}
+	if (vec < 0 && !v->nmi_pending && !READ_ONCE(v->nmi_queued)) {
+		set_windows(v, false, false);	/* the common exit: nothing to deliver */
 		return;
 	}
 	block = (uint32_t)vmread(GUEST_INTERRUPTIBILITY_INFO);
-	busy = vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID;
-	if (!busy && nmi && !(block & 0xb)) {	/* no STI, MOV SS or NMI blocking */
-		WRITE_ONCE(v->nmi_pending, false);
-		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | (2u << 8) | 2);
-		busy = true;
+	/*
+	 * A pending debug trap (a single step, a data breakpoint) is delivered
+	 * after the entry unless an event is injected, which would discard it
+	 * (SDM 26.6.3); it goes first anyway (SDM 6.9): wait for the window.
+	 */
+	busy = (vmread(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) ||
+	       (vmread(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_ANY);
+	take_nmis(v, block, busy);
+	if (v->nmi_pending) {
+		/* STI blocking may block NMIs too (SDM 24.4.2, table 24-3): we take it so. */
+		if (!busy && !(block & (BLOCK_STI | BLOCK_MOV_SS | BLOCK_NMI))) {
+			v->nmi_pending--;
+			vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+			busy = true;
+		}
+		/*
+		 * Wait for the window.  Under STI blocking alone the interrupt
+		 * window, which opens when the shadow ends: some CPUs would
+		 * take an NMI-window exit inside the shadow, again and again.
+		 */
+		if (v->nmi_pending) {
+			if (!busy && (block & (BLOCK_STI | BLOCK_MOV_SS | BLOCK_NMI)) == BLOCK_STI)
+				intr_win = true;
+			else
+				nmi_win = true;
+		}
 	}
-	if (vec < 0) {
-		set_intr_window(v, false);
-		return;
+	if (vec >= 0) {
+		if (!busy && (vmread(GUEST_RFLAGS) & RFLAGS_IF) &&
+		    !(block & (BLOCK_STI | BLOCK_MOV_SS))) {
+			lapic_accept(v, vec);
+			vmwrite(VM_ENTRY_INTR_INFO_FIELD,
+				INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
+		} else {
+			intr_win = true;
+		}
 	}
-	if (!busy && (vmread(GUEST_RFLAGS) & RFLAGS_IF) && !(block & 3)) {
-		lapic_accept(v, vec);
-		vmwrite(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | (uint32_t)vec);
-		set_intr_window(v, false);
-		return;
-	}
-	set_intr_window(v, true);
+	set_windows(v, intr_win, nmi_win);
 }
 
-/* INIT and SIPI posted by another vCPU; false: v has nothing to run yet. */
+/* INIT and SIPI posted by another vCPU; false: v has nothing to run (yet). */
 static bool take_init_sipi(struct vcpu *v)
 {
 	int vector;
 
 	if (lapic_take_init_sipi(v, &vector))
 		vcpu_reset_sipi(v, vector);
-	return !READ_ONCE(v->wait_sipi);
+	/* INIT to the BSP ends the vCPU: its guest restarts. */
+	return !READ_ONCE(v->wait_sipi) && READ_ONCE(v->state) == VCPU_RUNNABLE;
 }
 
 /*
@@ -609,7 +718,7 @@ void vcpu_run_slice(struct vcpu *v)
 			break;
 		}
 		if (fast == FASTPATH_NONE) {
-			reinject_vectoring();
+			complete_exit(reason);
 			/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
 			__asm__ __volatile__("sti; nop; cli" ::: "memory");
 			if (vmx_exit_dispatch(v, reason))

@@ -12,13 +12,14 @@ enum vmcs_field {
 	VIRTUAL_PROCESSOR_ID = 0x0000,
 	GUEST_ES_SELECTOR = 0x0800, GUEST_CS_SELECTOR = 0x0802, GUEST_SS_SELECTOR = 0x0804,
 	GUEST_DS_SELECTOR = 0x0806, GUEST_FS_SELECTOR = 0x0808, GUEST_GS_SELECTOR = 0x080a,
-	GUEST_LDTR_SELECTOR = 0x080c, GUEST_TR_SELECTOR = 0x080e,
+	GUEST_LDTR_SELECTOR = 0x080c, GUEST_TR_SELECTOR = 0x080e, GUEST_INTR_STATUS = 0x0810,
 	HOST_ES_SELECTOR = 0x0c00, HOST_CS_SELECTOR = 0x0c02, HOST_SS_SELECTOR = 0x0c04,
 	HOST_DS_SELECTOR = 0x0c06, HOST_FS_SELECTOR = 0x0c08, HOST_GS_SELECTOR = 0x0c0a,
 	HOST_TR_SELECTOR = 0x0c0c,
 	IO_BITMAP_A = 0x2000, IO_BITMAP_B = 0x2002, MSR_BITMAP = 0x2004,
 	VM_EXIT_MSR_STORE_ADDR = 0x2006, VM_EXIT_MSR_LOAD_ADDR = 0x2008,
-	VM_ENTRY_MSR_LOAD_ADDR = 0x200a, TSC_OFFSET = 0x2010, EPT_POINTER = 0x201a,
+	VM_ENTRY_MSR_LOAD_ADDR = 0x200a, TSC_OFFSET = 0x2010, VIRTUAL_APIC_PAGE_ADDR = 0x2012,
+	APIC_ACCESS_ADDR = 0x2014, EPT_POINTER = 0x201a, EOI_EXIT_BITMAP0 = 0x201c,
 	GUEST_PHYSICAL_ADDRESS = 0x2400,
 	VMCS_LINK_POINTER = 0x2800, GUEST_IA32_DEBUGCTL = 0x2802, GUEST_IA32_PAT = 0x2804,
 	GUEST_IA32_EFER = 0x2806, GUEST_PDPTE0 = 0x280a,
@@ -71,24 +72,31 @@ enum vmcs_field {
 #define CPU_HLT_EXITING			(1u << 7)
 #define CPU_CR8_LOAD_EXITING		(1u << 19)
 #define CPU_CR8_STORE_EXITING		(1u << 20)
+#define CPU_TPR_SHADOW			(1u << 21)
+#define CPU_NMI_WINDOW_EXITING		(1u << 22)
 #define CPU_UNCOND_IO_EXITING		(1u << 24)
 #define CPU_USE_IO_BITMAPS		(1u << 25)
 #define CPU_USE_MSR_BITMAPS		(1u << 28)
 #define CPU_SECONDARY_CONTROLS		(1u << 31)
 /* Secondary processor-based controls. */
+#define SEC_VIRT_APIC_ACCESSES		(1u << 0)
 #define SEC_ENABLE_EPT			(1u << 1)
 #define SEC_RDTSCP			(1u << 3)
 #define SEC_ENABLE_VPID			(1u << 5)
 #define SEC_UNRESTRICTED_GUEST		(1u << 7)
+#define SEC_APIC_REGISTER_VIRT		(1u << 8)
+#define SEC_VIRT_INTR_DELIVERY		(1u << 9)
 #define SEC_INVPCID			(1u << 12)
 #define SEC_XSAVES			(1u << 20)
 /* VM-exit controls. */
+#define EXIT_SAVE_DEBUG_CONTROLS	(1u << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE	(1u << 9)
 #define EXIT_SAVE_IA32_PAT		(1u << 18)
 #define EXIT_LOAD_IA32_PAT		(1u << 19)
 #define EXIT_SAVE_IA32_EFER		(1u << 20)
 #define EXIT_LOAD_IA32_EFER		(1u << 21)
 /* VM-entry controls. */
+#define ENTRY_LOAD_DEBUG_CONTROLS	(1u << 2)
 #define ENTRY_IA32E_MODE		(1u << 9)
 #define ENTRY_LOAD_IA32_PAT		(1u << 14)
 #define ENTRY_LOAD_IA32_EFER		(1u << 15)
@@ -97,8 +105,29 @@ enum vmcs_field {
 #define INTR_INFO_VALID			(1u << 31)
 #define INTR_INFO_DELIVER_CODE		(1u << 11)
 #define INTR_TYPE_EXT_INTR		(0u << 8)
+#define INTR_TYPE_NMI			(2u << 8)
 #define INTR_TYPE_HW_EXCEPTION		(3u << 8)
+#define INTR_TYPE_PRIV_SW_EXC		(5u << 8)	/* INT1 (ICEBP) */
+#define INTR_TYPE_MASK			(7u << 8)
+
+/* Interruptibility state (SDM 24.4.2, table 24-3). */
+#define BLOCK_STI			(1u << 0)
+#define BLOCK_MOV_SS			(1u << 1)
+#define BLOCK_NMI			(1u << 3)
+
+/*
+ * Pending debug exceptions (SDM 24.4.2, table 24-4): B0-B3 say which
+ * breakpoints matched; a #DB is pending when an enabled one did, for a
+ * single step (BS) or for RTM.
+ */
+#define PENDING_DBG_ENABLED_BP		(1ULL << 12)
+#define PENDING_DBG_BS			(1ULL << 14)
+#define PENDING_DBG_RTM			(1ULL << 16)
+#define PENDING_DBG_ANY			(PENDING_DBG_ENABLED_BP | PENDING_DBG_BS | PENDING_DBG_RTM)
 
 #define EXIT_REASON_ENTRY_FAILURE	(1u << 31)
+#define EXIT_REASON_EPT_VIOLATION	48
+/* EPT-violation exit qualification: an IRET cut short had unblocked NMIs (SDM 27.2.1, table 27-7). */
+#define EPT_QUAL_NMI_UNBLOCKED		(1ULL << 12)
 
 #endif

@@ -38,7 +38,13 @@ enum vmx_fastpath {
 };
 /* Right after the exit, before the slow path's bookkeeping (KVM's handle_fastpath_*). */
 enum vmx_fastpath vmx_exit_fastpath(struct vcpu *v, uint32_t reason);
-/* Advance RIP past the exiting instruction; it ends any STI/MOV-SS shadow. */
+/*
+ * The instruction at RIP completed (the hypervisor emulated it): RIP moves to
+ * @next_rip, the STI/MOV-SS shadow it sat in ends, RF clears, and a single
+ * step (TF) leaves its #DB pending for the next entry.
+ */
+void vcpu_complete_insn(uint64_t next_rip);
+/* The same, @len bytes on. */
 void vcpu_skip(uint64_t len);
 /* Skip the instruction that exited (its length from the VMCS). */
 void vcpu_skip_instruction(void);
@@ -49,6 +55,9 @@ void vmx_explain_entry_failure(struct vcpu *v, uint32_t basic);
 const char *vmx_insn_error_name(uint32_t err);
 int exit_rdmsr(struct vcpu *v);
 int exit_wrmsr(struct vcpu *v);
+int exit_cr_access(struct vcpu *v);
+/* The CR4 bits the hypervisor owns (the CR4 guest/host mask): VMXE and those of hidden features. */
+uint64_t vmx_cr4_host_owned(struct vcpu *v);
 void cpuid_init(void);
 void cpuid_guest(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_regs *r);
 bool vcpu_has_rdtscp(void);

@@ -39,6 +39,35 @@ org 0x100000
 	CHECK e, %1, "CR2 is not the faulting address", r8, r9
 %endmacro
 
+; CHECK_RF "name": the last fault pushed RFLAGS with RF set (faults other
+; than instruction breakpoints do, SDM 17.3.1.1; one the hypervisor injects
+; pushes the RFLAGS it leaves in the VMCS, SDM 26.5.1.1).
+%macro CHECK_RF 1
+	mov r8, [last_rflags]
+	bt r8, 16
+	CHECK c, %1, "RF clear in the RFLAGS the fault pushed", r8, 0x10000
+%endmacro
+
+; CR4_HIDDEN "name", CR4 bit, leaf, subleaf, register, bit: with the feature
+; absent from the CPUID the guest sees, setting the CR4 bit raises #GP(0)
+; (a CR4 bit of an absent feature is reserved, SDM 2.5; MOV CR4, vol. 2).
+%macro CR4_HIDDEN 6
+	mov eax, %3
+	mov ecx, %4
+	cpuid
+	bt %5, %6
+	jnc %%test
+	SKIP %1, "CPUID shows the feature"
+	jmp %%end
+%%test:	mov r14, cr4
+	mov rax, r14
+	bts rax, %2
+	ATTEMPT mov cr4, rax
+	mov cr4, r14			; back, should it have been taken
+	CHECK_TRAP %1, 13, 0
+%%end:
+%endmacro
+
 ; USER snippet, rflags: run a snippet of user_page in ring 3 with these
 ; extra RFLAGS bits; its fault brings us back here in ring 0.
 %macro USER 2
@@ -206,6 +235,53 @@ start:
 	CHECK_TRAP "pf_exec_nx", 14, 0x11
 .nxd:
 
+	; --- faults push RF=1, those the hypervisor injects too ---
+	ATTEMPT ud2
+	CHECK_RF "ud_pushes_rf"
+	mov ecx, 0x12345678
+	ATTEMPT wrmsr
+	CHECK_RF "gp_unknown_msr_pushes_rf"
+	ATTEMPT vmxoff
+	CHECK_TRAP "ud_vmxoff", 6, -1
+	CHECK_RF "ud_vmxoff_pushes_rf"
+	mov r14, cr4
+	mov eax, 0xffffffff
+	ATTEMPT mov cr4, rax
+	mov cr4, r14
+	CHECK_TRAP "gp_cr4_all_ones", 13, 0
+	CHECK_RF "gp_cr4_pushes_rf"
+
+	; --- CR4 bits of features the CPUID hides, and reserved ones ---
+	CR4_HIDDEN "cr4_osxsave_gp_without_xsave", 18, 1, 0, ecx, 26
+	CR4_HIDDEN "cr4_vmxe_gp_without_vmx", 13, 1, 0, ecx, 5
+	CR4_HIDDEN "cr4_smxe_gp_without_smx", 14, 1, 0, ecx, 6
+	CR4_HIDDEN "cr4_pcide_gp_without_pcid", 17, 1, 0, ecx, 17
+	CR4_HIDDEN "cr4_mce_gp_without_mce", 6, 1, 0, edx, 7
+	CR4_HIDDEN "cr4_fsgsbase_gp_without_fsgsbase", 16, 7, 0, ebx, 0
+	CR4_HIDDEN "cr4_smep_gp_without_smep", 20, 7, 0, ebx, 7
+	CR4_HIDDEN "cr4_smap_gp_without_smap", 21, 7, 0, ebx, 20
+	CR4_HIDDEN "cr4_umip_gp_without_umip", 11, 7, 0, ecx, 2
+	CR4_HIDDEN "cr4_pke_gp_without_pku", 22, 7, 0, ecx, 3
+	CR4_HIDDEN "cr4_cet_gp_without_cet", 23, 7, 0, ecx, 7
+	CR4_HIDDEN "cr4_pks_gp_without_pks", 24, 7, 0, ecx, 31
+	mov r14, cr4
+	mov rax, r14
+	bts rax, 15
+	ATTEMPT mov cr4, rax
+	mov cr4, r14
+	CHECK_TRAP "cr4_reserved_bit_15_gp", 13, 0
+	mov r8, cr4
+	mov eax, 1
+	xor ecx, ecx
+	cpuid
+	bt ecx, 26
+	jc .osx
+	bt r8, 18
+	CHECK nc, "cr4_osxsave_reads_clear", "CR4.OSXSAVE reads set without XSAVE", r8, 0
+	jmp .osxd
+.osx:	SKIP "cr4_osxsave_reads_clear", "CPUID shows XSAVE"
+.osxd:
+
 	; --- INT n in ring 0: the handler runs, RIP after the INT ---
 	lea rax, [int80_hook]
 	mov [irq_hook + 0x80 * 8], rax
@@ -284,6 +360,27 @@ start:
 	btr rax, 18
 	mov cr0, rax
 	CHECK_TRAP "ac_user_misaligned", 17, 0
+
+	; --- MOV CR0 that exits (it changes NE, which the hypervisor owns) is
+	; checked as the CPU checks it: NW without CD, bits 63:32 (last: a
+	; hypervisor that let them through would fail its VM entry) ---
+	mov r14, cr0
+	mov rax, r14
+	btr rax, 5			; NE
+	bts rax, 29			; NW
+	btr rax, 30			; CD
+	ATTEMPT mov cr0, rax
+	mov r15, cr0
+	mov cr0, r14
+	CHECK_TRAP "cr0_nw_without_cd_gp", 13, 0
+	mov rax, r14
+	btr rax, 5
+	bts rax, 32
+	ATTEMPT mov cr0, rax
+	mov r15, cr0
+	CHECK_TRAP "cr0_high_bit_gp", 13, 0
+	cmp r15, r14
+	CHECK e, "cr0_unchanged_after_gp", "CR0 changed by a MOV that faulted", r15, r14
 
 	jmp behave_done
 

@@ -5,6 +5,8 @@
  * IPI (lapic_set_irq).  The vCPU's CPU checks for work with interrupts off
  * (pick() -> vcpu_ready() -> lapic_has_wakeup()) and, finding none, halts
  * with `sti; hlt`, which takes a pending IPI without a window in between.
+ * NMIs (a count, nmi_queued) and INIT/SIPI are posted the same way, an
+ * atomic RMW then the kick: `irr` stands for any of them.
  *
  * Safety: once a sender has posted and kicked, the CPU is never asleep with
  * the interrupt still posted and no IPI pending to wake it (a lost wakeup).

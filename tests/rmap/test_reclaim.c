@@ -3,7 +3,7 @@
  * rmap/reclaim.c over three VMs (tests/rmap/ms_env.h) sharing one page pool
  * and one store: runs go round robin over the memslots, age them when none
  * has old pages and take young pages when aging finds nothing old twice;
- * direct reclaim takes pages from other guests; unregistering takes a
+ * direct reclaim takes pages from other guests, but not from smaller ones; unregistering takes a
  * memslot out (also while a reclaimer runs); the statistics add up.
  */
 #define _GNU_SOURCE
@@ -201,7 +201,7 @@ TEST(nothing_resident_ends_the_run)
 {
 	CHECK(setup(16, -1, false));
 	CHECK_EQ(reclaim_run(&rc, 10), 0);
-	CHECK(!reclaim_direct(&rc, 10));
+	CHECK(!reclaim_direct(&rc, 10, NULL));
 	CHECK_EQ(rstats().runs, 2);
 	CHECK_EQ(rstats().direct_runs, 1);
 	CHECK_EQ(rstats().age_passes, 4 * NVM);
@@ -234,6 +234,42 @@ TEST(direct_reclaim_takes_from_other_guests)
 		CHECK(!memslot_access(&vms[1].ms, g << 12, got, sizeof(got), false));
 		CHECK(!memcmp(buf, got, sizeof(buf)));
 	}
+	CHECK(teardown());
+}
+
+/*
+ * A direct reclaim for a guest takes from itself and from guests at least
+ * its size, never from smaller ones: a guest whose own pages cannot be
+ * evicted (incompressible) finds nothing, rather than thrashing the others.
+ */
+TEST(direct_reclaim_spares_smaller_guests)
+{
+	uint8_t buf[4096];
+
+	CHECK(setup(64, -1, false));
+	zs.reject_incompressible = true;
+	for (uint64_t g = 0; g < 32; g++) {
+		zp_fill(buf, ZP_RANDOM, g);
+		CHECK(!memslot_access(&vms[0].ms, g << 12, buf, sizeof(buf), true));
+	}
+	CHECK(populate(1, 8));
+	CHECK(populate(2, 32));
+	for (int i = 0; i < NVM; i++)
+		memslot_age(&vms[i].ms);
+	/* VM 0 (32 incompressible pages) ties with VM 2: only VM 2 gives. */
+	CHECK(reclaim_direct(&rc, 4, &vms[0].ms));
+	CHECK_EQ(stats(2).evictions, 4);
+	CHECK_EQ(stats(1).evictions, 0);
+	CHECK_EQ(stats(0).evictions, 0);
+	/* Now the largest: nothing it may take, though VM 1 and 2 have old pages. */
+	CHECK(!reclaim_direct(&rc, 4, &vms[0].ms));
+	CHECK_EQ(stats(1).evictions + stats(2).evictions, 4);
+	CHECK(store_stats(&zs).rejected > 0);
+	/* The smallest takes from anyone; background reclaim too. */
+	CHECK(reclaim_direct(&rc, 4, &vms[1].ms));
+	CHECK_EQ(reclaim_run(&rc, 4), 4);
+	CHECK_EQ(stats(1).evictions + stats(2).evictions, 12);
+	CHECK_EQ(stats(0).evictions, 0);
 	CHECK(teardown());
 }
 

@@ -14,7 +14,7 @@ TEST(full_guest_section)
 {
 	CHECK_EQ(parse("log = debug\n[guest a]\nimage = a.bin\nmemory = 32M\nvcpus = 2\n"
 		       "cpus = 1-3\nmode = protected\nload = 0x200000\nentry = 0x200010\n"
-		       "autostart = no\n"), 0);
+		       "autostart = no\nunassigned = stop\n"), 0);
 	CHECK_EQ(cfg.log_level, 3);
 	CHECK_EQ(cfg.nguests, 1);
 	CHECK_STR(cfg.guests[0].name, "a");
@@ -26,6 +26,8 @@ TEST(full_guest_section)
 	CHECK_EQ(cfg.guests[0].load, 0x200000);
 	CHECK_EQ(cfg.guests[0].entry, 0x200010);
 	CHECK(!cfg.guests[0].autostart);
+	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_STOP);
+	CHECK_STR(config_unassigned_name(UNASSIGNED_STOP), "stop");
 }
 
 TEST(defaults)
@@ -35,6 +37,8 @@ TEST(defaults)
 	CHECK_EQ(cfg.guests[0].vcpus, 1);
 	CHECK_EQ(cfg.guests[0].mode, MODE_LONG);
 	CHECK(cfg.guests[0].autostart);
+	CHECK(!cfg.guests[0].apicv);
+	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_IGNORE);
 	CHECK_EQ(cfg.log_level, -1);
 	CHECK_EQ(cfg.gdb_port, 1);
 }
@@ -47,6 +51,15 @@ TEST(gdb_port)
 	CHECK_EQ(cfg.gdb_port, 1);
 	CHECK_EQ(parse("gdb_port = com3\n"), 1);
 	CHECK(strstr(cfg.errors, "hv.cfg:1: bad gdb_port 'com3' (expected com1 or com2)") != NULL);
+}
+
+TEST(apicv_on_off_and_bad_value)
+{
+	CHECK_EQ(parse("[guest a]\nimage = a\napicv = off\n[guest b]\nimage = b\napicv = on\n"), 0);
+	CHECK(!cfg.guests[0].apicv);
+	CHECK(cfg.guests[1].apicv);
+	CHECK_EQ(parse("[guest c]\nimage = c\napicv = maybe\n"), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:3: bad apicv 'maybe'") != NULL);
 }
 
 TEST(bad_value_names_line_and_drops_only_that_guest)
@@ -70,6 +83,7 @@ TEST(every_error_kind)
 		"[guest x]\nimage = a\nmode = virtual86\n",
 		"[guest x]\nimage = a\nload = 0x100000000\n",
 		"[guest x]\nimage = a\nautostart = maybe\n",
+		"[guest x]\nimage = a\nunassigned = float\n",
 		"[guest x]\nimage = a\nfrobnicate = 1\n",
 		"[guest x]\nimage = a\ninitrd = two words\n",
 		"[guest x]\nimage = a\nmodule = \n",
@@ -179,5 +193,5 @@ TEST(unknown_key_lists_every_key)
 {
 	CHECK_EQ(parse("[guest x]\nimage = a\nkernel = b\n"), 1);
 	CHECK(strstr(cfg.errors, "unknown guest key 'kernel' (expected image, memory, vcpus, cpus, "
-		     "mode, load, entry, autostart, initrd, cmdline or module)"));
+		     "mode, load, entry, autostart, apicv, unassigned, initrd, cmdline or module)"));
 }

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* APIC virtualization (hv/vmx/apicv.h). */
+#include "hv/core/guest_boot.h"
+#include "hv/core/io.h"
+#include "hv/core/request.h"
+#include "hv/core/vm.h"
+#include "hv/cpu/page_alloc.h"
+#include "hv/cpu/vmx_caps.h"
+#include "hv/vdev/lapic.h"
+#include "hv/vmx/apicv.h"
+#include "hv/vmx/mmio.h"
+#include "hv/vmx/vmcs.h"
+#include "hv/vmx/vmx.h"
+#include "lib/string.h"
+
+#define APIC_ACCESS_LINEAR_READ		0
+#define APIC_ACCESS_LINEAR_WRITE	1
+
+#define APICV_PROC2	(SEC_VIRT_APIC_ACCESSES | SEC_APIC_REGISTER_VIRT | SEC_VIRT_INTR_DELIVERY)
+
+bool apicv_supported(void)
+{
+	uint32_t proc1 = (uint32_t)(vmx_caps.proc >> 32), proc2 = (uint32_t)(vmx_caps.proc2 >> 32);
+
+	return vmx_caps.valid && (proc1 & CPU_TPR_SHADOW) && (proc1 & CPU_SECONDARY_CONTROLS) &&
+	       (proc2 & APICV_PROC2) == APICV_PROC2;
+}
+
+/* One APIC-access page per guest, made by whichever vCPU gets there first. */
+static uint64_t apic_access_page(struct vm *vm)
+{
+	uint64_t pa = READ_ONCE(vm->apic_access_pa), fresh;
+
+	if (pa)
+		return pa;
+	fresh = page_alloc(0);
+	if (!fresh)
+		return 0;
+	memset((void *)(uintptr_t)fresh, 0, PAGE_SIZE);
+	if (!__atomic_compare_exchange_n(&vm->apic_access_pa, &pa, fresh, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		page_free(fresh, 0);
+		return pa;
+	}
+	return fresh;
+}
+
+void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2)
+{
+	uint64_t access;
+
+	v->apicv = false;
+	if (!v->vm->cfg.apicv || !apicv_supported() || !(access = apic_access_page(v->vm)))
+		return;
+	v->apicv = true;
+	/* CR8 goes to the shadowed TPR: no exits for it either. */
+	*proc = (*proc | CPU_TPR_SHADOW) & ~(CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING);
+	*proc2 |= APICV_PROC2;
+	v->apic_access_on = true;
+	vmwrite(VIRTUAL_APIC_PAGE_ADDR, v->lapic->regs_pa);
+	vmwrite(APIC_ACCESS_ADDR, access);
+	vmwrite(TPR_THRESHOLD, 0);
+	for (unsigned int i = 0; i < 4; i++)
+		vmwrite(EOI_EXIT_BITMAP0 + 2 * i, 0);
+	memset(v->eoi_exit, 0, sizeof(v->eoi_exit));
+	vmwrite(GUEST_INTR_STATUS, 0);
+}
+
+void apicv_before_entry(struct vcpu *v)
+{
+	struct vlapic *l = v->lapic;
+	int rvi, svi;
+	uint16_t status;
+	uint64_t tmr[4];
+	/* A relocated xAPIC is emulated: the APIC-access page stays at the default base. */
+	bool xapic = lapic_xapic_mmio(v) &&
+		     (v->lapic->apic_base & ~0xfffULL) == GUEST_LAPIC_BASE;
+
+	lapic_sync_posted(v);
+	/*
+	 * RVI: the highest requested vector, which the CPU delivers when the
+	 * guest can take it; nothing while the APIC is software-disabled, which
+	 * the CPU does not look at.  SVI: the highest in service.
+	 */
+	rvi = lapic_sw_enabled(v) ? lapic_highest_irr(l) : -1;
+	svi = lapic_highest_isr(l);
+	/* Always written: the CPU moves RVI and SVI itself as it delivers and retires. */
+	status = (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
+	vmwrite(GUEST_INTR_STATUS, status);
+	/* Level-triggered vectors end with an exit, for the I/O APIC's Remote IRR. */
+	lapic_get_tmr(l, tmr);
+	for (unsigned int i = 0; i < 4; i++) {
+		if (tmr[i] != v->eoi_exit[i]) {
+			vmwrite(EOI_EXIT_BITMAP0 + 2 * i, tmr[i]);
+			v->eoi_exit[i] = tmr[i];
+		}
+	}
+	/* In x2APIC mode or disabled, the xAPIC page is not the APIC's (SDM 29.5). */
+	if (xapic != v->apic_access_on) {
+		uint32_t proc2 = (uint32_t)vmread(SECONDARY_VM_EXEC_CONTROL);
+
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, xapic ? proc2 | SEC_VIRT_APIC_ACCESSES :
+							   proc2 & ~SEC_VIRT_APIC_ACCESSES);
+		v->apic_access_on = xapic;
+	}
+}
+
+bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa)
+{
+	return v->apicv && v->apic_access_on && (gpa & ~0xfffULL) == GUEST_LAPIC_BASE;
+}
+
+/*
+ * A fault-like access the CPU does not virtualize (PPR, the current count, a
+ * read-only or reserved register): emulate the instruction on the register
+ * page's model, as an EPT violation there would be.
+ */
+int apicv_handle_access(struct vcpu *v)
+{
+	uint64_t q = vmread(EXIT_QUALIFICATION), gpa = GUEST_LAPIC_BASE + (q & 0xfff);
+	unsigned int type = (q >> 12) & 15;
+	const struct mmio_range *dev = vm_find_mmio(v, gpa);
+
+	if ((type != APIC_ACCESS_LINEAR_READ && type != APIC_ACCESS_LINEAR_WRITE) || !dev) {
+		guest_fail(v, "APIC access of type %u at offset %llx (not emulated)", type,
+			   (unsigned long long)(q & 0xfff));
+		return 1;
+	}
+	return mmio_emulate(v, dev, gpa);
+}
+
+int apicv_handle_eoi(struct vcpu *v)
+{
+	lapic_virtual_eoi(v, (uint8_t)vmread(EXIT_QUALIFICATION));
+	return 0;
+}
+
+/* Trap-like: the write is in the page and RIP is past the instruction. */
+int apicv_handle_write(struct vcpu *v)
+{
+	lapic_apic_write(v, (uint32_t)vmread(EXIT_QUALIFICATION) & 0xfff);
+	return vm_stopping(v->vm);
+}
