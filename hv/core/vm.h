@@ -76,6 +76,9 @@ struct vcpu {
 	bool apicv;			/* on for this vCPU's VMCS */
 	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
 	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
+	/* SVI, RIP and RSP at the last slow-path entry (apicv_idt_vectoring()). */
+	uint8_t entry_svi;
+	uint64_t entry_rip, entry_rsp;
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;
 	uint64_t last_exit_qual;

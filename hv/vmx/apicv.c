@@ -87,6 +87,9 @@ void apicv_before_entry(struct vcpu *v)
 	/* Always written: the CPU moves RVI and SVI itself as it delivers and retires. */
 	status = (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
 	vmwrite(GUEST_INTR_STATUS, status);
+	v->entry_svi = (uint8_t)(status >> 8);
+	v->entry_rip = vmread(GUEST_RIP);
+	v->entry_rsp = vmread(GUEST_RSP);
 	/* Level-triggered vectors end with an exit, for the I/O APIC's Remote IRR. */
 	lapic_get_tmr(l, tmr);
 	for (unsigned int i = 0; i < 4; i++) {
@@ -103,6 +106,30 @@ void apicv_before_entry(struct vcpu *v)
 							   proc2 & ~SEC_VIRT_APIC_ACCESSES);
 		v->apic_access_on = xapic;
 	}
+}
+
+/*
+ * Virtual-interrupt delivery of V sets SVI to V before the IDT is read
+ * (SDM 29.2.2); an exit during it reports an external interrupt with vector
+ * V (SDM 27.2.4), and V is still SVI: the guest ran no instruction since.
+ * Bochs 2.7 records nothing for this delivery (VMX_Deliver_Virtual_Interrupt()
+ * never calls VMexit_Event()) and reports the last event it did record,
+ * of any type and vector.  So: a delivery whose type is external interrupt
+ * re-injects SVI, which on real hardware is the vector reported anyway;
+ * and one reported with another type while SVI moved and the guest is
+ * where the entry left it (RIP, RSP) was that virtual interrupt too.
+ */
+uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt)
+{
+	uint8_t svi = (uint8_t)(vmread(GUEST_INTR_STATUS) >> 8);
+	uint32_t type = (idt >> 8) & 7;
+
+	if (!v->apicv || !svi)
+		return idt;
+	if (type != 0 && (svi == v->entry_svi || vmread(GUEST_RIP) != v->entry_rip ||
+			  vmread(GUEST_RSP) != v->entry_rsp))
+		return idt;
+	return INTR_INFO_VALID | INTR_TYPE_EXT_INTR | svi;
 }
 
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa)
