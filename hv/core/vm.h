@@ -97,6 +97,12 @@ struct vm {
 
 	/* The page the EPT maps at the xAPIC base for APIC virtualization; 0: none yet. */
 	uint64_t apic_access_pa;
+	/*
+	 * Set, never cleared while the guest runs, when a vCPU moved its xAPIC
+	 * base, disabled its APIC or entered x2APIC mode: the page is unmapped
+	 * and every vCPU emulates the xAPIC page from then on (hv/vmx/apicv.c).
+	 */
+	bool apic_page_off;
 
 	/* Guest memory (hv/mm/gmem.c): set up while mem_ready. */
 	bool mem_ready;

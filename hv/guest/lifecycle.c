@@ -76,6 +76,7 @@ int vm_start(struct vm *vm)
 	vm->warm_start = vm->restart_request;
 	vm->restart_request = false;
 	memset(&vm->boot, 0, sizeof(vm->boot));
+	vm->apic_page_off = false;	/* a fresh EPT (gmem_init()): the page may serve again */
 	vm_units_reset(vm);
 	err[0] = 0;
 	if (vmx_global_init(err, sizeof(err)) == 0 && gmem_init(vm, err, sizeof(err)) == 0) {

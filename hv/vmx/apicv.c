@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* APIC virtualization (hv/vmx/apicv.h). */
+#include "ept/invalidate.h"
 #include "hv/core/guest_boot.h"
 #include "hv/core/io.h"
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
 #include "hv/vmx/apicv.h"
 #include "hv/vmx/mmio.h"
@@ -66,16 +68,41 @@ void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2)
 	vmwrite(GUEST_INTR_STATUS, 0);
 }
 
+/* Take the APIC-access page out of every root of @vm, as the shell's `ept zap` does. */
+static void unmap_apic_page(struct vm *vm)
+{
+	uint64_t gfn = GUEST_LAPIC_BASE >> PAGE_SHIFT;
+	bool opened = ept_invalidate_begin(&vm->ept, gfn, gfn + 1);
+
+	ept_invalidate_end(&vm->ept, gfn, gfn + 1, opened);
+}
+
+/*
+ * One page serves the whole guest at the default base, but each vCPU's
+ * xAPIC answers at its own base: once one leaves the default (or turns its
+ * xAPIC off), that base must reach the model for every vCPU, and the old
+ * one must read as unassigned.  The flag goes first, so that a fault that
+ * missed it and maps the page again finds it after (apicv_fault_apic_page()).
+ */
+static void stop_apic_page(struct vm *vm)
+{
+	if (!__atomic_exchange_n(&vm->apic_page_off, true, __ATOMIC_SEQ_CST))
+		unmap_apic_page(vm);
+}
+
 void apicv_before_entry(struct vcpu *v)
 {
 	struct vlapic *l = v->lapic;
 	int rvi, svi;
 	uint16_t status;
 	uint64_t tmr[4];
-	/* A relocated xAPIC is emulated: the APIC-access page stays at the default base. */
 	bool xapic = lapic_xapic_mmio(v) &&
 		     (v->lapic->apic_base & ~0xfffULL) == GUEST_LAPIC_BASE;
 
+	/* A relocated, disabled or x2APIC local APIC: the page goes, for the whole guest. */
+	if (!xapic && !READ_ONCE(v->vm->apic_page_off))
+		stop_apic_page(v->vm);
+	xapic = xapic && !READ_ONCE(v->vm->apic_page_off);
 	lapic_sync_posted(v);
 	/*
 	 * RVI: the highest requested vector, which the CPU delivers when the
@@ -98,7 +125,7 @@ void apicv_before_entry(struct vcpu *v)
 			v->eoi_exit[i] = tmr[i];
 		}
 	}
-	/* In x2APIC mode or disabled, the xAPIC page is not the APIC's (SDM 29.5). */
+	/* In x2APIC mode, disabled or moved, the xAPIC page is not the APIC's (SDM 29.5). */
 	if (xapic != v->apic_access_on) {
 		uint32_t proc2 = (uint32_t)vmread(SECONDARY_VM_EXEC_CONTROL);
 
@@ -134,7 +161,21 @@ uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt)
 
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa)
 {
-	return v->apicv && v->apic_access_on && (gpa & ~0xfffULL) == GUEST_LAPIC_BASE;
+	return v->apicv && v->apic_access_on && !READ_ONCE(v->vm->apic_page_off) &&
+	       (gpa & ~0xfffULL) == GUEST_LAPIC_BASE;
+}
+
+int apicv_fault_apic_page(struct vcpu *v, uint64_t gpa, uint64_t qual)
+{
+	int rc = gmem_fault(v, gpa, qual) ? 1 : 0;
+
+	/*
+	 * Mapped after stop_apic_page() zapped it?  Then its flag was set
+	 * before our mmu_lock section began: we see it, and zap again.
+	 */
+	if (READ_ONCE(v->vm->apic_page_off))
+		unmap_apic_page(v->vm);
+	return rc;
 }
 
 /*

@@ -34,6 +34,8 @@ void apicv_before_entry(struct vcpu *v);
 uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt);
 /* Is the xAPIC page at @gpa to be mapped (to the APIC-access page) rather than emulated? */
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa);
+/* Map it, on an EPT violation there; 1: the guest was stopped. */
+int apicv_fault_apic_page(struct vcpu *v, uint64_t gpa, uint64_t qual);
 
 /* Exits 44 (APIC access), 45 (virtualized EOI), 56 (APIC write). */
 int apicv_handle_access(struct vcpu *v);

@@ -359,7 +359,7 @@ static int handle_ept_violation(struct vcpu *v)
 	/* The xAPIC page under APIC virtualization: map the APIC-access page there, once. */
 	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa)) {
 		drop_pending_dbg_of_refault();
-		return gmem_fault(v, gpa, q) ? 1 : 0;
+		return apicv_fault_apic_page(v, gpa, q);
 	}
 	if (gpa >= v->vm->cfg.memory) {
 		dev = vm_find_mmio(v, gpa);
