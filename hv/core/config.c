@@ -133,7 +133,7 @@ static void start_guest(struct parser *p, char *hdr)
 	g->memory = 16 * MiB;
 	g->vcpus = 1;
 	g->autostart = true;
-	g->apicv = false;	/* opt-in: see docs/guest-platform.md, APIC virtualization */
+	g->apicv = true;
 	g->line = p->line;
 	p->g = g;
 }

@@ -37,7 +37,7 @@ TEST(defaults)
 	CHECK_EQ(cfg.guests[0].vcpus, 1);
 	CHECK_EQ(cfg.guests[0].mode, MODE_LONG);
 	CHECK(cfg.guests[0].autostart);
-	CHECK(!cfg.guests[0].apicv);
+	CHECK(cfg.guests[0].apicv);
 	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_IGNORE);
 	CHECK_EQ(cfg.log_level, -1);
 }
