@@ -29,9 +29,16 @@ struct pio_range {
 struct mmio_ops {
 	/* Does the range answer this vCPU now (the xAPIC page in xAPIC mode)?  NULL: always. */
 	bool (*live)(struct vcpu *v);
-	/* @off from the range's base; accesses are 1, 2, 4 or 8 bytes, at any alignment. */
+	/*
+	 * @off from the range's base.  Without @sized, registers are 32 bits at
+	 * 4-byte alignment: every call is a 4-byte access at a multiple of 4.
+	 * With @sized (PCI config space and BARs), calls are 1, 2 or 4 bytes at
+	 * their natural alignment, as the guest made them (an aligned 8-byte
+	 * access comes as two 4-byte calls, low half first).
+	 */
 	uint64_t (*read)(struct vcpu *v, uint64_t off, unsigned int size);
 	void (*write)(struct vcpu *v, uint64_t off, unsigned int size, uint64_t val);
+	bool sized;
 };
 
 struct mmio_range {
