@@ -19,7 +19,7 @@ efi=$B/BOOTX64.EFI
 # one is an error: the medium would boot without that guest.  A config that
 # leaves one out on purpose says so in a line "# mkimage: absent NAME".
 extra_files() {
-	sed -n 's/^[[:space:]]*\(image\|initrd\|module\)[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\2/p' "$cfg" |
+	sed -n 's/^[[:space:]]*\(image\|initrd\|module\|disk\)[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\2/p' "$cfg" |
 	sort -u | while read -r f; do
 		if [ -f "$B/guests/$f" ]; then echo "$B/guests/$f"
 		elif [ -f "$B/linux/$f" ]; then echo "$B/linux/$f"
