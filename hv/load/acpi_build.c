@@ -21,6 +21,7 @@
  */
 #include "hv/core/guest_boot.h"
 #include "hv/load/acpi_build.h"
+#include "lib/le.h"
 #include "lib/string.h"
 
 #define HDR_LEN		36
@@ -66,24 +67,6 @@
 static const char oem_id[6] = { 'H', 'V', 'B', 'A', 'R', 'E' };
 static const char oem_table_id[8] = { 'H', 'V', 'B', 'A', 'R', 'E', 'V', 'M' };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* A 32-bit pointer field: 0 where the table lies above 4 GiB (the X_ form then holds it). */
 static uint32_t addr32(uint64_t gpa)
 {
@@ -105,19 +88,19 @@ static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint16_t port)
 	p[1] = bits;
 	p[2] = 0;			/* bit offset */
 	p[3] = access;
-	put64(p + 4, port);
+	le_put64(p + 4, port);
 }
 
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	le_put32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, oem_id, sizeof(oem_id));
 	memcpy(t + 16, oem_table_id, sizeof(oem_table_id));
-	put32(t + 24, 1);		/* OEM revision */
+	le_put32(t + 24, 1);		/* OEM revision */
 	memcpy(t + 28, "HVBR", 4);	/* creator ID */
-	put32(t + 32, 1);		/* creator revision */
+	le_put32(t + 32, 1);		/* creator revision */
 }
 
 /* After the body is written: the checksum byte makes the table sum to zero. */
@@ -147,9 +130,9 @@ static void build_rsdp(uint8_t *p, uint64_t xsdt)
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, oem_id, sizeof(oem_id));
 	p[15] = 2;			/* revision: ACPI 2.0+, XSDT */
-	put32(p + 16, 0);		/* no RSDT */
-	put32(p + 20, RSDP_LEN);
-	put64(p + 24, xsdt);
+	le_put32(p + 16, 0);		/* no RSDT */
+	le_put32(p + 20, RSDP_LEN);
+	le_put64(p + 24, xsdt);
 	p[8] = checksum(p, 20);
 	p[32] = checksum(p, RSDP_LEN);
 }
@@ -161,27 +144,27 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt, bool pci)
 	 * The FACS by one field only: ACPICA installs a nonzero FIRMWARE_CTRL and
 	 * a nonzero X_FIRMWARE_CTRL as two FACS tables even when they are equal.
 	 */
-	put32(t + 36, addr32(facs));
-	put64(t + 132, addr32(facs) ? 0 : facs);
-	put32(t + 40, addr32(dsdt));
+	le_put32(t + 36, addr32(facs));
+	le_put64(t + 132, addr32(facs) ? 0 : facs);
+	le_put32(t + 40, addr32(dsdt));
 	t[45] = 0;			/* preferred PM profile: unspecified */
-	put16(t + 46, ACPI_SCI_IRQ);
-	put32(t + 48, 0);		/* SMI_CMD 0: ACPI mode always on */
-	put32(t + 56, PORT_PM1A_EVT);
-	put32(t + 64, PORT_PM1A_CNT);
-	put32(t + 76, 0);		/* no PM timer */
+	le_put16(t + 46, ACPI_SCI_IRQ);
+	le_put32(t + 48, 0);		/* SMI_CMD 0: ACPI mode always on */
+	le_put32(t + 56, PORT_PM1A_EVT);
+	le_put32(t + 64, PORT_PM1A_CNT);
+	le_put32(t + 76, 0);		/* no PM timer */
 	t[88] = 4;			/* PM1_EVT_LEN: status + enable */
 	t[89] = 2;			/* PM1_CNT_LEN */
-	put16(t + 96, 0x0fff);		/* P_LVL2_LAT > 100: no C2 */
-	put16(t + 98, 0x0fff);		/* P_LVL3_LAT > 1000: no C3 */
+	le_put16(t + 96, 0x0fff);		/* P_LVL2_LAT > 100: no C2 */
+	le_put16(t + 98, 0x0fff);		/* P_LVL3_LAT > 1000: no C3 */
 	t[108] = 0;			/* no RTC century register */
-	put16(t + 109, BOOT_LEGACY_DEVICES | BOOT_NO_VGA | (pci ? 0 : BOOT_NO_MSI));
-	put32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
+	le_put16(t + 109, BOOT_LEGACY_DEVICES | BOOT_NO_VGA | (pci ? 0 : BOOT_NO_MSI));
+	le_put32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		       FADT_RESET_REG_SUP);
 	gas_io(t + 116, 8, GAS_ACCESS_BYTE, PORT_RESET);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 0;			/* FADT minor version: ACPI 6.0 */
-	put64(t + 140, dsdt);
+	le_put64(t + 140, dsdt);
 	gas_io(t + 148, 32, GAS_ACCESS_WORD, PORT_PM1A_EVT);
 	gas_io(t + 172, 16, GAS_ACCESS_WORD, PORT_PM1A_CNT);
 	seal(t);
@@ -190,7 +173,7 @@ static void build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt, bool pci)
 static void build_facs(uint8_t *t)
 {
 	memcpy(t, "FACS", 4);
-	put32(t + 4, FACS_LEN);
+	le_put32(t + 4, FACS_LEN);
 	t[32] = 2;			/* version (ACPI 4.0+); the FACS has no checksum */
 }
 
@@ -329,23 +312,23 @@ static size_t pci_crs(uint8_t *r)
 	/* WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0, 0, 1) */
 	memcpy(p, "\x88\x0d\x00\x02\x0c\x00", 6);
 	memset(p + 6, 0, 8);
-	put16(p + 14, 1);
+	le_put16(p + 14, 1);
 	p += 16;
 	/* IO(Decode16, 0xcf8, 0xcf8, 1, 8) */
 	p[0] = 0x47;
 	p[1] = 1;
-	put16(p + 2, PORT_PCI_ADDRESS);
-	put16(p + 4, PORT_PCI_ADDRESS);
+	le_put16(p + 2, PORT_PCI_ADDRESS);
+	le_put16(p + 4, PORT_PCI_ADDRESS);
 	p[6] = 1;
 	p[7] = 8;
 	p += 8;
 	/* DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite) */
 	memcpy(p, "\x87\x17\x00\x00\x0c\x01", 6);
-	put32(p + 6, 0);
-	put32(p + 10, (uint32_t)GUEST_PCI_MMIO_BASE);
-	put32(p + 14, (uint32_t)(GUEST_PCI_MMIO_BASE + GUEST_PCI_MMIO_SIZE - 1));
-	put32(p + 18, 0);
-	put32(p + 22, (uint32_t)GUEST_PCI_MMIO_SIZE);
+	le_put32(p + 6, 0);
+	le_put32(p + 10, (uint32_t)GUEST_PCI_MMIO_BASE);
+	le_put32(p + 14, (uint32_t)(GUEST_PCI_MMIO_BASE + GUEST_PCI_MMIO_SIZE - 1));
+	le_put32(p + 18, 0);
+	le_put32(p + 22, (uint32_t)GUEST_PCI_MMIO_SIZE);
 	p += 26;
 	p[0] = 0x79;					/* end tag, no checksum */
 	p[1] = 0;
@@ -396,10 +379,10 @@ static void dsdt_aml(struct aml *a, bool pci)
 	aml_name_int(a, "_HID", EISA_PNP0C02);
 	aml_name_int(a, "_UID", 0);
 	res[0] = 0x86;					/* Memory32Fixed(ReadWrite, ECAM) */
-	put16(res + 1, 9);
+	le_put16(res + 1, 9);
 	res[3] = 1;
-	put32(res + 4, (uint32_t)GUEST_PCI_ECAM_BASE);
-	put32(res + 8, (uint32_t)GUEST_PCI_ECAM_SIZE);
+	le_put32(res + 4, (uint32_t)GUEST_PCI_ECAM_BASE);
+	le_put32(res + 8, (uint32_t)GUEST_PCI_ECAM_SIZE);
 	res[12] = 0x79;
 	res[13] = 0;
 	aml_name_buffer(a, "_CRS", res, 14);
@@ -427,8 +410,8 @@ static void build_dsdt(uint8_t *t, bool pci)
 static void build_mcfg(uint8_t *t)
 {
 	header(t, "MCFG", MCFG_LEN, 1);
-	put64(t + HDR_LEN + 8, GUEST_PCI_ECAM_BASE);
-	put16(t + HDR_LEN + 16, 0);			/* segment */
+	le_put64(t + HDR_LEN + 8, GUEST_PCI_ECAM_BASE);
+	le_put16(t + HDR_LEN + 16, 0);			/* segment */
 	t[HDR_LEN + 18] = 0;				/* start bus */
 	t[HDR_LEN + 19] = 0;				/* end bus */
 	seal(t);
@@ -440,8 +423,8 @@ static uint8_t *madt_override(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t fl
 	e[1] = 10;
 	e[2] = 0;			/* bus: ISA */
 	e[3] = irq;
-	put32(e + 4, gsi);
-	put16(e + 8, flags);
+	le_put32(e + 4, gsi);
+	le_put16(e + 8, flags);
 	return e + 10;
 }
 
@@ -450,21 +433,21 @@ static void build_madt(uint8_t *t, unsigned int ncpus)
 	uint8_t *e = t + HDR_LEN + 8;
 
 	header(t, "APIC", (uint32_t)madt_len(ncpus), 4);
-	put32(t + 36, (uint32_t)GUEST_LAPIC_BASE);
-	put32(t + 40, 0);		/* not PCAT_COMPAT */
+	le_put32(t + 36, (uint32_t)GUEST_LAPIC_BASE);
+	le_put32(t + 40, 0);		/* not PCAT_COMPAT */
 	for (unsigned int i = 0; i < ncpus; i++, e += 8) {
 		e[0] = MADT_LAPIC;
 		e[1] = 8;
 		e[2] = (uint8_t)i;	/* processor UID */
 		e[3] = (uint8_t)i;	/* APIC ID */
-		put32(e + 4, MADT_LAPIC_ENABLED);
+		le_put32(e + 4, MADT_LAPIC_ENABLED);
 	}
 	e[0] = MADT_IOAPIC;
 	e[1] = 12;
 	e[2] = (uint8_t)ncpus;		/* I/O APIC ID: the first one after the CPUs */
 	e[3] = 0;
-	put32(e + 4, (uint32_t)GUEST_IOAPIC_BASE);
-	put32(e + 8, 0);		/* GSI base */
+	le_put32(e + 4, (uint32_t)GUEST_IOAPIC_BASE);
+	le_put32(e + 8, 0);		/* GSI base */
 	e += 12;
 	/* The PIT's IRQ 0 is wired to pin 2, as on every PC since the APIC. */
 	e = madt_override(e, 0, 2, INTI_ACTIVE_HIGH | INTI_EDGE);
@@ -472,7 +455,7 @@ static void build_madt(uint8_t *t, unsigned int ncpus)
 	e[0] = MADT_LAPIC_NMI;
 	e[1] = 6;
 	e[2] = MADT_ALL_CPUS;
-	put16(e + 3, 0);		/* flags: conforming to the bus (edge, high) */
+	le_put16(e + 3, 0);		/* flags: conforming to the bus (edge, high) */
 	e[5] = 1;			/* LINT1 */
 	seal(t);
 }
@@ -501,10 +484,10 @@ size_t acpi_build(void *buf, size_t len, const struct acpi_build_cfg *cfg)
 	memset(b, 0, end);
 	build_rsdp(b, gpa + xsdt);
 	header(b + xsdt, "XSDT", (uint32_t)(HDR_LEN + ntables * 8), 1);
-	put64(b + xsdt + HDR_LEN, gpa + fadt);
-	put64(b + xsdt + HDR_LEN + 8, gpa + madt);
+	le_put64(b + xsdt + HDR_LEN, gpa + fadt);
+	le_put64(b + xsdt + HDR_LEN + 8, gpa + madt);
 	if (cfg->pci)
-		put64(b + xsdt + HDR_LEN + 16, gpa + mcfg);
+		le_put64(b + xsdt + HDR_LEN + 16, gpa + mcfg);
 	seal(b + xsdt);
 	build_fadt(b + fadt, gpa + facs, gpa + dsdt, cfg->pci);
 	build_facs(b + facs);
