@@ -140,6 +140,17 @@ bool pci_bus_master(struct vpci_fn *fn)
 	return READ_ONCE(fn->cfg.cfg[PCI_COMMAND]) & PCI_COMMAND_MASTER;
 }
 
+uint32_t pci_config_get(struct vpci_fn *fn, unsigned int off, unsigned int size)
+{
+	struct vpci *bus = fn->vm->pci;
+	uint32_t v;
+
+	spin_lock(&bus->lock);
+	v = pci_cfg_read(&fn->cfg, off, size);
+	spin_unlock(&bus->lock);
+	return v;
+}
+
 void pci_snapshot(struct vpci_fn *fn, struct pci_func *out)
 {
 	struct vpci *bus = fn->vm->pci;

@@ -80,6 +80,8 @@ bool pci_bus_master(struct vpci_fn *fn);
 
 /* For the shell: @vm's functions, slot order; NULL past the last. */
 struct vpci_fn *pci_function(struct vm *vm, unsigned int slot);
+/* @size bytes of @fn's config space at @off, as the guest would read them. */
+uint32_t pci_config_get(struct vpci_fn *fn, unsigned int off, unsigned int size);
 /* A consistent copy of @fn's config space and MSI-X state. */
 void pci_snapshot(struct vpci_fn *fn, struct pci_func *out);
 
