@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "hv/core/vm.h"
+#include "hv/cpu/page_alloc.h"
 #include "hv/lib/format.h"
 #include "hv/vdev/pci.h"
 #include "hv/virtio/virtio_pci.h"
@@ -386,21 +387,24 @@ static void common_write(struct virtio_dev *d, uint32_t off, unsigned int size, 
 
 /* ---- BAR0 ---- */
 
-static void notify(struct virtio_dev *d, uint32_t off, unsigned int size)
+/* A write to the notification area; the queue notified, or -1. */
+static int notify(struct virtio_dev *d, uint32_t off, unsigned int size)
 {
 	unsigned int qi = off / NOTIFY_MULT;
 
 	if (size != 2 || off % NOTIFY_MULT || qi >= d->ops->nqueues) {
 		d->bad_accesses++;
-		return;
+		return -1;
 	}
 	d->q[qi].notifies++;
 	/* Before DRIVER_OK, once broken, or without bus mastering the device does nothing. */
 	if (!virtio_live(d) || !d->q[qi].enabled || !pci_bus_master(d->fn)) {
 		d->notifies_ignored++;
-		return;
+		return -1;
 	}
-	d->ops->notify(d, qi);
+	if (d->ops->notify)
+		d->ops->notify(d, qi);
+	return (int)qi;
 }
 
 static uint32_t bar_read(struct vpci_fn *fn, unsigned int bar, uint32_t off, unsigned int size)
@@ -429,6 +433,7 @@ static void bar_write(struct vpci_fn *fn, unsigned int bar, uint32_t off, unsign
 		      uint32_t val)
 {
 	struct virtio_dev *d = fn->priv;
+	int q = -1;
 
 	if (bar != 0)
 		return;
@@ -436,13 +441,15 @@ static void bar_write(struct vpci_fn *fn, unsigned int bar, uint32_t off, unsign
 	if (off < COMMON_OFF + COMMON_LEN)
 		common_write(d, off - COMMON_OFF, size, val);
 	else if (off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_LEN)
-		notify(d, off - NOTIFY_OFF, size);
+		q = notify(d, off - NOTIFY_OFF, size);
 	else if (off >= DEVICE_OFF && off - DEVICE_OFF + size <= d->ops->cfg_len &&
 		 d->ops->cfg_write)
 		d->ops->cfg_write(d, off - DEVICE_OFF, size, val);
 	else
 		d->bad_accesses++;
 	spin_unlock(&d->lock);
+	if (q >= 0 && d->ops->notify_unlocked)
+		d->ops->notify_unlocked(d, (unsigned int)q);
 }
 
 /*
@@ -548,6 +555,19 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, const struct virtio_dev_
 	reset_locked(d);
 	spin_unlock(&d->lock);
 	return 0;
+}
+
+void *virtio_zalloc(size_t bytes)
+{
+	unsigned int order = 0;
+	uint64_t pa;
+
+	while ((PAGE_SIZE << order) < bytes)
+		order++;
+	pa = order <= PAGE_MAX_ORDER ? page_alloc(order) : 0;
+	if (pa)
+		memset((void *)(uintptr_t)pa, 0, PAGE_SIZE << order);
+	return (void *)(uintptr_t)pa;
 }
 
 void virtio_reset(struct virtio_dev *d)

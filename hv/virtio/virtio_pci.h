@@ -58,6 +58,11 @@ struct virtio_dev_ops {
 	void (*cfg_write)(struct virtio_dev *d, unsigned int off, unsigned int size, uint32_t val);
 	/* The driver notified queue @q (enabled, DRIVER_OK, bus master, not broken). */
 	void (*notify)(struct virtio_dev *d, unsigned int q);
+	/*
+	 * The same, called right after notify() but without d->lock, for work
+	 * that takes other locks first (the network switch's); either may be NULL.
+	 */
+	void (*notify_unlocked)(struct virtio_dev *d, unsigned int q);
 	/* The driver reset the device (or the guest restarts): drop what is in flight. */
 	void (*reset)(struct virtio_dev *d);
 };
@@ -99,6 +104,13 @@ struct virtio_dev {
  */
 int virtio_pci_add(struct vm *vm, struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		   void *priv, const char *kind, const char *detail);
+
+/**
+ * virtio_zalloc - zeroed memory for a device's state, from the page
+ * allocator, when its guest is created; never given back (the guest table
+ * is fixed at boot).  NULL when there is none.
+ */
+void *virtio_zalloc(size_t bytes);
 
 /** virtio_reset - the power-on state (the guest starts); not under d->lock. */
 void virtio_reset(struct virtio_dev *d);
