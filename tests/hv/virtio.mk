@@ -17,3 +17,7 @@ fuzz-virtq: $(BUILD)/fuzz/fuzz_virtq
 	@mkdir -p $(BUILD)/fuzz/corpus-virtq
 	cd $(BUILD)/fuzz && ./fuzz_virtq -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 	  -print_final_stats=1 corpus-virtq
+
+# The learning switch between guests' virtio-net ports.
+$(eval $(call host_test,hv/virtio/test_netswitch,tests/hv/virtio/test_netswitch.c hv/virtio/netswitch.c))
+$(eval $(call host_test_asan,hv/virtio/test_netswitch,tests/hv/virtio/test_netswitch.c hv/virtio/netswitch.c))
