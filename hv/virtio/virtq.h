@@ -23,7 +23,11 @@
 
 #define VIRTQ_MAX_SIZE		256	/* the largest queue a device offers */
 #define VIRTQ_SEG_MAX		160	/* buffers in one chain, indirect ones included */
-#define VIRTQ_MAX_CHAIN_BYTES	(64u << 20)	/* all the buffers of one chain */
+/*
+ * All the buffers of one chain: a free page report names up to 32 blocks of
+ * 4 MiB; lengths stay far from 32-bit overflow.
+ */
+#define VIRTQ_MAX_CHAIN_BYTES	(1u << 30)
 
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
