@@ -52,7 +52,7 @@ esp_dir() {
 # A FAT image of the ESP directory, sized to fit with room to spare: $T/esp.img.
 esp_img() {
 	esp_dir "$T/esp"
-	kib=$(du -sk "$T/esp" | cut -f1)
+	kib=$(du -sk --apparent-size "$T/esp" | cut -f1)	# sparse disk images count whole
 	mib=$(( (kib / 1024) + 8 ))
 	[ $mib -lt 16 ] && mib=16
 	dd if=/dev/zero of="$T/esp.img" bs=1M count=$mib status=none
