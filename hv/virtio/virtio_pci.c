@@ -223,7 +223,7 @@ static void reset_locked(struct virtio_dev *d)
 		memset(&q->vq, 0, sizeof(q->vq));
 		q->vq.size = d->ops->queue_size;
 		q->msix_vector = VIRTIO_NO_VECTOR;
-		q->enabled = q->pushed = false;
+		q->enabled = q->pushed = q->kicked_early = false;
 	}
 	if (d->fn)
 		pci_set_intx(d->fn, false);
@@ -299,6 +299,16 @@ static void set_status(struct virtio_dev *d, uint8_t val)
 	/* The driver sets bits; NEEDS_RESET is the device's and stays until a reset. */
 	d->status = (uint8_t)((val & ~VIRTIO_STATUS_NEEDS_RESET) |
 			      (d->status & VIRTIO_STATUS_NEEDS_RESET));
+	/*
+	 * Buffers the driver made available and kicked before DRIVER_OK (Linux's
+	 * balloon adds its stats buffer so): the device may use them now.
+	 */
+	for (unsigned int i = 0; i < d->ops->nqueues && virtio_live(d); i++) {
+		if (d->q[i].kicked_early && d->q[i].enabled && d->ops->notify &&
+		    pci_bus_master(d->fn))
+			d->ops->notify(d, i);
+		d->q[i].kicked_early = false;
+	}
 }
 
 static void enable_queue(struct virtio_dev *d, struct virtio_queue *q)
@@ -399,6 +409,7 @@ static int notify(struct virtio_dev *d, uint32_t off, unsigned int size)
 	d->q[qi].notifies++;
 	/* Before DRIVER_OK, once broken, or without bus mastering the device does nothing. */
 	if (!virtio_live(d) || !d->q[qi].enabled || !pci_bus_master(d->fn)) {
+		d->q[qi].kicked_early = !(d->status & VIRTIO_STATUS_DRIVER_OK);
 		d->notifies_ignored++;
 		return -1;
 	}

@@ -72,6 +72,7 @@ struct virtio_queue {
 	uint16_t msix_vector;
 	bool enabled;
 	bool pushed;			/* used entries since the last virtio_flush() */
+	bool kicked_early;		/* notified before DRIVER_OK: looked at when it comes */
 	/* Statistics since the guest started. */
 	uint64_t notifies, chains, interrupts, suppressed;
 };
