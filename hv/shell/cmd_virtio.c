@@ -196,9 +196,10 @@ void shell_mem_devices_report(struct vm *vm)
 	struct balloon_stats st;
 
 	if (virtio_balloon_stats(vm, &st))
-		pr_info("    given back: balloon %llu pages (%llu held memory), free page reporting "
-			"%llu pages (%llu held memory)\n", (ull)(st.inflated - st.deflated),
-			(ull)st.inflated_freed, (ull)st.reported, (ull)st.reported_freed);
+		pr_info("    given back: balloon %llu pages now, %llu inflated (%llu held memory), "
+			"free page reporting %llu pages (%llu held memory)\n",
+			(ull)(st.inflated - st.deflated), (ull)st.inflated, (ull)st.inflated_freed,
+			(ull)st.reported, (ull)st.reported_freed);
 }
 
 void shell_mem_disks_report(void)
