@@ -99,7 +99,8 @@ CHECKS = {
         virtio_init_driver_ok virtio_one_queue virtio_get_id_status virtio_get_id_string
         virtio_used_length virtio_read_status virtio_read_block_header virtio_read_block_body
         virtio_write_reads_back virtio_read_past_end_ioerr virtio_unknown_type_unsupported
-        virtio_queue_vector virtio_msix_interrupt virtio_loop_needs_reset
+        virtio_queue_vector virtio_msix_interrupt virtio_intx_interrupt
+        virtio_no_msi_with_msix_off virtio_loop_needs_reset
         virtio_broken_device_ignores_requests virtio_reset_recovers
         virtio_buffer_outside_memory_needs_reset virtio_avail_idx_jump_needs_reset
         virtio_indirect_not_negotiated_needs_reset virtio_no_status_byte_needs_reset

@@ -53,6 +53,7 @@ start:
 	mov r12, rdi
 	call behave_init
 	call behave_map_mmio
+	call behave_clock		; tsc_hz: waits for interrupts are a second long
 	call map_pci
 
 	; --- configuration mechanism #1 ---
@@ -355,6 +356,45 @@ start:
 	cmp r8, 1
 	CHECK e, "virtio_msix_interrupt", "interrupts on vector 0x41 for one request", r8, 1
 
+	; --- INTx: MSI-X off, pin A of slot 1 is GSI 17, level-triggered, vector 0x42 ---
+	mov edi, BLK_DEVFN
+	mov esi, 0x40
+	call cfg_rd
+	and eax, 0x7fffffff		; MSI-X off
+	mov edx, eax
+	mov edi, BLK_DEVFN
+	mov esi, 0x40
+	call cfg_wr
+	mov eax, IOAPIC_BASE
+	mov dword [rax], 0x10 + 2 * 17 + 1
+	mov dword [rax + 0x10], 0	; destination APIC 0
+	mov dword [rax], 0x10 + 2 * 17
+	mov dword [rax + 0x10], 0x42 | (1 << 15) | (1 << 13)	; level, active low, unmasked
+	lea rax, [intx_hook]
+	mov [irq_hook + 0x42 * 8], rax
+	sti
+	call get_id
+	mov rdi, vec_count + 0x42 * 8
+	mov esi, 1
+	mov rdx, [tsc_hz]
+	call behave_wait
+	mov rdx, [tsc_hz]
+	shr rdx, 4
+	call behave_delay		; a level pin left asserted would fire again meanwhile
+	cli
+	mov r8, [vec_count + 0x42 * 8]
+	mov r9, [intx_isr]
+	shl r9, 8
+	or r8, r9
+	cmp r8, 0x101
+	CHECK e, "virtio_intx_interrupt", "interrupts on vector 0x42, and ISR << 8 (queue bit)", r8, 0x101
+	mov r8, [vec_count + 0x41 * 8]
+	cmp r8, 1
+	CHECK e, "virtio_no_msi_with_msix_off", "MSIs on vector 0x41 after MSI-X was turned off", r8, 1
+	mov eax, IOAPIC_BASE
+	mov dword [rax], 0x10 + 2 * 17
+	mov dword [rax + 0x10], 0x10000	; masked again
+
 	; --- rings a driver must never build: NEEDS_RESET, then a reset brings it back ---
 	mov word [RINGS + 12], 1	; desc 0: NEXT to itself
 	mov word [RINGS + 14], 0
@@ -619,6 +659,12 @@ notify0:
 	mov word [r13 + NOTIFY], 0
 	ret
 
+; intx_hook: the interrupt handler reads the ISR, which acknowledges it and drops the pin.
+intx_hook:
+	movzx eax, byte [r13 + 0x1000]
+	mov [intx_isr], rax
+	ret
+
 ; needs_reset: ZF=0 when the device status has NEEDS_RESET.
 needs_reset:
 	push rax
@@ -632,5 +678,6 @@ cap_msix:		dq 0
 cap_vendor_types:	dq 0
 last_used:		dq 0
 used_before:		dq 0
+intx_isr:		dq 0
 
 BEHAVE_CODE
