@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 APPLETS = """
     [ awk cat chmod chroot cmp cp cttyhack cut date dd df dmesg echo env false free grep
-    halt head hexdump ifconfig init insmod ip kill ln ls lsmod md5sum mkdir mknod mount
+    fstrim halt head hexdump ifconfig init insmod ip kill ln ls lsmod md5sum mkdir mknod mount
     mv nc nproc ping poweroff printf ps pwd reboot rm sed seq setsid sh sleep sort stat
     sync tail tee test time top touch tr true umount uname uptime wc xargs
 """.split()

@@ -141,6 +141,7 @@ def check_disk(m, name):
     r.ok(f'{name}_disk_mounts_and_reads', 'hvtest: hv-linux rootfs' in out and
          'hvtest: disk busybox intact' in out, out)
     r.ok(f'{name}_disk_write_sync_remount', 'survives a remount' in out, out)
+    r.ok(f'{name}_disk_trim_discards', 'hvtest: disk trimmed' in out, out)
     out = guest(m, 'cat /sys/block/vda/serial; echo')
     r.ok(f'{name}_disk_serial', 'hv-rootfs.img' in out, out)
 
