@@ -365,6 +365,9 @@ start:
 	mov edi, BLK_DEVFN
 	mov esi, 0x40
 	call cfg_wr
+	; The requests before MSI-X was on raised the pin too (ISR queue bit, never
+	; read): acknowledge them first, or the pin fires as soon as it is unmasked.
+	movzx eax, byte [r13 + 0x1000]
 	mov eax, IOAPIC_BASE
 	mov dword [rax], 0x10 + 2 * 17 + 1
 	mov dword [rax + 0x10], 0	; destination APIC 0
