@@ -119,7 +119,8 @@ rootfs() {
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" ./bin/busybox
 	python3 scripts/mkinitramfs.py -o "$x/unused.img" --busybox "$x/bin/busybox" \
 		--file /etc/profile=tests/guests/linux/profile:644 \
-		--file /etc/hv-rootfs=tests/guests/linux/hv-rootfs:644 --tree "$x/tree"
+		--file /etc/hv-rootfs=tests/guests/linux/hv-rootfs:644 \
+		--file /bin/hvtest=tests/guests/linux/hvtest:755 --tree "$x/tree"
 	rm -f "$OUT/rootfs.img"
 	truncate -s 10M "$OUT/rootfs.img"
 	uuid=6876726f-6f74-4673-8000-000000000001

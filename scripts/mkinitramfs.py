@@ -26,7 +26,7 @@ APPLETS = """
     [ awk cat chmod chroot cmp cp cttyhack cut date dd df dmesg echo env false free grep
     fstrim halt head hexdump ifconfig init insmod ip kill ln ls lsmod md5sum mkdir mknod mount
     mv nc nproc ping poweroff printf ps pwd reboot rm sed seq setsid sh sleep sort stat
-    sync tail tee test time top touch tr true umount uname uptime wc xargs
+    switch_root sync tail tee test time top touch tr true umount uname uptime wc xargs
 """.split()
 
 DIRS = ['bin', 'dev', 'etc', 'mnt', 'proc', 'root', 'sys', 'tmp']

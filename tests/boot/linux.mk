@@ -22,7 +22,8 @@ $(LINUX_DIR)/initrd.img: scripts/linux-artefacts.sh scripts/mkinitramfs.py scrip
 	scripts/linux-artefacts.sh initrd
 
 $(LINUX_DIR)/rootfs.img: scripts/linux-artefacts.sh scripts/mkinitramfs.py \
-			 tests/guests/linux/profile tests/guests/linux/hv-rootfs
+			 tests/guests/linux/profile tests/guests/linux/hv-rootfs \
+			 tests/guests/linux/hvtest tests/guests/linux/inittab
 	scripts/linux-artefacts.sh rootfs
 
 $(BUILD)/hv-linux.iso: $(MEDIA_DEPS) $(LINUX_FILES) tests/guests/linux.cfg

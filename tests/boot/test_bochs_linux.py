@@ -8,8 +8,8 @@ hv-linux.iso (tests/guests/linux.cfg): linux1 (1 vCPU, 256 MiB) boots to its
 init line and the "linux# " prompt; `console linux1` reaches its shell
 (arithmetic, `uname -r`, the CPU count); Ctrl-] gives the terminal back to
 the hypervisor's shell.  Its virtio devices (docs/virtio.md): lspci, ext4 on
-the disk, the exits a 4 KiB read costs.  linux2 (2 vCPUs) boots beside it and
-sees 2 CPUs; they ping each other and move 10 MiB over nc (exits per packet);
+the disk, the exits a 4 KiB read costs.  linux2 (2 vCPUs) boots beside it with
+its disk as root (root=/dev/vda) and sees 2 CPUs; they ping each other and move 10 MiB over nc (exits per packet);
 linux1's balloon inflates and deflates, free page reporting gives back what it
 frees; linux2 writes its disk, `reboot`s back to the prompt and finds what it
 wrote; `poweroff` in linux1 ends that guest only (exit status 0, `guests` says
@@ -144,6 +144,12 @@ def check_disk(m, name):
     r.ok(f'{name}_disk_trim_discards', 'hvtest: disk trimmed' in out, out)
     out = guest(m, 'cat /sys/block/vda/serial; echo')
     r.ok(f'{name}_disk_serial', 'hv-rootfs.img' in out, out)
+
+
+def check_root(m, name):
+    """The guest's root is its virtio disk, ext4, read-write (root=/dev/vda)."""
+    out = guest(m, 'hvtest root')
+    r.ok(f'{name}_root_on_virtio_disk', 'hvtest: root /dev/vda ext4 rw' in out, out)
 
 
 def net_up(m, name, ip):
@@ -290,6 +296,7 @@ def main_session():
             r.ok('linux2_two_cpus', out.strip() == '2', out)
             out = guest(m, 'grep -c ^processor /proc/cpuinfo')
             r.ok('linux2_cpuinfo_two', out.strip() == '2', out)
+            check_root(m, 'linux2')
             net_up(m, 'linux2', '10.0.0.2')
             detach(m, 'linux2')
             attach(m, 'linux1')
@@ -356,6 +363,7 @@ def main_session():
                 m.expect(re.escape(PROMPT), CMD)
             out = guest(m, 'nproc')
             r.ok('linux2_after_reboot', out.strip() == '2', out)
+            check_root(m, 'linux2')
             out = guest(m, 'hvtest kept')
             r.ok('linux2_disk_survives_reboot', 'hvtest: found before-reboot' in out, out)
             detach(m, 'linux2')
@@ -409,7 +417,7 @@ def overcommit_session():
 def quick_session():
     """`make test`: linux1 and linux2 boot side by side (their vCPUs on their own
     CPUs), each answers on its console; linux1 checks its PCI devices and its
-    virtio disk, both bring up their network and ping each other, 2 MiB cross
+    virtio disk, linux2 runs on its disk as root, both bring up their network and ping each other, 2 MiB cross
     over nc, linux1 frees memory that free page reporting gives back; the
     shell's pci and virtio views; then linux2 powers off."""
     with Machine('bochs', 'iso', cpus=4, mem=512, timeout=BOOT + 1800,
@@ -457,6 +465,7 @@ def quick_session():
                     out = m.shell('guests')
                     r.ok('detach_gives_shell_back', re.search(r'linux1\s+running', out), out)
                     continue
+                check_root(m, name)
                 net_up(m, name, '10.0.0.2')
                 check_ping(m, name, '10.0.0.1')
                 detach(m, name)
