@@ -160,6 +160,8 @@ def net_up(m, name, ip):
 def check_ping(m, name, ip):
     out = guest(m, f'ping -c 3 {ip}', 300)
     r.ok(f'{name}_pings_{ip}', '3 packets received' in out, out)
+    rtt = re.search(r'round-trip min/avg/max = \S+', out)
+    log(f'{name} -> {ip}: ' + (rtt.group(0) if rtt else 'no round-trip line'))
 
 
 def transfer(m, src, src_ip, dst, mib):
@@ -244,6 +246,7 @@ def bench_read_exits(m, name, n):
         runs.append((e1[1] - e0[1], exits_between(e0, e1)))
         if count:
             r.ok(f'{name}_disk_reads_{n}_blocks', f'hvtest: read {n} blocks' in out, out)
+            log(f'{name}: ' + out.strip())
     per = (runs[1][0] - runs[0][0]) / n
     log(f'{name}: {n} direct 4 KiB reads: {runs[1][0]} exits ({runs[1][1]}); '
         f'0 reads: {runs[0][0]} exits')
