@@ -40,7 +40,9 @@ static int fault_level(uint64_t gfn, uint64_t hpa, int max_level, const struct e
 /*
  * Install @new at @sptep, whose value was @old.  A present leaf for another
  * host page is never replaced in place (rule 4 of docs/mmu-contract.md): freeze it (not present,
- * and owned: other faults retry), flush, then install.
+ * and owned: other faults retry), flush, then install.  A table is never
+ * replaced at all: a large leaf over it would orphan the table and the
+ * leaves in it.
  */
 static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *root,
 					  uint64_t gfn, ept_spte_t *sptep, ept_spte_t old,
@@ -48,6 +50,13 @@ static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *ro
 {
 	for (;;) {
 		if (ept_spte_frozen(old))
+			return EPT_RETRY;
+		/*
+		 * A failed cmpxchg below found a table: a 4 KiB fault under the
+		 * slot won since map() read it empty.  Retry, as KVM does on any
+		 * lost race; the next walk maps 4 KiB beside that fault's leaf.
+		 */
+		if (ept_spte_present(old) && !ept_spte_is_leaf(old, level))
 			return EPT_RETRY;
 		if (!ept_spte_present(old)) {
 			if (!ept_spte_try_cmpxchg(sptep, &old, new))
@@ -66,6 +75,20 @@ static enum ept_fault_result install_leaf(struct ept_vm *vm, struct ept_root *ro
 		ept_leaf_set(vm, gfn, level, sptep);
 		return EPT_FIXED;
 	}
+}
+
+/*
+ * The level to map at, mmu_lock held for read and gfn's own retry checked:
+ * a large leaf also maps gfns an open invalidation may be taking away, and
+ * its block then goes 4 KiB instead.
+ */
+static int fault_level_locked(struct ept_vm *vm, uint64_t gfn, int level, unsigned long seq)
+{
+	uint64_t base = gfn & ~(ept_level_pages(level) - 1);
+
+	if (level > 1 && ept_inval_retry(vm, base, base + ept_level_pages(level), seq))
+		return 1;
+	return level;
 }
 
 /* mmu_lock held for read: walk down, creating tables, and install the leaf. */
@@ -152,14 +175,16 @@ enum ept_fault_result ept_fault(struct ept_vm *vm, struct ept_root *root, uint64
 		return count(vm, EPT_NOMEM);
 
 	ept_mmu_read_lock(vm);
-	if (ept_inval_retry(vm, gfn, seq))
+	if (ept_inval_retry(vm, gfn, gfn + 1, seq))
 		r = EPT_RETRY;
 	else if (!found)
 		r = EPT_NO_MEMSLOT;	/* the layout we read was current */
 	else if (READ_ONCE(root->invalid))
 		r = EPT_RETRY;		/* the vCPU was kicked: it reloads */
 	else
-		r = map(vm, root, gfn, hpa, fault_level(gfn, hpa, max_level, &region), access);
+		r = map(vm, root, gfn, hpa,
+			fault_level_locked(vm, gfn, fault_level(gfn, hpa, max_level, &region), seq),
+			access);
 	ept_mmu_read_unlock(vm);
 	return count(vm, r);
 }

@@ -87,11 +87,11 @@ void ept_invalidate_end(struct ept_vm *vm, uint64_t start, uint64_t end, bool op
 	spin_unlock(&vm->layout_lock);
 }
 
-bool ept_inval_retry(struct ept_vm *vm, uint64_t gfn, unsigned long seq)
+bool ept_inval_retry(struct ept_vm *vm, uint64_t start, uint64_t end, unsigned long seq)
 {
 	lockdep_assert_held(&vm->mmu_lock);
-	if (READ_ONCE(vm->inval_in_progress) && READ_ONCE(vm->inval_start) <= gfn &&
-	    gfn < READ_ONCE(vm->inval_end))
+	if (READ_ONCE(vm->inval_in_progress) && READ_ONCE(vm->inval_start) < end &&
+	    start < READ_ONCE(vm->inval_end))
 		return true;
 	/* Pairs with smp_wmb() in ept_invalidate_end(): in_progress is read before seq. */
 	smp_rmb();

@@ -27,11 +27,11 @@ bool ept_invalidate_begin(struct ept_vm *vm, uint64_t start, uint64_t end);
 void ept_invalidate_end(struct ept_vm *vm, uint64_t start, uint64_t end, bool opened);
 
 /**
- * ept_inval_retry - the fault that snapshotted @seq must retry for @gfn: an
- * open invalidation covers it, or one closed since the snapshot.  Called with
- * mmu_lock held for read.
+ * ept_inval_retry - the fault that snapshotted @seq must not map gfns
+ * [@start, @end): an open invalidation overlaps them, or one closed since the
+ * snapshot.  Called with mmu_lock held for read.
  */
-bool ept_inval_retry(struct ept_vm *vm, uint64_t gfn, unsigned long seq);
+bool ept_inval_retry(struct ept_vm *vm, uint64_t start, uint64_t end, unsigned long seq);
 
 /** ept_regions_overlap - some region overlaps gfns [@start, @end). */
 bool ept_regions_overlap(struct ept_vm *vm, uint64_t start, uint64_t end);

@@ -3,11 +3,13 @@
  * Reverse map chains and their bit lock (after Linux KVM's pte_list and
  * kvm_rmap_lock()).  The locking rules are in rmap/rmap.h.
  *
- * Modifiers hold mmu_lock for write, so the chain cannot change under them
- * except for the RMAP_LOCKED bit that lockless walkers set and clear: a
- * modifier may read the head and plan the change (search, allocate) before it
- * takes the bit lock, and needs the bit only for the writes that a lockless
- * walker could otherwise see half done.
+ * A modifier reads, plans and writes a chain only while it holds the head's
+ * bit lock, which it takes even on an empty head (0 -> RMAP_LOCKED): several
+ * modifiers may hold mmu_lock for read at once (faults mapping one host page
+ * through two gfns or two roots), and only the bit orders them, the empty ->
+ * one transition included.  The one thing done without the bit is allocating
+ * a descriptor: a modifier that finds it needs one gives the bit back
+ * unchanged, allocates, and looks again.
  */
 #include "rmap/rmap.h"
 #include "smp/lockdep.h"
@@ -15,10 +17,13 @@
 BUILD_BUG_ON(sizeof(struct rmap_desc) != 64);
 
 /*
- * Spin for the bit lock of a non-empty head.  Returns 0 with nothing locked
- * if the head is (or, after waiting, has become) empty.
+ * Spin for the bit lock and return the head's value without it.  An empty
+ * head is locked (0 -> RMAP_LOCKED) only if @lock_empty: modifiers lock it,
+ * since another modifier's empty -> one must wait for theirs; lockless
+ * walkers return 0 with nothing locked if the head is (or, after waiting,
+ * has become) empty.
  */
-static unsigned long rmap_lock_bit(struct rmap_head *head)
+static unsigned long lock_bit(struct rmap_head *head, bool lock_empty)
 {
 	unsigned long old = READ_ONCE(head->val);
 
@@ -29,12 +34,12 @@ static unsigned long rmap_lock_bit(struct rmap_head *head)
 			old = READ_ONCE(head->val);
 		}
 		/* The holder may have emptied the chain. */
-		if (!old)
+		if (!old && !lock_empty)
 			return 0;
 		/*
 		 * Acquire pairs with the release store in rmap_unlock() and
 		 * rmap_unlock_readonly(): the previous holder's writes to the
-		 * chain are visible before we walk it.
+		 * chain are visible before we read it.
 		 */
 	} while (!__atomic_compare_exchange_n(&head->val, &old, old | RMAP_LOCKED, false,
 					      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
@@ -44,7 +49,7 @@ static unsigned long rmap_lock_bit(struct rmap_head *head)
 unsigned long rmap_lock(rwlock_t *mmu_lock, struct rmap_head *head)
 {
 	lockdep_assert_held(mmu_lock);
-	return rmap_lock_bit(head);
+	return lock_bit(head, true);
 }
 
 void rmap_unlock(rwlock_t *mmu_lock, struct rmap_head *head, unsigned long new_val)
@@ -52,16 +57,15 @@ void rmap_unlock(rwlock_t *mmu_lock, struct rmap_head *head, unsigned long new_v
 	lockdep_assert_held(mmu_lock);
 	ASSERT(!(new_val & RMAP_LOCKED));
 	/*
-	 * Release pairs with the acquire cmpxchg in rmap_lock_bit(): the chain
-	 * is complete before a walker can lock it.  For an empty head that was
-	 * never locked, it also publishes the new entry or descriptor.
+	 * Release pairs with the acquire cmpxchg in lock_bit(): the chain is
+	 * complete before the next modifier or a walker can lock it.
 	 */
 	store_release(&head->val, new_val);
 }
 
 unsigned long rmap_lock_readonly(struct rmap_head *head)
 {
-	return rmap_lock_bit(head);
+	return lock_bit(head, false);
 }
 
 void rmap_unlock_readonly(struct rmap_head *head, unsigned long old)
@@ -72,11 +76,11 @@ void rmap_unlock_readonly(struct rmap_head *head, unsigned long old)
 	WARN_ONCE((READ_ONCE(head->val) & ~RMAP_LOCKED) != old,
 		  "rmap head %p changed under its read-only lock: %lx, was %lx\n",
 		  (void *)head, READ_ONCE(head->val), old);
-	/* Release pairs with the acquire cmpxchg in rmap_lock_bit(). */
+	/* Release pairs with the acquire cmpxchg in lock_bit(). */
 	store_release(&head->val, old);
 }
 
-/* The value of @head with the lock bit masked; stable under mmu_lock (write). */
+/* The value of @head with the lock bit masked; stable under mmu_lock held for write. */
 static unsigned long rmap_stable_val(const struct rmap_head *head)
 {
 	return READ_ONCE(head->val) & ~RMAP_LOCKED;
@@ -90,22 +94,37 @@ static void desc_init(struct rmap_desc *d, struct rmap_desc *more, uint32_t tail
 	d->tail_count = tail_count;
 }
 
+/* The head descriptor of @val, if it is a chain with room for one more entry. */
+static struct rmap_desc *desc_with_room(unsigned long val)
+{
+	struct rmap_desc *d = rmap_val_desc(val);
+
+	return (val & RMAP_MANY) && d->count < RMAP_DESC_ENTRIES ? d : NULL;
+}
+
 bool rmap_add(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_head *head,
 	      uint64_t *sptep)
 {
-	unsigned long old, val = rmap_stable_val(head);
-	struct rmap_desc *d = NULL, *nd = NULL;
+	struct rmap_desc *d, *nd = NULL;
+	unsigned long val;
 
-	lockdep_assert_held(mmu_lock);
 	ASSERT(sptep && !((uintptr_t)sptep & RMAP_FLAGS));
-
-	if (val & RMAP_MANY)
-		d = rmap_val_desc(val);
-	/* A second entry, or a full head descriptor: prepare a new one unseen. */
-	if (val && (!d || d->count == RMAP_DESC_ENTRIES)) {
+	for (;;) {
+		val = rmap_lock(mmu_lock, head);
+		/* A second entry, or a full head descriptor, needs a new descriptor. */
+		if (!val || desc_with_room(val) || nd)
+			break;
+		rmap_unlock(mmu_lock, head, val);
 		nd = ops->alloc_desc(ops->priv);
 		if (!nd)
 			return false;
+	}
+	if (!val) {
+		val = (unsigned long)sptep;
+	} else if ((d = desc_with_room(val))) {
+		d->sptes[d->count++] = sptep;
+	} else {
+		d = val & RMAP_MANY ? rmap_val_desc(val) : NULL;
 		if (!d) {
 			desc_init(nd, NULL, 0);
 			nd->sptes[nd->count++] = (uint64_t *)val;
@@ -113,21 +132,17 @@ bool rmap_add(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_head *
 			desc_init(nd, d, d->tail_count + d->count);
 		}
 		nd->sptes[nd->count++] = sptep;
-	}
-
-	old = rmap_lock(mmu_lock, head);
-	ASSERT(old == val);
-	if (nd)
 		val = (unsigned long)nd | RMAP_MANY;
-	else if (d)
-		d->sptes[d->count++] = sptep;
-	else
-		val = (unsigned long)sptep;
+		nd = NULL;
+	}
 	rmap_unlock(mmu_lock, head, val);
+	/* Another modifier made room while we allocated: never published. */
+	if (nd)
+		ops->free_desc(ops->priv, nd);
 	return true;
 }
 
-/* Find @sptep in the chain @val; under mmu_lock (write). */
+/* Find @sptep in the chain @val; under its bit lock. */
 static bool desc_find(unsigned long val, uint64_t *sptep, struct rmap_desc **dp,
 		      unsigned int *ip)
 {
@@ -146,30 +161,25 @@ static bool desc_find(unsigned long val, uint64_t *sptep, struct rmap_desc **dp,
 void rmap_remove(const struct rmap_ops *ops, rwlock_t *mmu_lock, struct rmap_head *head,
 		 uint64_t *sptep)
 {
-	unsigned long old, val = rmap_stable_val(head);
 	struct rmap_desc *h, *d, *gone = NULL;
+	unsigned long val = rmap_lock(mmu_lock, head);
+	bool found;
 	unsigned int i, last;
 
-	lockdep_assert_held(mmu_lock);
-
 	if (!(val & RMAP_MANY)) {
-		if (WARN_ONCE(val != (unsigned long)sptep,
-			      "rmap_remove: %p not in rmap %p (%lx)\n",
-			      (void *)sptep, (void *)head, val))
-			return;
-		old = rmap_lock(mmu_lock, head);
-		ASSERT(old == val);
-		rmap_unlock(mmu_lock, head, 0);
+		found = val == (unsigned long)sptep;
+		rmap_unlock(mmu_lock, head, found ? 0 : val);
+		WARN_ONCE(!found, "rmap_remove: %p not in rmap %p (%lx)\n", (void *)sptep,
+			  (void *)head, val);
 		return;
 	}
-	if (WARN_ONCE(!desc_find(val, sptep, &d, &i),
-		      "rmap_remove: %p not in rmap %p (%lx)\n",
-		      (void *)sptep, (void *)head, val))
+	if (!desc_find(val, sptep, &d, &i)) {
+		rmap_unlock(mmu_lock, head, val);
+		WARN_ONCE(1, "rmap_remove: %p not in rmap %p (%lx)\n", (void *)sptep,
+			  (void *)head, val);
 		return;
-
+	}
 	h = rmap_val_desc(val);
-	old = rmap_lock(mmu_lock, head);
-	ASSERT(old == val);
 	/* Fill the hole from the head descriptor, so the tail stays full. */
 	last = h->count - 1;
 	d->sptes[i] = h->sptes[last];

@@ -12,15 +12,17 @@
  * Locking (the lock order is mmu_lock -> rmap bit lock; never take mmu_lock,
  * nor wait for anything that does, while holding a bit lock):
  *  - Modifiers (rmap_add(), rmap_remove()) hold the VM's mmu_lock, in either
- *    mode, and take the bit lock inside.  Under mmu_lock for read several
- *    faults may change one head (the same page mapped through two roots):
- *    the bit lock serialises them.  So only mmu_lock held for write keeps the
- *    chain still without the bit lock: rmap_for_each().  The fault path adds
- *    the entry for a leaf it just installed by cmpxchg, before it drops
+ *    mode, and read and write the chain only under the bit lock, which they
+ *    take even on an empty head (0 -> RMAP_LOCKED).  Under mmu_lock for read
+ *    several faults may change one head at once (one host page mapped by two
+ *    gfns, or through two roots): the bit lock alone serialises them, the
+ *    empty -> one transition included.  So only mmu_lock held for write keeps
+ *    the chain still without the bit lock: rmap_for_each().  The fault path
+ *    adds the entry for a leaf it just installed by cmpxchg, before it drops
  *    mmu_lock, so no zap (write) can come between the two.
  *  - Lockless walkers (aging) hold no mmu_lock, only the bit lock, taken with
  *    rmap_lock_readonly(): it keeps modifiers out, changes nothing, and is
- *    given back by writing the old value.  An empty head is not locked at all:
+ *    given back by writing the old value.  It does not lock an empty head:
  *    an empty-to-one change under such a walker is harmless, since it only
  *    cares about mappings that already existed.
  *  - The bit lock guards the chain, not the entries: an entry in it may be
@@ -110,8 +112,9 @@ unsigned int rmap_count(rwlock_t *mmu_lock, const struct rmap_head *head);
 
 /*
  * The modifiers' bit lock, for a holder of @mmu_lock (either mode) that changes
- * the chain itself: returns the value without RMAP_LOCKED; an empty head is
- * returned as 0 and not locked.  rmap_unlock() publishes @new_val (release).
+ * the chain itself: returns the value without RMAP_LOCKED.  An empty head is
+ * locked too (and 0 returned), so that modifiers serialise on its first entry.
+ * rmap_unlock() publishes @new_val (release) and drops the bit.
  */
 unsigned long rmap_lock(rwlock_t *mmu_lock, struct rmap_head *head);
 void rmap_unlock(rwlock_t *mmu_lock, struct rmap_head *head, unsigned long new_val);

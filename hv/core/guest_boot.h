@@ -57,6 +57,10 @@ struct boot_seg {
 	uint32_t limit, ar;		/* ar in the VMCS access-rights format */
 };
 
+/*
+ * vCPU 0's start state when set; else cfg.mode decides it for every vCPU,
+ * with cr3 and gdt_base from here: where the loader put its tables.
+ */
 struct guest_boot {
 	bool set;			/* a loader chose the state below; else cfg.mode decides */
 	bool aps_wait_sipi;		/* vCPUs 1.. wait for INIT/SIPI from vCPU 0 */

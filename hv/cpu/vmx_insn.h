@@ -51,6 +51,11 @@ static inline bool vmxon(uint64_t pa)
 	return !fail;
 }
 
+#ifdef HOSTED
+/* Host tests have no EPT TLB: they define these on their model of one (tests/hv/mm/tlb_env.h). */
+void invept_single(uint64_t eptp);
+void invept_all(void);
+#else
 static inline void invept_single(uint64_t eptp)
 {
 	struct { uint64_t eptp, zero; } desc = { eptp, 0 };
@@ -64,6 +69,7 @@ static inline void invept_all(void)
 
 	__asm__ __volatile__("invept %0, %1" : : "m"(desc), "r"(2ULL) : "cc", "memory");
 }
+#endif
 
 static inline void invvpid_single(uint16_t vpid)
 {

@@ -5,9 +5,9 @@
  * mode) or ELF32 (protected mode), taken from the files the loader read.
  * For long and protected mode the loader builds what the guest needs to
  * start there: a GDT and, for long mode, identity page tables over the
- * guest's memory; bzImage and Multiboot set their own entry state in
- * vm->boot and ignore cfg.mode.  A bad image is refused with a reason;
- * nothing of the guest runs.
+ * guest's memory, in free RAM the image leaves (hv/load/layout.c); bzImage
+ * and Multiboot set their own entry state in vm->boot and ignore cfg.mode.
+ * A bad image is refused with a reason; nothing of the guest runs.
  */
 #include <elf.h>
 
@@ -15,23 +15,20 @@
 #include "hv/cpu/hv.h"
 #include "hv/lib/format.h"
 #include "hv/load/acpi_build.h"
+#include "hv/load/layout.h"
 #include "hv/load/linux_boot.h"
 #include "hv/load/load.h"
 #include "hv/load/multiboot.h"
 #include "hv/mm/gmem.h"
 #include "lib/string.h"
 
-/* Guest physical layout the loader owns in long and protected mode. */
-#define GUEST_PML4	0x1000ULL
-#define GUEST_PDPT	0x2000ULL
-#define GUEST_PD	0x3000ULL	/* four PDs: 4 GiB of 2 MiB pages */
-#define GUEST_GDT	0x7000ULL
-#define GUEST_RESERVED_END 0x8000ULL
+/*
+ * The loader's area for a flat or ELF image: page tables (long mode only),
+ * then the GDT; vm->boot.cr3 and gdt_base say where for every vCPU.
+ */
+#define FLAT_GDT_SIZE		0x1000ULL
+#define FLAT_MAX_SEGS		16
 
-_Static_assert(LINUX_PAGE_TABLES == GUEST_PML4 && LINUX_GDT == GUEST_GDT &&
-	       MB_GDT == GUEST_GDT, "bzImage and Multiboot use the loader's area");
-_Static_assert(LINUX_BOOT_PARAMS >= GUEST_RESERVED_END && MB_INFO_BASE >= GUEST_RESERVED_END,
-	       "zero page and Multiboot info lie above the loader's area");
 _Static_assert(CFG_MODULES_MAX <= MB_MAX_MODS, "every configured module fits the plan");
 
 enum image_kind { IMAGE_FLAT, IMAGE_ELF, IMAGE_LINUX, IMAGE_MULTIBOOT };
@@ -55,39 +52,31 @@ static const struct boot_module *find_module(const char *name)
 	return NULL;
 }
 
-static bool overlaps_loader_area(const struct vm *vm, uint64_t start, uint64_t end)
-{
-	return vm->cfg.mode != MODE_REAL && start < GUEST_RESERVED_END && end > GUEST_PML4;
-}
+/* A PT_LOAD segment, or the whole of a flat image: file bytes at pa, zeros to memsz. */
+struct flat_seg {
+	uint64_t off, filesz, memsz, pa;
+};
 
-static int load_segment(struct vm *vm, const uint8_t *img, uint64_t size, uint64_t off,
-			uint64_t filesz, uint64_t memsz, uint64_t pa, char *err, unsigned int n)
+static int check_segment(struct vm *vm, uint64_t size, const struct flat_seg *s, char *err,
+			 unsigned int n)
 {
-	if (filesz > memsz || off + filesz < off || off + filesz > size) {
+	if (s->filesz > s->memsz || s->off + s->filesz < s->off || s->off + s->filesz > size) {
 		hv_snprintf(err, n, "ELF segment at file offset %llx runs past the file",
-			    (unsigned long long)off);
+			    (unsigned long long)s->off);
 		return -1;
 	}
-	if (pa + memsz < pa || pa + memsz > vm->cfg.memory) {
+	if (s->pa + s->memsz < s->pa || s->pa + s->memsz > vm->cfg.memory) {
 		hv_snprintf(err, n, "ELF segment %llx-%llx lies outside the guest's %llu MiB",
-			    (unsigned long long)pa, (unsigned long long)(pa + memsz),
+			    (unsigned long long)s->pa, (unsigned long long)(s->pa + s->memsz),
 			    (unsigned long long)(vm->cfg.memory >> 20));
 		return -1;
 	}
-	if (overlaps_loader_area(vm, pa, pa + memsz)) {
-		hv_snprintf(err, n, "ELF segment at %llx overlaps the loader's area 0x1000-0x8000",
-			    (unsigned long long)pa);
-		return -1;
-	}
-	if (gmem_write(vm, pa, img + off, filesz)) {
-		hv_snprintf(err, n, "out of host memory loading the image");
-		return -1;
-	}
-	/* Fresh guest pages are zero already: the bss needs nothing. */
 	return 0;
 }
 
-static int load_elf(struct vm *vm, const uint8_t *img, uint64_t size, char *err, unsigned int n)
+/* The PT_LOAD segments of an ELF image for cfg.mode, and its entry. */
+static int elf_segments(struct vm *vm, const uint8_t *img, uint64_t size, struct flat_seg *segs,
+			unsigned int *nsegs, char *err, unsigned int n)
 {
 	bool is64 = img[EI_CLASS] == ELFCLASS64;
 	uint64_t phoff, entry;
@@ -126,46 +115,56 @@ static int load_elf(struct vm *vm, const uint8_t *img, uint64_t size, char *err,
 		hv_snprintf(err, n, "ELF program headers are missing or run past the file");
 		return -1;
 	}
+	*nsegs = 0;
 	for (unsigned int i = 0; i < phnum; i++) {
 		const uint8_t *ph = img + phoff + (uint64_t)i * phentsize;
-		uint64_t type, off, filesz, memsz, pa;
+		struct flat_seg s;
+		uint64_t type;
 
 		if (is64) {
 			const Elf64_Phdr *p = (const void *)ph;
 
-			type = p->p_type, off = p->p_offset, filesz = p->p_filesz;
-			memsz = p->p_memsz, pa = p->p_paddr;
+			type = p->p_type;
+			s = (struct flat_seg){ p->p_offset, p->p_filesz, p->p_memsz, p->p_paddr };
 		} else {
 			const Elf32_Phdr *p = (const void *)ph;
 
-			type = p->p_type, off = p->p_offset, filesz = p->p_filesz;
-			memsz = p->p_memsz, pa = p->p_paddr;
+			type = p->p_type;
+			s = (struct flat_seg){ p->p_offset, p->p_filesz, p->p_memsz, p->p_paddr };
 		}
-		if (type == PT_LOAD && load_segment(vm, img, size, off, filesz, memsz, pa, err, n))
+		if (type != PT_LOAD)
+			continue;
+		if (*nsegs == FLAT_MAX_SEGS) {
+			hv_snprintf(err, n, "ELF image has more than %d loadable segments",
+				    FLAT_MAX_SEGS);
 			return -1;
+		}
+		if (check_segment(vm, size, &s, err, n))
+			return -1;
+		segs[(*nsegs)++] = s;
 	}
 	if (!vm->cfg.entry)
 		vm->cfg.entry = entry;
 	return 0;
 }
 
-/* Identity page tables over the guest's memory (up to 4 GiB). */
-static int build_page_tables(struct vm *vm)
+/* Identity page tables over the guest's memory (up to 4 GiB), at @at. */
+static int build_page_tables(struct vm *vm, uint64_t at)
 {
-	uint64_t pml4e = GUEST_PDPT | 3;
+	uint64_t pml4e = (at + 0x1000) | 3;
 	uint64_t npd = (vm->cfg.memory + (1ULL << 30) - 1) >> 30;
 
-	if (gmem_write(vm, GUEST_PML4, &pml4e, 8))
+	if (gmem_write(vm, at, &pml4e, 8))
 		return -1;
 	for (uint64_t g = 0; g < npd && g < 4; g++) {
-		uint64_t pdpte = (GUEST_PD + g * 0x1000) | 3;
+		uint64_t pdpte = (at + 0x2000 + g * 0x1000) | 3;
 
-		if (gmem_write(vm, GUEST_PDPT + g * 8, &pdpte, 8))
+		if (gmem_write(vm, at + 0x1000 + g * 8, &pdpte, 8))
 			return -1;
 		for (uint64_t i = 0; i < 512; i++) {
 			uint64_t pde = ((g << 30) + (i << 21)) | 0x83;
 
-			if (gmem_write(vm, GUEST_PD + g * 0x1000 + i * 8, &pde, 8))
+			if (gmem_write(vm, at + 0x2000 + g * 0x1000 + i * 8, &pde, 8))
 				return -1;
 		}
 	}
@@ -202,9 +201,11 @@ static int load_linux(struct vm *vm, const uint8_t *img, uint64_t size, char *er
 	if (linux_plan(img, size, rd ? rd->size : 0, vm->cfg.cmdline, vm->cfg.memory, &plan,
 		       err, n))
 		return -1;
-	if (build_page_tables(vm) || gmem_write(vm, LINUX_GDT, plan.gdt, sizeof(plan.gdt)) ||
-	    gmem_write(vm, LINUX_BOOT_PARAMS, plan.boot_params, sizeof(plan.boot_params)) ||
-	    gmem_write(vm, LINUX_CMDLINE, vm->cfg.cmdline, plan.cmdline_len) ||
+	if (build_page_tables(vm, plan.area + LINUX_AREA_PAGE_TABLES) ||
+	    gmem_write(vm, plan.area + LINUX_AREA_GDT, plan.gdt, sizeof(plan.gdt)) ||
+	    gmem_write(vm, plan.area + LINUX_AREA_BOOT_PARAMS, plan.boot_params,
+		       sizeof(plan.boot_params)) ||
+	    gmem_write(vm, plan.area + LINUX_AREA_CMDLINE, vm->cfg.cmdline, plan.cmdline_len) ||
 	    gmem_write(vm, plan.kernel, img + plan.kernel_off, plan.kernel_size) ||
 	    (plan.initrd_size &&
 	     gmem_write(vm, plan.initrd, (const void *)(uintptr_t)rd->pa, plan.initrd_size))) {
@@ -237,8 +238,8 @@ static int load_multiboot(struct vm *vm, const uint8_t *img, uint64_t size, char
 	if (multiboot_plan(img, size, g->image, g->cmdline, mods, g->nmodules, g->memory, &plan,
 			   err, n))
 		return -1;
-	if (gmem_write(vm, MB_GDT, plan.gdt, sizeof(plan.gdt)) ||
-	    gmem_write(vm, MB_INFO_BASE, plan.info, plan.info_len))
+	if (gmem_write(vm, plan.area + MB_AREA_GDT, plan.gdt, sizeof(plan.gdt)) ||
+	    gmem_write(vm, plan.area + MB_AREA_INFO, plan.info, plan.info_len))
 		goto oom;
 	/* The bss (memsz past filesz) needs nothing: vm_start gives fresh, zeroed memory. */
 	for (unsigned int i = 0; i < plan.nsegs; i++)
@@ -255,6 +256,70 @@ static int load_multiboot(struct vm *vm, const uint8_t *img, uint64_t size, char
 oom:
 	hv_snprintf(err, n, "out of host memory loading the Multiboot guest");
 	return -1;
+}
+
+/*
+ * A flat binary at cfg.load or an ELF image's segments; for long and
+ * protected mode, the page tables and GDT in RAM the image leaves free.
+ */
+static int load_flat_elf(struct vm *vm, enum image_kind kind, const uint8_t *img, uint64_t size,
+			 char *err, unsigned int n)
+{
+	struct layout_range taken[FLAT_MAX_SEGS];
+	struct flat_seg segs[FLAT_MAX_SEGS];
+	uint64_t tables = vm->cfg.mode == MODE_LONG ? LAYOUT_PAGE_TABLES_SIZE : 0, area;
+	unsigned int nsegs = 1;
+
+	if (!vm->cfg.load)
+		vm->cfg.load = vm->cfg.mode == MODE_REAL ? 0x7c00 : 0x100000;
+	if (kind == IMAGE_ELF) {
+		if (vm->cfg.mode == MODE_REAL) {
+			hv_snprintf(err, n, "an ELF image cannot start in real mode");
+			return -1;
+		}
+		if (elf_segments(vm, img, size, segs, &nsegs, err, n))
+			return -1;
+	} else {
+		if (vm->cfg.mode == MODE_REAL && vm->cfg.load + size > 0x100000) {
+			hv_snprintf(err, n, "a real-mode image must lie below 1 MiB (load = %llx)",
+				    (unsigned long long)vm->cfg.load);
+			return -1;
+		}
+		if (vm->cfg.load + size > vm->cfg.memory || vm->cfg.load + size < vm->cfg.load) {
+			hv_snprintf(err, n, "image '%s' (%llu bytes at %llx) does not fit in %llu MiB",
+				    vm->cfg.image, (unsigned long long)size,
+				    (unsigned long long)vm->cfg.load,
+				    (unsigned long long)(vm->cfg.memory >> 20));
+			return -1;
+		}
+		segs[0] = (struct flat_seg){ 0, size, size, vm->cfg.load };
+		if (!vm->cfg.entry)
+			vm->cfg.entry = vm->cfg.load;
+	}
+	for (unsigned int i = 0; i < nsegs; i++)
+		taken[i] = (struct layout_range){ segs[i].pa, segs[i].pa + segs[i].memsz };
+	if (vm->cfg.mode != MODE_REAL) {
+		if (layout_boot_area(taken, nsegs, tables + FLAT_GDT_SIZE, vm->cfg.memory, &area)) {
+			hv_snprintf(err, n, "the image leaves no %llu KiB of guest RAM for the "
+				    "loader's page tables and GDT",
+				    (unsigned long long)((tables + FLAT_GDT_SIZE) >> 10));
+			return -1;
+		}
+		vm->boot.cr3 = tables ? area : 0;
+		vm->boot.gdt_base = area + tables;
+		if ((tables && build_page_tables(vm, area)) ||
+		    gmem_write(vm, vm->boot.gdt_base, guest_gdt, sizeof(guest_gdt))) {
+			hv_snprintf(err, n, "out of host memory for the guest's boot tables");
+			return -1;
+		}
+	}
+	/* Fresh guest pages are zero already: the bss needs nothing. */
+	for (unsigned int i = 0; i < nsegs; i++)
+		if (gmem_write(vm, segs[i].pa, img + segs[i].off, segs[i].filesz)) {
+			hv_snprintf(err, n, "out of host memory loading the image");
+			return -1;
+		}
+	return 0;
 }
 
 static enum image_kind image_kind(const uint8_t *img, uint64_t size)
@@ -300,42 +365,5 @@ int guest_load_image(struct vm *vm, char *err, unsigned int n)
 	if (kind == IMAGE_MULTIBOOT)
 		return load_multiboot(vm, img, m->size, err, n);
 
-	if (!vm->cfg.load)
-		vm->cfg.load = vm->cfg.mode == MODE_REAL ? 0x7c00 : 0x100000;
-	if (vm->cfg.mode != MODE_REAL &&
-	    (build_page_tables(vm) || gmem_write(vm, GUEST_GDT, guest_gdt, sizeof(guest_gdt)))) {
-		hv_snprintf(err, n, "out of host memory for the guest's boot tables");
-		return -1;
-	}
-	if (kind == IMAGE_ELF) {
-		if (vm->cfg.mode == MODE_REAL) {
-			hv_snprintf(err, n, "an ELF image cannot start in real mode");
-			return -1;
-		}
-		return load_elf(vm, img, m->size, err, n);
-	}
-	if (vm->cfg.mode == MODE_REAL && vm->cfg.load + m->size > 0x100000) {
-		hv_snprintf(err, n, "a real-mode image must lie below 1 MiB (load = %llx)",
-			    (unsigned long long)vm->cfg.load);
-		return -1;
-	}
-	if (vm->cfg.load + m->size > vm->cfg.memory || vm->cfg.load + m->size < vm->cfg.load) {
-		hv_snprintf(err, n, "image '%s' (%llu bytes at %llx) does not fit in %llu MiB",
-			    vm->cfg.image, (unsigned long long)m->size,
-			    (unsigned long long)vm->cfg.load,
-			    (unsigned long long)(vm->cfg.memory >> 20));
-		return -1;
-	}
-	if (overlaps_loader_area(vm, vm->cfg.load, vm->cfg.load + m->size)) {
-		hv_snprintf(err, n, "load address %llx overlaps the loader's area 0x1000-0x8000",
-			    (unsigned long long)vm->cfg.load);
-		return -1;
-	}
-	if (gmem_write(vm, vm->cfg.load, img, m->size)) {
-		hv_snprintf(err, n, "out of host memory loading the image");
-		return -1;
-	}
-	if (!vm->cfg.entry)
-		vm->cfg.entry = vm->cfg.load;
-	return 0;
+	return load_flat_elf(vm, kind, img, m->size, err, n);
 }

@@ -135,18 +135,6 @@ int linux_parse(const void *img, uint64_t size, struct linux_image *li, char *er
 	return 0;
 }
 
-unsigned int linux_e820_map(struct e820_entry *map, uint64_t memory)
-{
-	map[0] = (struct e820_entry){ 0, GUEST_LOWMEM_END, E820_RAM };
-	map[1] = (struct e820_entry){ GUEST_LOWMEM_END, 0xa0000 - GUEST_LOWMEM_END, E820_RESERVED };
-	map[2] = (struct e820_entry){ GUEST_ACPI_BASE, GUEST_ACPI_SIZE, E820_ACPI };
-	map[3] = (struct e820_entry){ GUEST_ACPI_BASE + GUEST_ACPI_SIZE,
-				      GUEST_BIOS_END - GUEST_ACPI_BASE - GUEST_ACPI_SIZE,
-				      E820_RESERVED };
-	map[4] = (struct e820_entry){ GUEST_BIOS_END, memory - GUEST_BIOS_END, E820_RAM };
-	return E820_NR;
-}
-
 /* Where the kernel goes: its preferred address, else relocated to >= 16 MiB. */
 static int place_kernel(const struct linux_image *li, uint64_t footprint, uint64_t memory,
 			uint64_t *load, char *err, unsigned int n)
@@ -175,9 +163,9 @@ static void build_boot_params(uint8_t *bp, const uint8_t *img, uint64_t size,
 			      const struct linux_image *li, const struct linux_plan *p,
 			      uint64_t memory)
 {
-	uint64_t end = HDR_MAGIC + img[HDR_JUMP_LEN];
-	struct e820_entry map[E820_NR];
-	unsigned int nr = linux_e820_map(map, memory);
+	uint64_t end = HDR_MAGIC + img[HDR_JUMP_LEN], cmdline = p->area + LINUX_AREA_CMDLINE;
+	struct e820_entry map[E820_MAX];
+	unsigned int nr = layout_e820(map, memory, (struct layout_range){ 0, 0 });
 
 	if (end > HDR_END_MAX)
 		end = HDR_END_MAX;
@@ -186,8 +174,8 @@ static void build_boot_params(uint8_t *bp, const uint8_t *img, uint64_t size,
 	memset(bp, 0, sizeof(p->boot_params));
 	memcpy(bp + HDR_START, img + HDR_START, end - HDR_START);
 	bp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;
-	put(bp, HDR_CMD_LINE_PTR, LINUX_CMDLINE, 4);
-	put(bp, BP_EXT_CMD_LINE_PTR, LINUX_CMDLINE >> 32, 4);
+	put(bp, HDR_CMD_LINE_PTR, cmdline, 4);
+	put(bp, BP_EXT_CMD_LINE_PTR, cmdline >> 32, 4);
 	put(bp, HDR_RAMDISK_IMAGE, p->initrd, 4);
 	put(bp, HDR_RAMDISK_SIZE, p->initrd_size, 4);
 	put(bp, BP_EXT_RAMDISK_IMAGE, p->initrd >> 32, 4);
@@ -195,12 +183,13 @@ static void build_boot_params(uint8_t *bp, const uint8_t *img, uint64_t size,
 	if (li->version >= 0x020e)
 		put(bp, BP_ACPI_RSDP_ADDR, GUEST_ACPI_BASE, 8);
 	bp[BP_E820_ENTRIES] = (uint8_t)nr;
-	memcpy(bp + BP_E820_TABLE, map, sizeof(map));
+	memcpy(bp + BP_E820_TABLE, map, nr * sizeof(map[0]));
 }
 
 int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char *cmdline,
 	       uint64_t memory, struct linux_plan *p, char *err, unsigned int n)
 {
+	struct layout_range taken[2];
 	struct linux_image li;
 	uint64_t footprint, cmax, len = strlen(cmdline);
 
@@ -221,6 +210,7 @@ int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char 
 	footprint = li.init_size > li.kernel_size ? li.init_size : li.kernel_size;
 	if (place_kernel(&li, footprint, memory, &p->kernel, err, n))
 		return -1;
+	taken[0] = (struct layout_range){ p->kernel, p->kernel + footprint };
 	if (initrd_size) {
 		uint64_t top = li.initrd_addr_max ? li.initrd_addr_max + 1ULL : 0x38000000ULL;
 		uint64_t lowest = align_up(p->kernel + footprint, PAGE);
@@ -235,6 +225,12 @@ int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char 
 		}
 		p->initrd = (top - initrd_size) & ~(PAGE - 1);
 		p->initrd_size = initrd_size;
+		taken[1] = (struct layout_range){ p->initrd, p->initrd + initrd_size };
+	}
+	if (layout_boot_area(taken, initrd_size ? 2 : 1, LINUX_AREA_SIZE, memory, &p->area)) {
+		hv_snprintf(err, n, "the kernel and initrd leave no %llu KiB of guest RAM for the "
+			    "boot_params, command line and page tables", LINUX_AREA_SIZE >> 10);
+		return -1;
 	}
 	p->kernel_off = li.kernel_off;
 	p->kernel_size = li.kernel_size;
@@ -247,16 +243,16 @@ int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char 
 		.set = true,
 		.aps_wait_sipi = true,
 		.cr0 = 0x80000031,			/* PG, NE, ET, PE */
-		.cr3 = LINUX_PAGE_TABLES,
+		.cr3 = p->area + LINUX_AREA_PAGE_TABLES,
 		.cr4 = 0x20,				/* PAE */
 		.efer = 0x500,				/* LMA, LME */
 		.cs = { BOOT_CS, 0, 0xffffffff, 0xa09b },
 		.ds = { BOOT_DS, 0, 0xffffffff, 0xc093 },
-		.gdt_base = LINUX_GDT,
+		.gdt_base = p->area + LINUX_AREA_GDT,
 		.gdt_limit = sizeof(p->gdt) - 1,
 		.rip = p->kernel + 0x200,		/* startup_64 */
-		.rsp = LINUX_BOOT_PARAMS,
-		.rsi = LINUX_BOOT_PARAMS,
+		.rsp = p->area + LINUX_AREA_BOOT_PARAMS,
+		.rsi = p->area + LINUX_AREA_BOOT_PARAMS,
 	};
 	return 0;
 }

@@ -12,25 +12,21 @@
 #include <stdint.h>
 
 #include "hv/core/guest_boot.h"
+#include "hv/load/layout.h"
 
-/* Guest physical layout: page tables and GDT sit in the loader's area (hv/load/guest_load.c). */
-#define LINUX_PAGE_TABLES	0x1000ULL	/* CR3: the identity map */
-#define LINUX_GDT		0x7000ULL	/* 0x10: __BOOT_CS, 0x18: __BOOT_DS */
-#define LINUX_BOOT_PARAMS	0x8000ULL	/* the zero page; RSP starts below it */
-#define LINUX_CMDLINE		0x9000ULL	/* up to 4 KiB */
+/*
+ * The loader's area (hv/load/layout.h places it; with the kernel at 1 MiB or
+ * above it starts at 0x1000): offsets of what it holds.  The e820 map leaves
+ * it RAM: the kernel copies boot_params and the command line before it
+ * allocates, builds its own page tables and GDT, and keeps the first 1 MiB.
+ */
+#define LINUX_AREA_PAGE_TABLES	0x0000ULL	/* CR3: the identity map (guest_load.c) */
+#define LINUX_AREA_GDT		LAYOUT_PAGE_TABLES_SIZE	/* 0x10: __BOOT_CS, 0x18: __BOOT_DS */
+#define LINUX_AREA_BOOT_PARAMS	(LINUX_AREA_GDT + 0x1000)	/* RSP starts below it */
+#define LINUX_AREA_CMDLINE	(LINUX_AREA_BOOT_PARAMS + 0x1000)	/* up to 4 KiB */
+#define LINUX_AREA_SIZE		(LINUX_AREA_CMDLINE + 0x1000)
 #define LINUX_MIN_MEMORY	(32ULL << 20)
 #define LINUX_RELOC_MIN		(16ULL << 20)	/* lowest address a relocated kernel gets */
-
-/* One entry of the guest's memory map, as boot_params and Multiboot carry it. */
-struct e820_entry {
-	uint64_t addr, size;
-	uint32_t type;			/* E820_RAM, E820_RESERVED, E820_ACPI */
-} __attribute__((packed));
-
-#define E820_RAM	1
-#define E820_RESERVED	2
-#define E820_ACPI	3
-#define E820_NR		5
 
 /* What the setup header says, once validated. */
 struct linux_image {
@@ -47,9 +43,10 @@ struct linux_plan {
 	uint64_t kernel;		/* where img + kernel_off, kernel_size bytes go */
 	uint64_t kernel_off, kernel_size;
 	uint64_t initrd, initrd_size;	/* initrd_size 0: none */
-	uint64_t cmdline_len;		/* with the NUL, at LINUX_CMDLINE */
-	uint64_t gdt[4];		/* at LINUX_GDT */
-	uint8_t boot_params[4096];	/* at LINUX_BOOT_PARAMS */
+	uint64_t area;			/* the loader's area, LINUX_AREA_SIZE bytes */
+	uint64_t cmdline_len;		/* with the NUL, at area + LINUX_AREA_CMDLINE */
+	uint64_t gdt[4];		/* at area + LINUX_AREA_GDT */
+	uint8_t boot_params[4096];	/* at area + LINUX_AREA_BOOT_PARAMS */
 };
 
 /* 0xAA55 at 0x1FE and "HdrS" at 0x202. */
@@ -57,13 +54,11 @@ bool linux_is_bzimage(const void *img, uint64_t size);
 /* Check the setup header; 0, or -1 with the reason in err. */
 int linux_parse(const void *img, uint64_t size, struct linux_image *li, char *err, unsigned int n);
 /*
- * Validate and lay out a guest of @memory bytes: kernel, initrd, zero page
- * (its setup header copied from the image), command line, GDT and vCPU 0's
- * state.  0, or -1 with the reason in err.
+ * Validate and lay out a guest of @memory bytes: kernel, initrd, the loader's
+ * area (zero page with the image's setup header, command line, GDT, page
+ * tables) and vCPU 0's state.  0, or -1 with the reason in err.
  */
 int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char *cmdline,
 	       uint64_t memory, struct linux_plan *p, char *err, unsigned int n);
-/* The guest's memory map (Multiboot reports the same); returns E820_NR. */
-unsigned int linux_e820_map(struct e820_entry *map, uint64_t memory);
 
 #endif

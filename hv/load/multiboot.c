@@ -3,13 +3,14 @@
  * Multiboot v1 (the Multiboot Specification 0.6.96, sections 3.1-3.3).
  * The image is placed by the header's address fields when flag 16 is set,
  * else by its ELF32 program headers; bss is zeroed by the plan's memsz.
- * The info structure reports memory, the command line, the modules, the
- * same memory map Linux guests get (hv/load/linux_boot.c) and our name.
+ * Modules follow the kernel, the loader's area goes where neither is
+ * (hv/load/layout.c).  The info structure reports memory, the command
+ * line, the modules, the memory map (the area in it reserved) and our name.
  */
 #include <elf.h>
 
 #include "hv/lib/format.h"
-#include "hv/load/linux_boot.h"
+#include "hv/load/layout.h"
 #include "hv/load/multiboot.h"
 #include "lib/string.h"
 
@@ -62,7 +63,7 @@ static bool overlaps(uint64_t a, uint64_t len, uint64_t start, uint64_t end)
 	return a < end && a + len > start;
 }
 
-/* A range the image or a module wants: inside memory, clear of the loader's areas. */
+/* A range the image wants: inside memory, clear of the hole below 1 MiB. */
 static int check_range(const char *what, uint64_t gpa, uint64_t len, uint64_t memory,
 		       char *err, unsigned int n)
 {
@@ -70,12 +71,6 @@ static int check_range(const char *what, uint64_t gpa, uint64_t len, uint64_t me
 		hv_snprintf(err, n, "%s 0x%llx-0x%llx lies outside the guest's %llu MiB", what,
 			    (unsigned long long)gpa, (unsigned long long)(gpa + len),
 			    (unsigned long long)(memory >> 20));
-		return -1;
-	}
-	if (overlaps(gpa, len, MB_LOW_START, MB_INFO_BASE + MB_INFO_SIZE)) {
-		hv_snprintf(err, n, "%s 0x%llx-0x%llx overlaps the loader's area 0x%llx-0x%llx",
-			    what, (unsigned long long)gpa, (unsigned long long)(gpa + len),
-			    MB_LOW_START, MB_INFO_BASE + MB_INFO_SIZE);
 		return -1;
 	}
 	if (overlaps(gpa, len, GUEST_LOWMEM_END, GUEST_BIOS_END)) {
@@ -185,6 +180,7 @@ static int plan_elf(const uint8_t *img, uint64_t size, struct multiboot_plan *p,
 struct info_buf {
 	struct multiboot_plan *p;
 	uint32_t used;
+	uint32_t base;			/* the info's guest address */
 };
 
 static uint32_t info_alloc(struct info_buf *ib, uint32_t len, uint32_t align)
@@ -211,16 +207,26 @@ static uint32_t info_string(struct info_buf *ib, const char *a, const char *b)
 		memcpy(ib->p->info + at + la + 1, b, lb);
 	}
 	ib->p->info[at + la + (lb ? lb + 1 : 0)] = 0;
-	return (uint32_t)MB_INFO_BASE + at;
+	return ib->base + at;
+}
+
+/* KiB of RAM from 1 MiB up to the first hole: what the map says, as mem_upper must. */
+static uint32_t mem_upper(const struct e820_entry *map, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++)
+		if (map[i].addr == GUEST_BIOS_END && map[i].type == E820_RAM)
+			return (uint32_t)(map[i].size >> 10);
+	return 0;
 }
 
 static int build_info(struct multiboot_plan *p, const char *image, const char *cmdline,
 		      const struct mb_module *mods, unsigned int nmods, uint64_t memory,
 		      char *err, unsigned int n)
 {
-	struct info_buf ib = { p, MI_SIZE };
-	struct e820_entry map[E820_NR];
-	unsigned int nr = linux_e820_map(map, memory);
+	struct info_buf ib = { p, MI_SIZE, (uint32_t)(p->area + MB_AREA_INFO) };
+	struct e820_entry map[E820_MAX];
+	unsigned int nr = layout_e820(map, memory, (struct layout_range){ p->area,
+					p->area + MB_AREA_SIZE });
 	uint8_t *mi = p->info;
 	uint32_t mmap = info_alloc(&ib, nr * 24, 8), list = info_alloc(&ib, nmods * 16, 16);
 	uint32_t cl = info_string(&ib, image, cmdline), name = info_string(&ib, "hv", NULL);
@@ -246,13 +252,14 @@ static int build_info(struct multiboot_plan *p, const char *image, const char *c
 	}
 	put32(mi + MI_FLAGS, MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MODS | MB_INFO_MMAP |
 	      MB_INFO_LOADER_NAME);
+	/* Conventional memory, as INT 12h reports it: the area's pages in it are in the mmap. */
 	put32(mi + MI_MEM_LOWER, GUEST_LOWMEM_END >> 10);
-	put32(mi + MI_MEM_UPPER, (memory - GUEST_BIOS_END) >> 10);
+	put32(mi + MI_MEM_UPPER, mem_upper(map, nr));
 	put32(mi + MI_CMDLINE, cl);
 	put32(mi + MI_MODS_COUNT, nmods);
-	put32(mi + MI_MODS_ADDR, nmods ? MB_INFO_BASE + list : 0);
+	put32(mi + MI_MODS_ADDR, nmods ? ib.base + list : 0);
 	put32(mi + MI_MMAP_LENGTH, nr * 24);
-	put32(mi + MI_MMAP_ADDR, MB_INFO_BASE + mmap);
+	put32(mi + MI_MMAP_ADDR, ib.base + mmap);
 	put32(mi + MI_LOADER_NAME, name);
 	p->info_len = ib.used;
 	return 0;
@@ -262,7 +269,9 @@ int multiboot_plan(const void *img, uint64_t size, const char *image, const char
 		   const struct mb_module *mods, unsigned int nmods, uint64_t memory,
 		   struct multiboot_plan *p, char *err, unsigned int n)
 {
+	struct layout_range taken[MB_MAX_SEGS + MB_MAX_MODS];
 	long hdr = multiboot_find_header(img, size);
+	unsigned int nt = 0;
 	uint64_t end = 0;
 	uint32_t flags, unknown;
 
@@ -303,15 +312,25 @@ int multiboot_plan(const void *img, uint64_t size, const char *image, const char
 			    (unsigned long long)p->boot.rip, (unsigned long long)(memory >> 20));
 		return -1;
 	}
-	/* Page-aligned whether or not flag 0 asks: QEMU and GRUB do the same. */
+	for (unsigned int i = 0; i < p->nsegs; i++)
+		taken[nt++] = (struct layout_range){ p->segs[i].gpa, p->segs[i].gpa + p->segs[i].memsz };
+	/* After the kernel, page-aligned whether or not flag 0 asks: QEMU and GRUB do the same. */
 	for (unsigned int i = 0; i < nmods; i++) {
-		char what[80];
-
-		hv_snprintf(what, sizeof(what), "module %s", mods[i].file);
-		p->mod_gpa[i] = align_up(end, PAGE);
-		if (check_range(what, p->mod_gpa[i], mods[i].size, memory, err, n))
+		if (layout_lowest(taken, nt, mods[i].size, PAGE, end, memory, memory,
+				  &p->mod_gpa[i])) {
+			hv_snprintf(err, n, "module %s (%llu KiB) does not fit in the guest's "
+				    "%llu MiB after the kernel's end 0x%llx", mods[i].file,
+				    (unsigned long long)(mods[i].size >> 10),
+				    (unsigned long long)(memory >> 20), (unsigned long long)end);
 			return -1;
+		}
+		taken[nt++] = (struct layout_range){ p->mod_gpa[i], p->mod_gpa[i] + mods[i].size };
 		end = p->mod_gpa[i] + mods[i].size;
+	}
+	if (layout_boot_area(taken, nt, MB_AREA_SIZE, memory, &p->area)) {
+		hv_snprintf(err, n, "the kernel and its modules leave no %llu KiB of guest RAM "
+			    "for the Multiboot info", MB_AREA_SIZE >> 10);
+		return -1;
 	}
 	if (build_info(p, image, cmdline, mods, nmods, memory, err, n))
 		return -1;
@@ -323,10 +342,10 @@ int multiboot_plan(const void *img, uint64_t size, const char *image, const char
 	p->boot.cr0 = 0x31;				/* NE, ET, PE; paging off */
 	p->boot.cs = (struct boot_seg){ MB_CS, 0, 0xffffffff, 0xc09b };
 	p->boot.ds = (struct boot_seg){ MB_DS, 0, 0xffffffff, 0xc093 };
-	p->boot.gdt_base = MB_GDT;
+	p->boot.gdt_base = p->area + MB_AREA_GDT;
 	p->boot.gdt_limit = sizeof(p->gdt) - 1;
-	p->boot.rsp = MB_STACK;
+	p->boot.rsp = p->area + MB_AREA_STACK;
 	p->boot.rax = MB_BOOT_MAGIC;
-	p->boot.rbx = MB_INFO_BASE;
+	p->boot.rbx = p->area + MB_AREA_INFO;
 	return 0;
 }

@@ -31,14 +31,17 @@
 #define MB_INFO_LOADER_NAME	(1u << 9)
 
 /*
- * Guest physical layout.  Nothing of the image may land in 0x1000-0xa000
- * (the loader's GDT, the stack, the info) nor in the BIOS area 0x9f000-1 MiB.
+ * The loader's area, where hv/load/layout.h finds room (the lowest free pages
+ * from 0x1000, else the top of RAM): the GDT at its start, the initial stack
+ * below +0x1000, then the info.  The mmap reports it reserved, so a kernel
+ * that builds its allocator from the map before it reads its command line
+ * and modules does not overwrite them.  The image may lie anywhere in RAM.
  */
-#define MB_LOW_START		0x1000ULL
-#define MB_STACK		0x7000ULL	/* initial ESP, below the GDT */
-#define MB_GDT			0x7000ULL	/* 0x10: flat data, 0x18: 32-bit code */
-#define MB_INFO_BASE		0x8000ULL	/* info, mmap, module list, strings */
+#define MB_AREA_GDT		0x0000ULL	/* 0x10: flat data, 0x18: 32-bit code */
+#define MB_AREA_STACK		0x1000ULL	/* initial ESP */
+#define MB_AREA_INFO		0x1000ULL	/* info, mmap, module list, strings */
 #define MB_INFO_SIZE		0x2000ULL
+#define MB_AREA_SIZE		(MB_AREA_INFO + MB_INFO_SIZE)
 #define MB_MAX_SEGS		16
 #define MB_MAX_MODS		8
 
@@ -58,9 +61,10 @@ struct multiboot_plan {
 	unsigned int nsegs;
 	struct mb_segment segs[MB_MAX_SEGS];
 	uint64_t mod_gpa[MB_MAX_MODS];		/* where each module's bytes go */
-	uint64_t gdt[4];			/* at MB_GDT */
+	uint64_t area;				/* the loader's area, MB_AREA_SIZE bytes */
+	uint64_t gdt[4];			/* at area + MB_AREA_GDT */
 	uint32_t info_len;
-	uint8_t info[MB_INFO_SIZE];		/* at MB_INFO_BASE */
+	uint8_t info[MB_INFO_SIZE];		/* at area + MB_AREA_INFO */
 };
 
 /* Offset of a valid header (magic, checksum) in the first 8 KiB; -1 if none. */

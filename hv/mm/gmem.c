@@ -102,7 +102,8 @@ static const struct zstore_ops store_ops = {
  * The pool: descriptors carved from pages, never given back.  A freed one
  * waits a grace period (its grace_head sits after the descriptor) before it
  * returns to the free list.  Topped up outside mmu_lock by gmem_fault(), so
- * that rmap_add() under mmu_lock finds one.  pool_lock protects the list.
+ * that rmap_add() under mmu_lock finds one.  pool_lock protects the list
+ * and the counts; pool_refill() peeks at pool_nr without it (WRITE_ONCE).
  */
 struct pool_desc {
 	struct rmap_desc desc;
@@ -127,7 +128,7 @@ static void pool_refill(void)
 
 		d->next = pool_free;
 		pool_free = d;
-		pool_nr++;
+		WRITE_ONCE(pool_nr, pool_nr + 1);
 		pool_total++;
 	}
 	spin_unlock(&pool_lock);
@@ -142,7 +143,7 @@ static struct rmap_desc *pool_alloc(void *priv)
 	d = pool_free;
 	if (d) {
 		pool_free = d->next;
-		pool_nr--;
+		WRITE_ONCE(pool_nr, pool_nr - 1);
 	}
 	spin_unlock(&pool_lock);
 	return d ? &d->desc : NULL;
@@ -155,7 +156,7 @@ static void pool_free_cb(struct grace_head *h)
 	spin_lock(&pool_lock);
 	d->next = pool_free;
 	pool_free = d;
-	pool_nr++;
+	WRITE_ONCE(pool_nr, pool_nr + 1);
 	spin_unlock(&pool_lock);
 }
 
@@ -444,9 +445,60 @@ static struct vm *oom_victim(void)
 	return best;
 }
 
+/* An allocation failed: reclaim; when that freed nothing and memory is low, fewer tries left. */
+static void reclaim_for_retry(int *tries)
+{
+	if (!reclaim_direct(&gmem_reclaim, MEMSLOT_EVICT_BATCH) && !page_alloc_above_high())
+		*tries += FAULT_TRIES / 4;
+}
+
+/*
+ * Nothing left to evict.  As Linux's OOM killer does, stop the guest
+ * holding the most memory.  False when that is @vm: the caller stops it,
+ * saying why.  True when it is another guest (perhaps one that stopped
+ * already and is being reaped): @vm's vCPU waits until its memory is freed.
+ */
+static bool oom_stop_other(struct vm *vm)
+{
+	struct vm *victim = oom_victim();
+
+	if (!victim || victim == vm)
+		return false;
+	if (!READ_ONCE(victim->stop_request)) {
+		char why[96];
+
+		hv_snprintf(why, sizeof(why), "out of memory: stopped as the largest guest "
+			    "to make room for %s", vm->cfg.name);
+		vm_fail_nodump(victim, why);
+	}
+	return true;
+}
+
+int gmem_vcpu_load_root(struct vcpu *v)
+{
+	struct ept_root *root;
+
+	if (v->root && !READ_ONCE(v->root->invalid))
+		return 0;
+	gmem_vcpu_put_root(v);
+	for (int tries = 0; tries < FAULT_TRIES; tries++) {
+		root = ept_root_load_for_vcpu(&v->vm->ept);
+		if (root) {
+			v->root = root;
+			v->eptp = gmem_eptp(root);
+			return 1;
+		}
+		reclaim_for_retry(&tries);
+	}
+	if (oom_stop_other(v->vm))
+		return -1;
+	guest_fail(v, "out of memory for an EPT root: no host page even after reclaim");
+	return -1;
+}
+
 int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual)
 {
-	struct vm *vm = v->vm, *victim;
+	struct vm *vm = v->vm;
 	uint64_t access = qual & 7;
 
 	for (int tries = 0; tries < FAULT_TRIES; tries++) {
@@ -468,29 +520,13 @@ int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual)
 			return -1;
 		case EPT_NOMEM:
 			/* A table page or the backing page: reclaim and try again. */
-			if (!reclaim_direct(&gmem_reclaim, MEMSLOT_EVICT_BATCH) &&
-			    !page_alloc_above_high())
-				tries += FAULT_TRIES / 4;
+			reclaim_for_retry(&tries);
 			break;
 		}
 	}
-	/*
-	 * Nothing left to evict.  As Linux's OOM killer does, stop the guest
-	 * holding the most memory; when that is another guest (perhaps one that
-	 * stopped already and is being reaped), this vCPU waits (re-enters and
-	 * faults again) until its memory is freed.
-	 */
-	victim = oom_victim();
-	if (victim && victim != vm) {
-		if (!READ_ONCE(victim->stop_request)) {
-			char why[96];
-
-			hv_snprintf(why, sizeof(why), "out of memory: stopped as the largest guest "
-				    "to make room for %s", vm->cfg.name);
-			vm_fail_nodump(victim, why);
-		}
+	/* Another guest stopped for our memory: re-enter and fault again until it is freed. */
+	if (oom_stop_other(vm))
 		return 0;
-	}
 	guest_fail(v, "out of memory at GPA %llx: no host page even after reclaim "
 		   "(%llu of %llu pages charged to guests)", (unsigned long long)gpa,
 		   (unsigned long long)READ_ONCE(charged), (unsigned long long)limit_pages);

@@ -37,6 +37,14 @@ int gmem_read(struct vm *vm, uint64_t gpa, void *dst, uint64_t len);
 
 /* Drop the vCPU's reference to its EPT root (it leaves its CPU, or loads another). */
 void gmem_vcpu_put_root(struct vcpu *v);
+/*
+ * Before an entry: 0 when the vCPU's root is still valid; 1 when a valid
+ * one was loaded into v->root and v->eptp (the caller writes the EPTP and
+ * drops what its CPU cached of an older root in the same table page); -1
+ * when there is no memory for a root even after reclaim: the guest (or a
+ * larger one, whose memory the vCPU then waits for) was stopped.
+ */
+int gmem_vcpu_load_root(struct vcpu *v);
 /* An EPT violation at @gpa; 0 to re-enter, -1 when the guest was stopped. */
 int gmem_fault(struct vcpu *v, uint64_t gpa, uint64_t qual);
 uint64_t gmem_eptp(const struct ept_root *root);

@@ -11,17 +11,21 @@
 
 #define TLB_BATCH	4
 
-enum { OUTSIDE_GUEST_MODE = 0, IN_GUEST_MODE };
-
 struct tlb_cpu {
 	/*
-	 * mode and exits: written by the CPU itself, read by flushers.  exits
-	 * counts guest-mode exits, so a flusher that saw IN_GUEST_MODE can tell
-	 * that the CPU left since, even if it went back in.
+	 * Written by the CPU itself, read by flushers: bumped at every entry
+	 * into guest mode and every exit, so odd while in guest mode.  One
+	 * word: a flusher that saw the CPU in guest mode waits for the end of
+	 * that stay, which it cannot mistake for another.  (With a mode and a
+	 * separate exit count, an exit between the flusher's two reads made it
+	 * wait for the next stay's exit: the CPU, already leaving, took the IPI
+	 * outside guest mode and went back in.)
 	 */
-	int mode;
-	unsigned long exits;
-	/* Queued INVEPTs: lock, taken by flushers and by the CPU at entry. */
+	unsigned long guest_seq;
+	/*
+	 * Queued INVEPTs: lock, taken by flushers and by the CPU at entry; n
+	 * and all are also read without it by the CPU (WRITE_ONCE).
+	 */
 	spinlock_t lock;
 	unsigned int n;
 	bool all;
@@ -39,10 +43,12 @@ static void queue(struct tlb_cpu *t, uint64_t eptp)
 	for (unsigned int i = 0; i < t->n; i++)
 		if (t->eptp[i] == eptp)
 			goto out;
-	if (t->n < TLB_BATCH)
-		t->eptp[t->n++] = eptp;
-	else
-		t->all = true;
+	if (t->n < TLB_BATCH) {
+		t->eptp[t->n] = eptp;
+		WRITE_ONCE(t->n, t->n + 1);
+	} else {
+		WRITE_ONCE(t->all, true);
+	}
 out:
 	spin_unlock(&t->lock);
 }
@@ -54,7 +60,7 @@ void tlb_guest_enter(void)
 	unsigned int n;
 	bool all;
 
-	WRITE_ONCE(t->mode, IN_GUEST_MODE);
+	WRITE_ONCE(t->guest_seq, t->guest_seq + 1);
 	/*
 	 * Pairs with smp_mb() in tlb_flush_ept(): either the flusher sees us in
 	 * guest mode (and waits for our exit), or we see its request here.
@@ -67,8 +73,8 @@ void tlb_guest_enter(void)
 	all = t->all;
 	for (unsigned int i = 0; i < n; i++)
 		eptp[i] = t->eptp[i];
-	t->n = 0;
-	t->all = false;
+	WRITE_ONCE(t->n, 0);
+	WRITE_ONCE(t->all, false);
 	spin_unlock(&t->lock);
 	if (all) {
 		invept_all();
@@ -84,9 +90,8 @@ void tlb_guest_exit(void)
 {
 	struct tlb_cpu *t = &tlb_cpus[smp_processor_id()];
 
-	WRITE_ONCE(t->exits, t->exits + 1);
-	/* Release: whoever sees us outside sees the exit counted. */
-	store_release(&t->mode, OUTSIDE_GUEST_MODE);
+	/* Release: whoever sees us outside saw the end of everything we did in guest mode. */
+	store_release(&t->guest_seq, t->guest_seq + 1);
 }
 
 void tlb_flush_ept(uint64_t cpu_mask, uint64_t eptp)
@@ -102,9 +107,11 @@ void tlb_flush_ept(uint64_t cpu_mask, uint64_t eptp)
 	for (unsigned int c = 0; c < SMP_MAX_CPUS; c++) {
 		struct tlb_cpu *t = &tlb_cpus[c];
 
-		if (!(cpu_mask & (1ull << c)) || load_acquire(&t->mode) != IN_GUEST_MODE)
+		if (!(cpu_mask & (1ull << c)))
 			continue;
-		seen[c] = READ_ONCE(t->exits);
+		seen[c] = load_acquire(&t->guest_seq);
+		if (!(seen[c] & 1))
+			continue;
 		wait |= 1ull << c;
 		/* External-interrupt exiting: any interrupt makes it leave guest mode. */
 		apic_send_fixed(per_cpu(c)->apic_id, VEC_KICK);
@@ -115,7 +122,7 @@ void tlb_flush_ept(uint64_t cpu_mask, uint64_t eptp)
 
 		if (!(wait & (1ull << c)))
 			continue;
-		while (load_acquire(&t->mode) == IN_GUEST_MODE && READ_ONCE(t->exits) == seen[c])
+		while (load_acquire(&t->guest_seq) == seen[c])
 			cpu_relax();
 	}
 }

@@ -17,6 +17,9 @@
 /* Each vCPU's, pointed to by v->lapic from vm_create() on. */
 static struct vlapic lapics[VM_MAX][VCPU_MAX];
 
+/* ICR bits that read back: all but delivery status (always idle here) and reserved. */
+#define ICR_READBACK	0x000ccfffu
+
 static const uint32_t lvt_mask[LAPIC_LVT_NUM] = {
 	0x107ff, 0x700ff, 0x107ff, 0x107ff, 0x1a7ff, 0x1a7ff, 0x100ff,
 };
@@ -166,7 +169,7 @@ static bool reg_read(struct vcpu *v, uint32_t off, uint32_t *val)
 	case APIC_DFR: *val = l->dfr; return !x2apic_mode(l);
 	case APIC_SVR: *val = l->svr; return true;
 	case APIC_ESR: *val = l->esr; return true;
-	case APIC_ICR: *val = 0; return true;	/* delivery status: idle, always */
+	case APIC_ICR: *val = l->icr_lo; return true;	/* delivery status: idle, always */
 	case APIC_ICR2: *val = l->icr_hi; return !x2apic_mode(l);
 	case APIC_TMICT: *val = l->tmict; return true;
 	case APIC_TMCCT: *val = lapic_timer_current(l); return true;
@@ -223,6 +226,7 @@ static bool reg_write(struct vcpu *v, uint32_t off, uint32_t val, uint32_t hi)
 		l->esr = __atomic_exchange_n(&l->esr_pending, 0, __ATOMIC_RELAXED);
 		return true;
 	case APIC_ICR:
+		l->icr_lo = val & ICR_READBACK;
 		lapic_send_ipi(v, val, x2apic_mode(l) ? hi : l->icr_hi >> 24);
 		return true;
 	case APIC_ICR2:
@@ -301,7 +305,7 @@ bool lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return false;
 	if (!reg_read(v, (msr - 0x800) << 4, &lo))
 		return false;
-	*val = lo;		/* the x2APIC ICR reads back idle, without its destination */
+	*val = lo;		/* the x2APIC ICR reads back without its destination */
 	return true;
 }
 

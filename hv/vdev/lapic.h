@@ -23,7 +23,7 @@ struct vlapic {
 	uint32_t irr[8];		/* any CPU sets (atomic); the owner clears */
 	uint32_t isr[8], tmr[8];
 	uint64_t apic_base;		/* IA32_APIC_BASE: enable, x2APIC, BSP */
-	uint32_t id, ldr, dfr, tpr, svr, esr, icr_hi;
+	uint32_t id, ldr, dfr, tpr, svr, esr, icr_lo, icr_hi;
 	uint32_t esr_pending;		/* errors since the last ESR write; any CPU ORs */
 	uint32_t lvt[LAPIC_LVT_NUM];
 	uint32_t tdcr, tmict;

@@ -42,10 +42,16 @@ uint32_t lapic_timer_current(const struct vlapic *l)
 {
 	uint64_t now = rdtsc(), left;
 
-	if (LVT_TIMER_MODE(l->lvt[1]) == TIMER_TSCDL || !l->timer_deadline ||
-	    now >= l->timer_deadline)
+	if (LVT_TIMER_MODE(l->lvt[1]) == TIMER_TSCDL || !l->timer_deadline)
 		return 0;
-	left = (l->timer_deadline - now) * (GUEST_CRYSTAL_HZ / 1000) / tsc_khz / timer_divide(l);
+	if (now < l->timer_deadline)
+		left = l->timer_deadline - now;
+	else if (LVT_TIMER_MODE(l->lvt[1]) == TIMER_PERIODIC)
+		/* Expired, not yet seen by lapic_timer_update(): the count has reloaded. */
+		left = timer_period(l) - (now - l->timer_deadline) % timer_period(l);
+	else
+		return 0;
+	left = left * (GUEST_CRYSTAL_HZ / 1000) / tsc_khz / timer_divide(l);
 	return left > l->tmict ? l->tmict : (uint32_t)left;
 }
 

@@ -5,7 +5,6 @@
  * the (true) capability MSRs; features we rely on are checked once and a
  * guest is refused with the list of what the CPU lacks.
  */
-#include "ept/root.h"
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
@@ -306,11 +305,11 @@ static void default_start_state(const struct vcpu *v, struct guest_boot *b)
 	b->rsp = (g->memory < (4ULL << 30) ? g->memory : (4ULL << 30)) - 16 - v->id * 0x10000;
 	b->rdi = v->id;
 	b->rsi = g->memory;
-	b->gdt_base = 0x7000;
+	b->gdt_base = v->vm->boot.gdt_base;	/* the loader's tables (hv/load/guest_load.c) */
 	b->gdt_limit = 31;
 	if (g->mode == MODE_LONG) {
 		b->cr0 = CR0_PE | (1 << 4) | CR0_PG | CR0_WP;
-		b->cr3 = 0x1000;
+		b->cr3 = v->vm->boot.cr3;
 		b->cr4 = CR4_PAE;
 		b->efer = (1 << 8) | (1 << 10);	/* LME, LMA */
 		b->cs = (struct boot_seg){ 0x08, 0, 0xffffffff, 0xa09b };
@@ -511,20 +510,15 @@ static bool take_init_sipi(struct vcpu *v)
 
 /*
  * A root invalidated since the last entry (the vCPU was kicked): load a
- * valid one into EPT_POINTER.  -1: no memory for a root.
+ * valid one into EPT_POINTER.  -1: no memory for a root even after
+ * reclaim; a guest was stopped (hv/mm/gmem.h).
  */
 static int vcpu_load_root(struct vcpu *v)
 {
-	struct ept_root *root;
+	int rc = gmem_vcpu_load_root(v);
 
-	if (v->root && !READ_ONCE(v->root->invalid))
-		return 0;
-	gmem_vcpu_put_root(v);
-	root = ept_root_load_for_vcpu(&v->vm->ept);
-	if (!root)
-		return -1;
-	v->root = root;
-	v->eptp = gmem_eptp(root);
+	if (rc <= 0)
+		return rc;
 	vmwrite(EPT_POINTER, v->eptp);
 	/* The table page may have served an older root: drop what we cached. */
 	invept_single(v->eptp);
@@ -579,10 +573,8 @@ void vcpu_run_slice(struct vcpu *v)
 				break;
 			v->halted = false;
 		}
-		if (vcpu_load_root(v)) {
-			guest_fail(v, "out of memory for an EPT root");
+		if (vcpu_load_root(v))
 			break;
-		}
 		inject_events(v);
 		wake = next_wake(v, end);
 		/* The fast path: exits handled here go back in without the bookkeeping below. */

@@ -260,6 +260,31 @@ panic: action=fatal
 ''' + ('error: action=ignore\n' if quiet else '')
 
 
+def run_check_guest(m, name, timeout):
+    """Start guest NAME from the shell and wait for its end (or refusal); return (status or
+    None, why, its check lines as (PASS|FAIL|SKIP, name, detail)).  The behaviour and C
+    guests print `PASS name`, `FAIL name: detail` or `SKIP name: why`; a guest that does not
+    end in time is stopped."""
+    start = len(m.out)
+    m.send(f'guest start {name}\r')
+    try:
+        e = m.expect(rf'guest {name} (exited with status (\d+)|failed: [^\n]*|refused: [^\n]*)\n',
+                     timeout)
+        status = int(e.group(2)) if e.group(2) is not None else None
+        why = e.group(1).decode(errors='replace')
+    except Timeout:
+        status, why = None, f'no end after {timeout} s'
+        try:
+            m.command(f'guest stop {name}', 120)
+        except Timeout:
+            pass
+    out = m.out[start:].decode(errors='replace')
+    m.command('guests', 120)            # the shell answers before the next guest
+    # A line may follow the shell's prompt ("hv> [name] PASS ...").
+    return status, why, re.findall(rf'^(?:hv> )?\[{name}\] (PASS|FAIL|SKIP) (\w+)(?:: ([^\n]*))?$',
+                                   out, re.M)
+
+
 class Results:
     """TAP-ish case lines for tests/run.py."""
 

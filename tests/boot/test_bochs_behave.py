@@ -10,10 +10,9 @@ SKIP, where the CPUID the guest sees says the feature is absent), none FAIL, and
 the guest must exit with status 0.  A failing case lists the FAIL lines and the
 checks that never printed (a guest stopped or hung before them).
 """
-import re
 import time
 
-from harness import Machine, Results, Timeout
+from harness import Machine, Results, Timeout, run_check_guest
 
 # Every check each guest prints; "_vcpuN" names come from CHECKC/SKIPC.
 CHECKS = {
@@ -110,27 +109,6 @@ CHECKS = {
 GUEST_TIMEOUT = 150
 
 
-def run_guest(m, name):
-    """Start a guest and wait for its end; return (status or None, why, its lines)."""
-    start = len(m.out)
-    m.send(f'guest start {name}\r')
-    try:
-        e = m.expect(rf'guest {name} (exited with status (\d+)|failed: [^\n]*)\n', GUEST_TIMEOUT)
-        status = int(e.group(2)) if e.group(2) is not None else None
-        why = e.group(1).decode(errors='replace')
-    except Timeout:
-        status, why = None, f'no end after {GUEST_TIMEOUT} s'
-        try:
-            m.command(f'guest stop {name}', 120)
-        except Timeout:
-            pass
-    out = m.out[start:].decode(errors='replace')
-    m.command('guests', 120)            # the shell answers before the next guest
-    # A line may follow the shell's prompt ("hv> [name] PASS ...").
-    return status, why, re.findall(rf'^(?:hv> )?\[{name}\] (PASS|FAIL|SKIP) (\w+)(?:: ([^\n]*))?$',
-                                   out, re.M)
-
-
 r = Results()
 t0 = time.time()
 with Machine('bochs', 'iso', cpus=3, mem=256, timeout=880, iso='hv-behave.iso') as m:
@@ -139,7 +117,7 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=880, iso='hv-behave.iso') 
         print(f'# prompt after {time.time() - t0:.1f} s')
         for name, names in CHECKS.items():
             t1 = time.time()
-            status, why, lines = run_guest(m, name)
+            status, why, lines = run_check_guest(m, name, GUEST_TIMEOUT)
             seen = {n: (kind, detail) for kind, n, detail in lines}
             fails = [f'FAIL {n}: {d}' for k, n, d in lines if k == 'FAIL']
             missing = [n for n in names.split() if n not in seen]

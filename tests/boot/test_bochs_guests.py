@@ -3,7 +3,8 @@
 
 Boots tests/guests/guests.cfg: the autostart guests (hello in long and real
 mode, CPUID and MSR probes, the mem verifier, a 2-vCPU guest on two CPUs, a
-Multiboot kernel with a module) must all finish as promised; hv.cfg errors
+Multiboot kernel with a module, at 1 MiB and at 0x8000) must all finish as
+promised; hv.cfg errors
 are reported with file:line; a guest with a missing image, a too-old bzImage
 or an initrd on a flat image is refused with the reason while the others
 run.  Then every hostile guest is started from the shell and must be
@@ -23,7 +24,7 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
         print(f'# prompt after {time.time() - t0:.1f} s')
         # Guests finish in any order, some before the prompt: search from the start.
         for name in ('hello', 'hello16', 'elf64', 'elf32', 'cpuid', 'msr', 'smp2', 'mem',
-                     'multiboot'):
+                     'multiboot', 'mblow'):
             m.pos = 0
             m.expect(rf'guest {name} (exited with status \d+|failed)', 300)
         m.pos = len(m.out)
@@ -51,6 +52,9 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
         r.ok('multiboot_guest', '[multiboot] cmdline: multiboot.bin hello answer=42 #kept' in out
              and '[multiboot] all checks passed' in out and
              'guest multiboot exited with status 0' in out, out[-3000:])
+        r.ok('multiboot_segment_at_0x8000', '[mblow] cmdline: multiboot_low.bin hello '
+             'answer=42 #kept' in out and '[mblow] all checks passed' in out and
+             'guest mblow exited with status 0' in out, out[-3000:])
         r.ok('old_bzimage_refused', 'guest oldlinux refused: bzImage protocol 2.06 is too old '
              '(need 2.12 with a 64-bit entry)' in out, out[-3000:])
         r.ok('initrd_needs_bzimage', "guest initrdflat refused: initrd = mbmod.txt needs a Linux "

@@ -5,7 +5,9 @@ EPT_SRC := $(sort $(wildcard ept/*.c)) smp/grace.c
 EPT_TESTS := test_fault test_iter test_root test_invalidate test_zap
 
 # The shared test environment is below the top-level HDRS wildcard.
-$(foreach t,$(EPT_TESTS),$(eval $(BUILD)/host/ept/$(t) $(BUILD)/host/ept/$(t)-tsan: tests/ept/ept_env.h))
+EPT_TEST_HDRS := tests/ept/ept_env.h tests/ept/ept_check.h tests/ept/soft_tlb.h
+$(foreach t,$(EPT_TESTS) stress_fault_vs_zap,\
+  $(eval $(BUILD)/host/ept/$(t) $(BUILD)/host/ept/$(t)-tsan: $(EPT_TEST_HDRS)))
 
 $(eval $(call host_test,ept/test_spte,tests/ept/test_spte.c))
 $(eval $(call host_test,ept/test_fault,tests/ept/test_fault.c $(EPT_SRC)))

@@ -5,7 +5,7 @@
  * (seed 001), and layout changes that wait for open invalidations.
  */
 #include <pthread.h>
-
+#include <sched.h>
 #include <unistd.h>
 
 #include "tests/ept/ept_env.h"
@@ -41,8 +41,10 @@ TEST(begin_counts_widens_zaps_and_flushes_end_moves_seq)
 	CHECK_EQ(vm.inval_in_progress, 2);
 	CHECK(vm.inval_start == 10 && vm.inval_end == 40);	/* widened, not replaced */
 	read_lock(&vm.mmu_lock);
-	CHECK(ept_inval_retry(&vm, 25, seq));	/* inside the widened range */
-	CHECK(!ept_inval_retry(&vm, 5, seq));
+	CHECK(ept_inval_retry(&vm, 25, 26, seq));	/* inside the widened range */
+	CHECK(!ept_inval_retry(&vm, 5, 6, seq));
+	CHECK(ept_inval_retry(&vm, 0, 11, seq));	/* a block overlapping it */
+	CHECK(!ept_inval_retry(&vm, 40, 512, seq));
 	read_unlock(&vm.mmu_lock);
 	ept_invalidate_end(&vm, 10, 20, a);
 	CHECK_EQ(vm.inval_seq, seq + 1);
@@ -51,8 +53,8 @@ TEST(begin_counts_widens_zaps_and_flushes_end_moves_seq)
 	CHECK_EQ(vm.inval_seq, seq + 2);
 	CHECK_EQ(vm.inval_in_progress, 0);
 	read_lock(&vm.mmu_lock);
-	CHECK(ept_inval_retry(&vm, 5, seq));	/* seq moved */
-	CHECK(!ept_inval_retry(&vm, 5, seq + 2));
+	CHECK(ept_inval_retry(&vm, 5, 6, seq));	/* seq moved */
+	CHECK(!ept_inval_retry(&vm, 5, 6, seq + 2));
 	read_unlock(&vm.mmu_lock);
 	ept_root_put(&vm, root);
 	CHECK(env_teardown(&vm));
@@ -162,6 +164,66 @@ TEST(removed_region_is_unmapped_and_faults_no_memslot)
 	CHECK_EQ(ept_fault(&vm, again, 5 << 12, EPT_R), EPT_FIXED);
 	ept_root_put(&vm, again);
 	CHECK(env_teardown(&vm));
+}
+
+/*
+ * A fault that read the regions before an add took mmu_lock after it: the
+ * "no region" it would answer comes from a layout that is gone.  The add
+ * moves inval_seq, so the fault retries (contract 2).  Staged on the real
+ * lock: we hold mmu_lock for write while the add queues for it, then the
+ * fault (having read the regions) queues behind the add.
+ */
+static struct ept_vm avm;
+static struct ept_root *aroot;
+static enum ept_fault_result aresult;
+
+static void *region_adder(void *arg)
+{
+	(void)arg;
+	hosted_cpu_id = 1;
+	ept_add_region(&avm, 64, 128);
+	return NULL;
+}
+
+static void *faulter_of_added_region(void *arg)
+{
+	(void)arg;
+	hosted_cpu_id = 2;
+	aresult = ept_fault(&avm, aroot, 100 << 12, EPT_R);
+	return NULL;
+}
+
+/* Threads queued on mmu_lock's slow path: its ticket lock's holder and waiters. */
+static unsigned int queued(rwlock_t *l)
+{
+	return __atomic_load_n(&l->wait_lock.next, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&l->wait_lock.owner, __ATOMIC_RELAXED);
+}
+
+TEST(fault_that_read_the_layout_before_an_add_retries_after_it)
+{
+	pthread_t adder, faulter;
+
+	env_setup(&avm, 64);
+	aroot = ept_root_load_for_vcpu(&avm);
+	write_lock(&avm.mmu_lock);
+	pthread_create(&adder, NULL, region_adder, NULL);
+	while (queued(&avm.mmu_lock) < 1)
+		sched_yield();
+	pthread_create(&faulter, NULL, faulter_of_added_region, NULL);
+	while (queued(&avm.mmu_lock) < 2)
+		sched_yield();
+	write_unlock(&avm.mmu_lock);
+	pthread_join(adder, NULL);
+	pthread_join(faulter, NULL);
+	CHECK_EQ(avm.nr_regions, 2);
+	CHECK_EQ(aresult, EPT_RETRY);
+	/* The vCPU reloads and faults again: now the region is there. */
+	ept_root_put(&avm, aroot);
+	aroot = ept_root_load_for_vcpu(&avm);
+	CHECK_EQ(ept_fault(&avm, aroot, 100 << 12, EPT_R), EPT_FIXED);
+	ept_root_put(&avm, aroot);
+	CHECK(env_teardown(&avm));
 }
 
 static struct ept_vm lvm;

@@ -104,6 +104,43 @@ TEST(second_invalidation_does_not_drop_the_mmu_reference_twice)
 	CHECK(env_teardown(&vm));
 }
 
+static struct ept_root *freed_root;
+static long frees_at_flush;
+
+static void note_flush(struct ept_vm *vm, struct ept_root *root)
+{
+	(void)vm;
+	if (root == freed_root && frees_at_flush < 0)
+		frees_at_flush = env.frees;
+}
+
+/*
+ * A vCPU that ran on a root may cache translations through its tables (the
+ * CPU's paging-structure caches), even where no leaf was ever present, so
+ * that the invalidation's zap had nothing to flush.  Those table pages get
+ * reused: the root's free must flush it before the first of them goes.
+ */
+TEST(root_free_flushes_before_its_tables_are_freed)
+{
+	struct ept_vm vm;
+	long flushes, frees;
+
+	env_setup(&vm, 64);
+	freed_root = ept_root_load_for_vcpu(&vm);
+	flushes = env.flushes;
+	ept_invalidate_all_roots(&vm);
+	CHECK_EQ(env.flushes, flushes);		/* the zap found nothing to flush */
+	frees_at_flush = -1;
+	env.flush_hook = note_flush;
+	frees = env.frees;
+	ept_root_put(&vm, freed_root);
+	grace_barrier();
+	env.flush_hook = NULL;
+	CHECK(env.frees > frees);		/* the root and its table are gone */
+	CHECK_EQ(frees_at_flush, frees);	/* flushed, before the first free */
+	CHECK(env_teardown(&vm));
+}
+
 static void *reader_of_old_root(void *arg)
 {
 	struct ept_root *r = arg;

@@ -5,7 +5,8 @@ GUEST_ELF	:= tests/guests/hello_elf.asm tests/guests/hello_elf32.asm \
 GUEST_SRC	:= $(filter-out $(GUEST_ELF),$(wildcard tests/guests/*.asm))
 GUEST_BINS	:= $(GUEST_SRC:tests/guests/%.asm=$(BUILD)/guests/%.bin) \
 		   $(BUILD)/guests/hello_elf.bin $(BUILD)/guests/hello_elf32.bin \
-		   $(BUILD)/guests/multiboot.bin $(BUILD)/guests/mbmod.txt \
+		   $(BUILD)/guests/multiboot.bin $(BUILD)/guests/multiboot_low.bin \
+		   $(BUILD)/guests/mbmod.txt \
 		   $(BUILD)/guests/old_bzimage.img $(BUILD)/guests/pattern.img
 
 $(BUILD)/guests/hello_elf.bin: tests/guests/hello_elf.asm tests/guests/guest.inc
@@ -18,11 +19,17 @@ $(BUILD)/guests/hello_elf32.bin: tests/guests/hello_elf32.asm
 	$(NASM) -f elf32 -o $(BUILD)/guests/hello_elf32.o $<
 	ld -m elf_i386 -N -Ttext=0x100000 -e start -z noexecstack --no-warn-rwx-segments -o $@ $(BUILD)/guests/hello_elf32.o
 
-# A Multiboot v1 kernel (ELF32, header in the first 8 KiB) and its module.
-$(BUILD)/guests/multiboot.bin: tests/guests/multiboot.asm
+# A Multiboot v1 kernel (ELF32, header in the first 8 KiB) and its module;
+# multiboot_low.bin is the same kernel with its segment at 0x8000.
+$(BUILD)/guests/multiboot.o: tests/guests/multiboot.asm
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf32 -o $(BUILD)/guests/multiboot.o $<
-	ld -m elf_i386 -N -Ttext=0x100000 -e start -z noexecstack --no-warn-rwx-segments -o $@ $(BUILD)/guests/multiboot.o
+	$(NASM) -f elf32 -o $@ $<
+
+$(BUILD)/guests/multiboot.bin: $(BUILD)/guests/multiboot.o
+	ld -m elf_i386 -N -Ttext=0x100000 -e start -z noexecstack --no-warn-rwx-segments -o $@ $<
+
+$(BUILD)/guests/multiboot_low.bin: $(BUILD)/guests/multiboot.o
+	ld -m elf_i386 -N -Ttext=0x8000 -e start -z noexecstack --no-warn-rwx-segments -o $@ $<
 
 $(BUILD)/guests/mbmod.txt: tests/guests/mbmod.txt
 	@mkdir -p $(dir $@)

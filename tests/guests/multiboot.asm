@@ -4,7 +4,9 @@
 ; its module (mbmod.txt), a zeroed bss and a memory map covering its memory.
 ; Prints through the 16550; exits 0 when all holds, else with the number of
 ; the failed check.  MEM_MB, the cmdline word and the module arguments match
-; its [guest multiboot] section in guests.cfg.
+; its [guest multiboot] section in guests.cfg.  Linked at 1 MiB
+; (multiboot.bin) and at 0x8000 (multiboot_low.bin: where the loader's info
+; used to be, refused before the loader placed its area around the image).
 bits 32
 %define MEM_MB		8
 %define MB_FLAGS	3			; modules page-aligned, memory info
@@ -74,7 +76,8 @@ start:
 	repe scasb
 	FAIL_UNLESS e, 10
 
-	; The mmap: size-20 entries; the usable RAM is all of memory but the BIOS hole.
+	; The mmap: size-20 entries; the usable RAM is all of memory but the BIOS
+	; hole and the loader's area (reserved, at most 64 KiB).
 	mov esi, [ebp + 48]
 	mov edx, esi
 	add edx, [ebp + 44]
@@ -96,7 +99,9 @@ start:
 	jmp .mmap
 .mmap_done:
 	cmp ecx, (MEM_MB << 20) - (0x100000 - 0x9f000)
-	FAIL_UNLESS e, 12
+	FAIL_UNLESS be, 12
+	cmp ecx, (MEM_MB << 20) - (0x100000 - 0x9f000) - 0x10000
+	FAIL_UNLESS ae, 12
 	cmp edi, 1
 	FAIL_UNLESS e, 13
 

@@ -11,15 +11,10 @@
  *  - ept_ops whose resolve and leaf hooks are the memslot's, flush and kick
  *    counted and hookable;
  *  - the "hardware": a lockless walk of a root that sets the accessed bit of
- *    a present leaf as the CPU does;
- *  - WARN_ONCE() counting: stdio's stderr becomes a stream that counts them.
+ *    a present leaf as the CPU does.
  */
 #ifndef TESTS_RMAP_MS_ENV_H
 #define TESTS_RMAP_MS_ENV_H
-
-#ifndef _GNU_SOURCE
-#error "define _GNU_SOURCE before any include: fopencookie(), memmem()"
-#endif
 
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +32,7 @@
 #include "rmap/memslot.h"
 #include "rmap/reclaim.h"
 #include "smp/grace.h"
+#include "tests/rmap/desc_env.h"
 
 #define POISON		0x6b
 static inline double now_s(void)
@@ -231,47 +227,19 @@ static inline struct zstore_stats store_stats(struct zstore *zs)
 	return st;
 }
 
-/* ---- rmap descriptors: reused only after a grace period ---- */
-
-struct env_desc {
-	struct rmap_desc desc;
-	struct grace_head grace;
-} __attribute__((aligned(64)));
-
-static long desc_live;
-
-static inline struct rmap_desc *env_desc_alloc(void *priv)
-{
-	struct env_desc *d = aligned_alloc(64, sizeof(*d));
-
-	(void)priv;
-	__atomic_fetch_add(&desc_live, 1, __ATOMIC_RELAXED);
-	return &d->desc;
-}
-
-static inline void env_desc_free_cb(struct grace_head *h)
-{
-	__atomic_fetch_sub(&desc_live, 1, __ATOMIC_RELAXED);
-	free(container_of(h, struct env_desc, grace));
-}
-
-static inline void env_desc_free(void *priv, struct rmap_desc *desc)
-{
-	(void)priv;
-	grace_call(&container_of(desc, struct env_desc, desc)->grace, env_desc_free_cb);
-}
-
-static const struct rmap_ops env_rmap_ops = { env_desc_alloc, env_desc_free, NULL };
-
 /* ---- a VM: EPT MMU + memslot ---- */
 
 struct tvm {
 	struct ept_vm ept;
 	struct memslot ms;
-	/* Optional: model INVEPT's wait, ask the vCPUs to reload, widen the resolve window. */
-	void (*flush_hook)(struct tvm *t);
+	/*
+	 * Optional: model INVEPT, ask the vCPUs to reload, widen the resolve
+	 * window, check a table page (or root) before it is freed.
+	 */
+	void (*flush_hook)(struct tvm *t, struct ept_root *root);
 	void (*kick_hook)(struct tvm *t);
 	void (*resolve_hook)(struct tvm *t, uint64_t gfn);
+	void (*free_table_hook)(struct tvm *t, void *page);
 	long flushes, kicks;
 };
 
@@ -294,7 +262,10 @@ static inline void *env_alloc_table(struct ept_vm *vm)
 
 static inline void env_free_table(struct ept_vm *vm, void *p)
 {
-	(void)vm;
+	struct tvm *t = tvm_of(vm);
+
+	if (t->free_table_hook)
+		t->free_table_hook(t, p);
 	memset(p, 0x5a, 4096);
 	free(p);
 	__atomic_fetch_sub(&tables_live, 1, __ATOMIC_RELAXED);
@@ -304,10 +275,9 @@ static inline void env_flush(struct ept_vm *vm, struct ept_root *root)
 {
 	struct tvm *t = tvm_of(vm);
 
-	(void)root;
 	__atomic_fetch_add(&t->flushes, 1, __ATOMIC_RELAXED);
 	if (t->flush_hook)
-		t->flush_hook(t);
+		t->flush_hook(t, root);
 }
 
 static inline void env_kick(struct ept_vm *vm)
@@ -443,37 +413,6 @@ static inline bool hw_mapped(struct ept_root *root, uint64_t gfn)
 	m = sptep && ept_spte_present(ept_spte_read(sptep));
 	grace_read_unlock();
 	return m;
-}
-
-/* ---- WARN_ONCE() counting ---- */
-
-static long warn_count;
-
-/* Line-buffered stderr: one call per line, passed on to fd 2 as it comes. */
-static inline ssize_t warn_write(void *cookie, const char *buf, size_t n)
-{
-	(void)cookie;
-	for (const char *p = buf; (p = memmem(p, n - (p - buf), "WARNING at ", 11)); p++)
-		__atomic_fetch_add(&warn_count, 1, __ATOMIC_RELAXED);
-	return write(2, buf, n);
-}
-
-/* From now on stdio's stderr (hv_warn() prints there) counts the warnings. */
-static inline void capture_warnings(void)
-{
-	FILE *f = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = warn_write });
-
-	if (!f)
-		return;
-	setvbuf(f, NULL, _IOLBF, 1024);
-	stderr = f;
-}
-
-/* hv_warn() lines printed so far (each WARN_ONCE() site prints once). */
-static inline long warnings(void)
-{
-	fflush(stderr);
-	return __atomic_load_n(&warn_count, __ATOMIC_RELAXED);
 }
 
 #endif

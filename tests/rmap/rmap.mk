@@ -17,6 +17,13 @@ $(BUILD)/host/rmap/bench_rmap: tests/rmap/bench_rmap.c $(RMAP_SRC) $(HOSTED_SRC)
 bench-rmap: $(BUILD)/host/rmap/bench_rmap
 	@$<
 
+# Faults on the same gfns through the EPT fault path with rmap hooks on one head per host page.
+SAME_GFN_SRC	:= tests/rmap/stress_same_gfn.c $(RMAP_SRC) $(sort $(wildcard ept/*.c)) smp/grace.c
+$(eval $(call host_test,rmap/stress_same_gfn,$(SAME_GFN_SRC)))
+$(eval $(call host_test_tsan,rmap/stress_same_gfn,$(SAME_GFN_SRC)))
+$(BUILD)/host/rmap/stress_same_gfn $(BUILD)/host/rmap/stress_same_gfn-tsan: tests/ept/ept_env.h \
+  tests/ept/ept_check.h tests/ept/soft_tlb.h tests/rmap/desc_env.h
+
 # Memslots and reclaim (rmap/memslot.c, rmap/reclaim.c) behind the real EPT MMU and store.
 MS_SRC		:= rmap/memslot.c rmap/reclaim.c $(RMAP_SRC) $(sort $(wildcard ept/*.c)) \
 		   smp/grace.c store/zstore.c store/lz.c
@@ -28,9 +35,11 @@ $(eval $(call host_test,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
 $(eval $(call host_test_tsan,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
 
 # The shared environment and page contents are below the top-level HDRS wildcard.
-MS_HDRS		:= tests/rmap/ms_env.h tests/store/zpages.h
+MS_HDRS		:= tests/rmap/ms_env.h tests/rmap/desc_env.h tests/store/zpages.h
 $(foreach t,test_memslot test_reclaim stress_reclaim,\
   $(eval $(BUILD)/host/rmap/$(t) $(BUILD)/host/rmap/$(t)-tsan: $(MS_HDRS)))
+$(BUILD)/host/rmap/stress_reclaim $(BUILD)/host/rmap/stress_reclaim-tsan: tests/ept/ept_check.h \
+  tests/ept/soft_tlb.h
 
 # `make bench-aging`: vCPUs touching memory under no / mmu_lock / lockless aging, aging
 # pass cost, evict and refault cost, metadata per page (not part of `make test`; no -DDEBUG).

@@ -153,9 +153,10 @@ TEST(no_old_pages_means_an_aging_round_first)
 }
 
 /* VM 0's invalidation makes every page of VM 1 young again, as a busy guest would. */
-static void keep_vm1_young(struct tvm *t)
+static void keep_vm1_young(struct tvm *t, struct ept_root *root)
 {
 	(void)t;
+	(void)root;
 	for (uint64_t g = 0; g < 8; g++) {
 		grace_read_lock();
 		hw_access(roots[1], g);

@@ -44,6 +44,9 @@ static void test_free(void *priv, struct rmap_desc *d)
 
 static const struct rmap_ops ops = { test_alloc, test_free, NULL };
 
+/* A broken bit lock can corrupt a chain into a loop. */
+TEST_WATCHDOG(10);
+
 static void reset(void)
 {
 	nr_alloc = nr_free = 0;
@@ -413,6 +416,103 @@ TEST(readonly_lock_after_the_holder_emptied_the_head_returns_zero)
 	pthread_join(t, NULL);
 	CHECK_EQ(s.got, 0);
 	CHECK_EQ(h.val, 0);
+}
+
+/* A fault's add under mmu_lock for read: the bit alone must order it after the holder's. */
+static void *read_locked_adder(void *arg)
+{
+	struct side *s = arg;
+
+	hosted_cpu_id = 3;
+	__atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
+	read_lock(&mmu_lock);
+	rmap_add(&ops, &mmu_lock, s->h, &sptes[40]);
+	read_unlock(&mmu_lock);
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Two modifiers under mmu_lock for read on an empty head: the first one's empty -> one is seen. */
+TEST(modifier_lock_on_empty_head_excludes_other_modifiers)
+{
+	struct rmap_head h = { 0 };
+	struct side s = { .h = &h };
+	bool want[NSPTES] = { 0 };
+	unsigned long old;
+	pthread_t t;
+	bool early;
+
+	reset();
+	read_lock(&mmu_lock);
+	old = rmap_lock(&mmu_lock, &h);
+	CHECK_EQ(old, 0);
+	CHECK_EQ(h.val, RMAP_LOCKED);
+	pthread_create(&t, NULL, read_locked_adder, &s);
+	while (!__atomic_load_n(&s.started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	sleep_ms(100);
+	early = __atomic_load_n(&s.done, __ATOMIC_ACQUIRE);
+	rmap_unlock(&mmu_lock, &h, (unsigned long)&sptes[1]);
+	read_unlock(&mmu_lock);
+	CHECK(wait_done(&s));
+	pthread_join(t, NULL);
+	CHECK(!early);
+	want[1] = want[40] = true;
+	CHECK(chain_is(&h, want));
+	del(&h, 1);
+	del(&h, 40);
+	CHECK_EQ(h.val, 0);
+	CHECK_EQ(nr_alloc, nr_free);
+}
+
+/* Faults mapping one page through several gfns: adds and removes under mmu_lock for read. */
+#define NCHURN		3
+#define CHURN_SPTES	(RMAP_DESC_ENTRIES + 2)
+
+static struct rmap_head churn_head;
+static int churn_go;
+static long churn_failed;
+
+static void *churner(void *arg)
+{
+	long id = (long)arg;
+
+	hosted_cpu_id = 4 + id;
+	while (!__atomic_load_n(&churn_go, __ATOMIC_ACQUIRE))
+		sched_yield();
+	for (int round = 0; round < 20000; round++) {
+		/* One to all of this thread's entries: the head crosses empty, one and many. */
+		int n = 1 + round % CHURN_SPTES;
+
+		read_lock(&mmu_lock);
+		for (int i = 0; i < n; i++)
+			if (!rmap_add(&ops, &mmu_lock, &churn_head, &sptes[id * CHURN_SPTES + i]))
+				__atomic_fetch_add(&churn_failed, 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < n; i++)
+			rmap_remove(&ops, &mmu_lock, &churn_head, &sptes[id * CHURN_SPTES + i]);
+		read_unlock(&mmu_lock);
+	}
+	return NULL;
+}
+
+/* A lost entry makes its remove WARN (which fails the case); a lost descriptor, a leak. */
+TEST(modifiers_under_read_lock_lose_nothing)
+{
+	pthread_t t[NCHURN];
+	bool want[NSPTES] = { 0 };
+
+	BUILD_BUG_ON(NCHURN * CHURN_SPTES > NSPTES);
+	reset();
+	churn_head.val = 0;
+	for (long i = 0; i < NCHURN; i++)
+		pthread_create(&t[i], NULL, churner, (void *)i);
+	__atomic_store_n(&churn_go, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < NCHURN; i++)
+		pthread_join(t[i], NULL);
+	CHECK_EQ(churn_failed, 0);
+	CHECK(chain_is(&churn_head, want));
+	CHECK_EQ(churn_head.val, 0);
+	CHECK_EQ(nr_alloc, nr_free);
 }
 
 /* ---- iterators ---- */

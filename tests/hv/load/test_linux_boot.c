@@ -247,7 +247,7 @@ TEST(boot_params_fields)
 	CHECK_EQ(get(bp, 0x1fe, 2), 0xaa55);
 	CHECK_EQ(get(bp, 0x1fa, 2), 0xffff);
 	CHECK_EQ(bp[0x210], 0xff);			/* type_of_loader */
-	CHECK_EQ(get(bp, 0x228, 4), LINUX_CMDLINE);	/* cmd_line_ptr */
+	CHECK_EQ(get(bp, 0x228, 4), 0x9000);		/* cmd_line_ptr: area + 0x8000 */
 	CHECK_EQ(get(bp, 0x0c8, 4), 0);			/* ext_cmd_line_ptr */
 	CHECK_EQ(get(bp, 0x218, 4), plan.initrd);	/* ramdisk_image */
 	CHECK_EQ(get(bp, 0x21c, 4), sz);
@@ -275,20 +275,21 @@ TEST(acpi_rsdp_only_from_protocol_2_14)
 
 TEST(e820_map_in_boot_params)
 {
-	static const uint64_t want[E820_NR][3] = {
+	static const uint64_t want[][3] = {
 		{ 0, 0x9f000, 1 }, { 0x9f000, 0x1000, 2 }, { 0xe0000, 0x10000, 3 },
 		{ 0xf0000, 0x10000, 2 }, { 0x100000, 96 * MiB - 0x100000, 1 },
 	};
 	const uint8_t *bp = plan.boot_params;
 
 	CHECK_EQ(plan_std(&std, 0, "", 96 * MiB), 0);
-	CHECK_EQ(bp[0x1e8], E820_NR);
-	for (unsigned int i = 0; i < E820_NR; i++) {
+	/* The loader's area stays RAM: the kernel copies what it needs from it. */
+	CHECK_EQ(bp[0x1e8], 5);
+	for (unsigned int i = 0; i < 5; i++) {
 		CHECK_EQ(get(bp, 0x2d0 + i * 20, 8), want[i][0]);
 		CHECK_EQ(get(bp, 0x2d0 + i * 20 + 8, 8), want[i][1]);
 		CHECK_EQ(get(bp, 0x2d0 + i * 20 + 16, 4), want[i][2]);
 	}
-	CHECK_EQ(get(bp, 0x2d0 + E820_NR * 20, 8), 0);
+	CHECK_EQ(get(bp, 0x2d0 + 5 * 20, 8), 0);
 }
 
 TEST(cmdline_limited_by_kernel)
@@ -308,18 +309,20 @@ TEST(long_mode_entry_state)
 	CHECK_EQ(plan_std(&std, 0, "", 64 * MiB), 0);
 	CHECK(s->set && s->aps_wait_sipi);
 	CHECK_EQ(s->cr0 & 0x80000001, 0x80000001);	/* PG, PE */
-	CHECK_EQ(s->cr3, LINUX_PAGE_TABLES);
+	/* The loader's area: the lowest free pages from 0x1000 (the kernel is at 16 MiB). */
+	CHECK_EQ(plan.area, 0x1000);
+	CHECK_EQ(s->cr3, 0x1000);
 	CHECK_EQ(s->cr4 & 0x20, 0x20);			/* PAE */
 	CHECK_EQ(s->efer & 0x500, 0x500);		/* LME, LMA */
 	CHECK_EQ(s->cs.sel, 0x10);
 	CHECK_EQ(s->cs.ar, 0xa09b);			/* L, present, code */
 	CHECK_EQ(s->ds.sel, 0x18);
 	CHECK_EQ(s->ds.ar, 0xc093);
-	CHECK_EQ(s->gdt_base, LINUX_GDT);
+	CHECK_EQ(s->gdt_base, 0x7000);
 	CHECK_EQ(s->gdt_limit, 31);
 	CHECK_EQ(plan.gdt[2], 0x00af9b000000ffffULL);
 	CHECK_EQ(plan.gdt[3], 0x00cf93000000ffffULL);
 	CHECK_EQ(s->rip, 16 * MiB + 0x200);
-	CHECK_EQ(s->rsi, LINUX_BOOT_PARAMS);
-	CHECK(s->rsp && s->rsp <= LINUX_BOOT_PARAMS && s->rsp > LINUX_GDT + 32);
+	CHECK_EQ(s->rsi, 0x8000);			/* boot_params */
+	CHECK(s->rsp && s->rsp <= 0x8000 && s->rsp > 0x7000 + 32);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Multiboot v1 on synthetic kernels: header scanning, required-flag
- * refusals, ELF32 and address-field placement, module placement, the info
+ * refusals, ELF32 and address-field placement, module placement, the
+ * loader's area where the image is not (reserved in the mmap), the info
  * structure (memory, command line, modules, mmap, loader name) and vCPU 0's
  * 32-bit entry state.
  */
 #include <elf.h>
 
-#include "hv/load/linux_boot.h"
+#include "hv/load/layout.h"
 #include "hv/load/multiboot.h"
 #include "tests/host/test.h"
 
@@ -22,19 +23,26 @@ static void put32(unsigned int off, uint32_t v)
 	memcpy(img + off, &v, 4);
 }
 
+/* The info's guest address. */
+static uint64_t info_base(void)
+{
+	return plan.area + MB_AREA_INFO;
+}
+
 static uint32_t info32(uint64_t gpa)
 {
-	uint32_t v;
+	uint32_t v = 0xdeadbeef;
 
-	memcpy(&v, plan.info + (gpa - MB_INFO_BASE), 4);
+	if (gpa >= info_base() && gpa + 4 <= info_base() + plan.info_len)
+		memcpy(&v, plan.info + (gpa - info_base()), 4);
 	return v;
 }
 
 static const char *info_str(uint64_t gpa)
 {
-	if (gpa < MB_INFO_BASE || gpa >= MB_INFO_BASE + plan.info_len)
+	if (gpa < info_base() || gpa >= info_base() + plan.info_len)
 		return "(outside the info area)";
-	return (const char *)plan.info + (gpa - MB_INFO_BASE);
+	return (const char *)plan.info + (gpa - info_base());
 }
 
 static void header(unsigned int off, uint32_t flags)
@@ -73,17 +81,22 @@ static uint64_t make_elf(uint32_t flags)
 	return 0x210;
 }
 
-/* A flat kernel with address fields: header at file 0x40, loaded at 0x100000. */
-static uint64_t make_flat(uint32_t load_end, uint32_t bss_end)
+/* A flat kernel with address fields: header at file 0x40, loaded at @load. */
+static uint64_t make_flat_at(uint32_t load, uint32_t load_end, uint32_t bss_end)
 {
 	memset(img, 0, sizeof(img));
 	header(0x40, MB_FLAG_ADDRESSES | MB_FLAG_PAGE_ALIGN);
-	put32(0x4c, 0x100040);			/* header_addr */
-	put32(0x50, 0x100000);			/* load_addr */
+	put32(0x4c, load + 0x40);		/* header_addr */
+	put32(0x50, load);			/* load_addr */
 	put32(0x54, load_end);
 	put32(0x58, bss_end);
-	put32(0x5c, 0x100080);			/* entry_addr */
+	put32(0x5c, load + 0x80);		/* entry_addr */
 	return 0x1000;
+}
+
+static uint64_t make_flat(uint32_t load_end, uint32_t bss_end)
+{
+	return make_flat_at(0x100000, load_end, bss_end);
 }
 
 static int plan_it(uint64_t size, const char *cmdline, const struct mb_module *mods,
@@ -193,14 +206,10 @@ TEST(refuses_bad_address_fields)
 	CHECK(strstr(err, "cut off by the file's end"));
 }
 
-TEST(refuses_overlap_and_outside_memory)
+TEST(refuses_hole_and_outside_memory)
 {
 	uint64_t size = make_flat(0, 0);
 
-	put32(0x4c, 0x9040);
-	put32(0x50, 0x9000);
-	CHECK_EQ(plan_it(size, "", NULL, 0, 8 * MiB), -1);
-	CHECK_STR(err, "Multiboot segment 0x9000-0xa000 overlaps the loader's area 0x1000-0xa000");
 	put32(0x4c, 0xa0040);
 	put32(0x50, 0xa0000);
 	CHECK_EQ(plan_it(size, "", NULL, 0, 8 * MiB), -1);
@@ -213,16 +222,104 @@ TEST(refuses_overlap_and_outside_memory)
 	CHECK_STR(err, "Multiboot segment 0x7ff000-0x800001 lies outside the guest's 8 MiB");
 }
 
+/* The area of the mmap entries: RAM, reserved or ACPI; -1 if no entry holds it. */
+static int mmap_type(uint64_t gpa)
+{
+	uint64_t e = info32(info_base() + 48), end = e + info32(info_base() + 44);
+
+	for (; e < end; e += 24) {
+		uint64_t a = info32(e + 4) | (uint64_t)info32(e + 8) << 32;
+		uint64_t l = info32(e + 12) | (uint64_t)info32(e + 16) << 32;
+
+		if (gpa >= a && gpa < a + l)
+			return (int)info32(e + 20);
+	}
+	return -1;
+}
+
+/* The kernel: a segment at 0x8000 in low memory, where the info used to be. */
+TEST(segment_at_0x8000_moves_the_area_below_it)
+{
+	CHECK_EQ(plan_it(make_flat_at(0x8000, 0, 0xa86c), "", NULL, 0, 8 * MiB), 0);
+	CHECK_EQ(plan.segs[0].gpa, 0x8000);
+	CHECK_EQ(plan.area, 0x1000);
+	CHECK(plan.area + MB_AREA_SIZE <= 0x8000);
+	CHECK_EQ(plan.boot.rbx, 0x1000 + MB_AREA_INFO);
+	CHECK_EQ(plan.boot.gdt_base, 0x1000);
+	CHECK_EQ(plan.boot.rsp, 0x1000 + MB_AREA_STACK);
+	CHECK_EQ(mmap_type(0x0fff), E820_RAM);
+	CHECK_EQ(mmap_type(0x1000), E820_RESERVED);
+	CHECK_EQ(mmap_type(0x1000 + MB_AREA_SIZE - 1), E820_RESERVED);
+	CHECK_EQ(mmap_type(0x1000 + MB_AREA_SIZE), E820_RAM);
+	CHECK_EQ(mmap_type(0x8000), E820_RAM);		/* the kernel's own pages */
+	CHECK_EQ(info32(info_base() + 4), 636);		/* mem_lower */
+	CHECK_EQ(info32(info_base() + 8), 7 * 1024);	/* mem_upper */
+}
+
+TEST(area_after_a_kernel_low_in_memory)
+{
+	/* Kernel 0x1000-0x3000: the area takes the next free pages. */
+	CHECK_EQ(plan_it(make_flat_at(0x1000, 0, 0x3000), "", NULL, 0, 8 * MiB), 0);
+	CHECK_EQ(plan.area, 0x3000);
+	/* Kernel 0x2000-0x4000: 0x1000 alone is too small for the area. */
+	CHECK_EQ(plan_it(make_flat_at(0x2000, 0, 0x4000), "", NULL, 0, 8 * MiB), 0);
+	CHECK_EQ(plan.area, 0x4000);
+}
+
+TEST(area_at_the_top_when_low_memory_is_taken)
+{
+	/* Kernel over all of low memory from 0x1000, bss up to the hole. */
+	CHECK_EQ(plan_it(make_flat_at(0x1000, 0, 0x9f000), "", NULL, 0, 8 * MiB), 0);
+	CHECK_EQ(plan.area, 8 * MiB - MB_AREA_SIZE);
+	CHECK_EQ(mmap_type(8 * MiB - MB_AREA_SIZE - 1), E820_RAM);
+	CHECK_EQ(mmap_type(8 * MiB - MB_AREA_SIZE), E820_RESERVED);
+	CHECK_EQ(mmap_type(8 * MiB - 1), E820_RESERVED);
+	/* mem_upper ends where the area starts: RAM from 1 MiB up to the first hole. */
+	CHECK_EQ(info32(info_base() + 8), (7 * MiB - MB_AREA_SIZE) >> 10);
+}
+
+TEST(modules_skip_the_bios_hole)
+{
+	static const struct mb_module mods[] = { { "m", "", 0x3000 } };
+
+	CHECK_EQ(plan_it(make_flat_at(0x8000, 0, 0x9d000), "", mods, 1, 8 * MiB), 0);
+	CHECK_EQ(plan.mod_gpa[0], 0x100000);
+	CHECK_EQ(plan.area, 0x1000);
+}
+
+TEST(mmap_covers_memory_once)
+{
+	uint64_t ram = 0, e, end, prev_end = 0;
+
+	CHECK_EQ(plan_it(make_elf(3), "", NULL, 0, 64 * MiB), 0);
+	e = info32(info_base() + 48);
+	end = e + info32(info_base() + 44);
+	for (; e < end; e += 24) {
+		uint64_t a = info32(e + 4) | (uint64_t)info32(e + 8) << 32;
+		uint64_t l = info32(e + 12) | (uint64_t)info32(e + 16) << 32;
+
+		CHECK(a >= prev_end);			/* sorted, no overlap */
+		prev_end = a + l;
+		if (info32(e + 20) == E820_RAM)
+			ram += l;
+	}
+	CHECK_EQ(prev_end, 64 * MiB);
+	/* All of memory but the hole below 1 MiB and the loader's area. */
+	CHECK_EQ(ram, 64 * MiB - (0x100000 - 0x9f000) - MB_AREA_SIZE);
+}
+
 TEST(info_structure)
 {
 	static const struct mb_module mods[] = {
 		{ "a.txt", "x y", 5000 }, { "b.bin", "", 10 },
 	};
-	struct e820_entry map[E820_NR];
-	uint64_t mi = MB_INFO_BASE, m0, m1;
+	struct e820_entry map[E820_MAX];
+	unsigned int nr;
+	uint64_t mi, m0, m1;
 
 	CHECK_EQ(plan_it(make_elf(3), "answer=42 #kept", mods, 2, 8 * MiB), 0);
 	CHECK_EQ(plan.info_len <= MB_INFO_SIZE, 1);
+	mi = info_base();
 	CHECK_EQ(info32(mi), MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MODS | MB_INFO_MMAP |
 		 MB_INFO_LOADER_NAME);
 	CHECK_EQ(info32(mi + 4), GUEST_LOWMEM_END >> 10);	/* mem_lower */
@@ -242,22 +339,24 @@ TEST(info_structure)
 	CHECK_STR(info_str(info32(m1 + 8)), "b.bin");
 	CHECK_EQ(plan.mod_gpa[0], 0x105000);
 	CHECK_EQ(plan.mod_gpa[1], 0x107000);
-	/* The mmap: size 20 entries, the same map Linux guests get. */
-	linux_e820_map(map, 8 * MiB);
-	CHECK_EQ(info32(mi + 44), E820_NR * 24);
-	for (unsigned int i = 0; i < E820_NR; i++) {
+	/* The mmap: size 20 entries, the platform's map with the loader's area reserved. */
+	nr = layout_e820(map, 8 * MiB, (struct layout_range){ plan.area,
+							      plan.area + MB_AREA_SIZE });
+	CHECK_EQ(nr, 7);
+	CHECK_EQ(info32(mi + 44), nr * 24);
+	for (unsigned int i = 0; i < nr; i++) {
 		uint64_t e = info32(mi + 48) + i * 24;
 
 		CHECK_EQ(info32(e), 20);
-		CHECK(!memcmp(plan.info + (e + 4 - MB_INFO_BASE), &map[i], 20));
+		CHECK(!memcmp(plan.info + (e + 4 - info_base()), &map[i], 20));
 	}
 }
 
 TEST(empty_cmdline_is_the_image_name)
 {
 	CHECK_EQ(plan_it(make_elf(3), "", NULL, 0, 8 * MiB), 0);
-	CHECK_STR(info_str(info32(MB_INFO_BASE + 16)), "mb.elf");
-	CHECK_EQ(info32(MB_INFO_BASE + 20), 0);
+	CHECK_STR(info_str(info32(info_base() + 16)), "mb.elf");
+	CHECK_EQ(info32(info_base() + 20), 0);
 }
 
 TEST(refuses_module_past_memory)
@@ -265,7 +364,8 @@ TEST(refuses_module_past_memory)
 	static const struct mb_module big[] = { { "big.bin", "", 7 * MiB } };
 
 	CHECK_EQ(plan_it(make_elf(3), "", big, 1, 8 * MiB), -1);
-	CHECK_STR(err, "module big.bin 0x105000-0x805000 lies outside the guest's 8 MiB");
+	CHECK_STR(err, "module big.bin (7168 KiB) does not fit in the guest's 8 MiB after the "
+		  "kernel's end 0x105000");
 }
 
 TEST(protected_mode_entry_state)
@@ -275,7 +375,8 @@ TEST(protected_mode_entry_state)
 	CHECK_EQ(plan_it(make_elf(3), "", NULL, 0, 8 * MiB), 0);
 	CHECK(s->set && s->aps_wait_sipi);
 	CHECK_EQ(s->rax, 0x2badb002);
-	CHECK_EQ(s->rbx, MB_INFO_BASE);
+	CHECK_EQ(plan.area, 0x1000);			/* the kernel is at 1 MiB */
+	CHECK_EQ(s->rbx, 0x1000 + MB_AREA_INFO);
 	CHECK_EQ(s->cr0 & 0x80000001, 1);		/* PE, no PG */
 	CHECK_EQ(s->efer, 0);
 	CHECK_EQ(s->cs.sel, 0x18);
@@ -283,7 +384,9 @@ TEST(protected_mode_entry_state)
 	CHECK_EQ(s->cs.limit, 0xffffffff);
 	CHECK_EQ(s->ds.sel, 0x10);
 	CHECK_EQ(s->ds.ar, 0xc093);
-	CHECK_EQ(s->gdt_base, MB_GDT);
+	CHECK_EQ(s->gdt_base, 0x1000);
+	CHECK_EQ(s->rsp, 0x1000 + MB_AREA_STACK);
+	CHECK_EQ(s->rsp & 15, 0);
 	CHECK_EQ(plan.gdt[3], 0x00cf9b000000ffffULL);
 	CHECK_EQ(plan.gdt[2], 0x00cf93000000ffffULL);
 }
