@@ -247,6 +247,9 @@ def bench_read_exits(m, name, n):
         if count:
             r.ok(f'{name}_disk_reads_{n}_blocks', f'hvtest: read {n} blocks' in out, out)
             log(f'{name}: ' + out.strip())
+            mt = re.search(r'in (\d+\.\d+) s', out)
+            if mt and float(mt.group(1)) > 0:
+                log(f'figure disk_direct_read_kib_per_guest_s {n * 4 / float(mt.group(1)):.0f}')
     per = (runs[1][0] - runs[0][0]) / n
     log(f'{name}: {n} direct 4 KiB reads: {runs[1][0]} exits ({runs[1][1]}); '
         f'0 reads: {runs[0][0]} exits')
