@@ -37,6 +37,7 @@ struct vlapic;
 struct vioapic;
 struct vuart;
 struct vplatform;
+struct vpci;
 
 struct vcpu {
 	struct vm *vm;
@@ -121,6 +122,7 @@ struct vm {
 	struct vioapic *ioapic;
 	struct vuart *uart;
 	struct vplatform *platform;
+	struct vpci *pci;		/* NULL: no PCI (no virtio device) */
 	/* The port and MMIO ranges they registered; set at vm_create(), read-only after. */
 	struct vm_io io;
 

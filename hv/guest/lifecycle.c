@@ -37,6 +37,8 @@ static void vm_reap(struct vm *vm)
 {
 	if (vm->mem_ready && all_vcpus_off(vm)) {
 		vm_units_flush(vm);
+		/* Devices first: nothing may reach the guest's memory once it is freed. */
+		vm_units_release(vm);
 		gmem_destroy(vm);
 	}
 }
@@ -121,6 +123,7 @@ int vm_start(struct vm *vm)
 	if (err[0]) {
 		strncpy(vm->fail_reason, err, sizeof(vm->fail_reason) - 1);
 		vm->state = VM_FAILED;
+		vm_units_release(vm);
 		gmem_destroy(vm);
 		pr_err("guest %s refused: %s\n", vm->cfg.name, err);
 		return -1;
