@@ -49,6 +49,7 @@ static struct gen_page *link_page(struct gen_link *l)
 static void gen_put(struct gen_lru *lru, struct gen_page *pg, unsigned int gen)
 {
 	pg->gen = gen;
+	pg->epoch = lru->epoch;
 	lru->nr[gen]++;
 	link_add_tail(&lru->gens[gen], &pg->link);
 }
@@ -60,6 +61,7 @@ void gen_lru_init(struct gen_lru *lru)
 		lru->nr[g] = 0;
 	}
 	lru->passes = 0;
+	lru->epoch = 0;
 }
 
 void gen_page_init(struct gen_page *pg)
@@ -68,6 +70,7 @@ void gen_page_init(struct gen_page *pg)
 	link_init(&pg->link);
 	pg->gen = GEN_YOUNGEST;
 	pg->tracked = false;
+	pg->epoch = 0;
 }
 
 void gen_track(struct gen_lru *lru, struct gen_page *pg)
@@ -79,9 +82,13 @@ void gen_track(struct gen_lru *lru, struct gen_page *pg)
 
 void gen_untrack(struct gen_lru *lru, struct gen_page *pg)
 {
-	ASSERT(pg->tracked && lru->nr[pg->gen]);
+	ASSERT(pg->tracked);
+	/* A page a pass has not reached yet is on the pass's list: no generation counts it. */
+	if (pg->epoch == lru->epoch) {
+		ASSERT(lru->nr[pg->gen]);
+		lru->nr[pg->gen]--;
+	}
 	link_del(&pg->link);
-	lru->nr[pg->gen]--;
 	pg->tracked = false;
 }
 
@@ -100,6 +107,8 @@ size_t gen_age_pass_yield(struct gen_lru *lru, unsigned int batch, void (*yield)
 		link_move(&lru->gens[g], &old[g]);
 		lru->nr[g] = 0;
 	}
+	/* Pages on old[] now carry an older epoch than any page put back or tracked. */
+	lru->epoch++;
 	/*
 	 * Oldest first, appending: pages already in the oldest generation stay
 	 * ahead of those that just arrived, so picks remain oldest-first.

@@ -35,6 +35,12 @@ struct gen_page {
 	struct gen_link link;
 	uint8_t gen;
 	bool tracked;
+	/*
+	 * The lru's epoch when the page was last put on a generation list.  An
+	 * aging pass starts a new epoch: until it reaches a page, the page sits
+	 * on the pass's own list with an older epoch and counts in no generation.
+	 */
+	uint16_t epoch;
 };
 
 /*
@@ -51,6 +57,8 @@ struct gen_lru {
 	size_t nr[GEN_NR];
 	/* Aging passes run so far. */
 	uint64_t passes;
+	/* Bumped as each pass starts (see struct gen_page). */
+	uint16_t epoch;
 };
 
 void gen_lru_init(struct gen_lru *lru);
@@ -61,7 +69,10 @@ void gen_page_init(struct gen_page *pg);
 /* Start tracking @pg, in the youngest generation (it was just faulted in). */
 void gen_track(struct gen_lru *lru, struct gen_page *pg);
 
-/* Stop tracking @pg. */
+/*
+ * Stop tracking @pg, also while an aging pass that has not reached it yet
+ * holds it on its own list (the pass yielded the caller's lock).
+ */
 void gen_untrack(struct gen_lru *lru, struct gen_page *pg);
 
 /*

@@ -316,6 +316,78 @@ size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen)
 	return freed;
 }
 
+/* Drop @gfn's page or stored copy; the invalidation over it is open.  Whether it held one. */
+static bool discard_one(struct memslot *ms, uint64_t gfn)
+{
+	struct gen_page *pg = &ms->pages[gfn];
+	void *page = NULL;
+	uint64_t v;
+
+	spin_lock(&ms->lock);
+	v = ms->slots[gfn];
+	if (!v) {
+		spin_unlock(&ms->lock);
+		return false;
+	}
+	WARN_ONCE(READ_ONCE(pg->rmap.val), "memslot: gfn %llx still mapped while discarded",
+		  (unsigned long long)gfn);
+	if (v & MS_RESIDENT) {
+		/* Not tracked: reclaim picked it, and its eviction will find the slot empty. */
+		if (pg->tracked)
+			gen_untrack(&ms->lru, pg);
+		page = slot_page(v);
+		WRITE_ONCE(ms->st.resident, ms->st.resident - 1);
+	} else {
+		zstore_drop(ms->store, slot_handle(v));
+		ms->st.evicted--;
+	}
+	/* A lockless resolver that sees 0 populates under the lock. */
+	WRITE_ONCE(ms->slots[gfn], 0);
+	ms->st.discarded++;
+	spin_unlock(&ms->lock);
+	if (page)
+		ms->ops->free_page(ms, page);
+	return true;
+}
+
+/* Does any gfn of [start, end) hold memory?  A racy look: only to skip empty runs. */
+static bool any_populated(struct memslot *ms, uint64_t start, uint64_t end)
+{
+	for (uint64_t g = start; g < end; g++)
+		if (READ_ONCE(ms->slots[g]))
+			return true;
+	return false;
+}
+
+size_t memslot_discard(struct memslot *ms, uint64_t gfn, uint64_t n)
+{
+	size_t dropped = 0;
+
+	if (gfn >= ms->nr_pages)
+		return 0;
+	if (n > ms->nr_pages - gfn)
+		n = ms->nr_pages - gfn;
+	while (n) {
+		uint64_t run = n < MEMSLOT_DISCARD_RUN ? n : MEMSLOT_DISCARD_RUN;
+		uint64_t end = gfn + run;
+
+		/*
+		 * A gfn populated after the look was touched after the guest gave it
+		 * back: the guest's business, as for any page it reuses.
+		 */
+		if (any_populated(ms, gfn, end)) {
+			bool opened = ept_invalidate_begin(ms->ept, gfn, end);
+
+			for (uint64_t g = gfn; g < end; g++)
+				dropped += discard_one(ms, g);
+			ept_invalidate_end(ms->ept, gfn, end, opened);
+		}
+		gfn = end;
+		n -= run;
+	}
+	return dropped;
+}
+
 void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN_NR])
 {
 	spin_lock(&ms->lock);

@@ -341,14 +341,30 @@ static int handle_io(struct vcpu *v)
 #define EPT_QUAL_GLA_VALID	(1ULL << 7)
 #define EPT_QUAL_GLA_ACCESS	(1ULL << 8)
 
+/*
+ * A fault-like exit whose instruction runs again: it has raised no debug
+ * trap yet, and one from the instruction before it was delivered before it
+ * began, unless MOV SS blocked it (SDM 27.3.4: the CPU saves zero then).
+ * Bochs 2.7 saves the single step it scheduled for the faulting
+ * instruction; kept, it would be delivered before the instruction and again
+ * after it.
+ */
+static void drop_pending_dbg_of_refault(void)
+{
+	if (!(vmread(GUEST_INTERRUPTIBILITY_INFO) & BLOCK_MOV_SS))
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+}
+
 static int handle_ept_violation(struct vcpu *v)
 {
 	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS), q = vmread(EXIT_QUALIFICATION);
 	const struct mmio_range *dev = NULL;
 
 	/* The xAPIC page under APIC virtualization: map the APIC-access page there, once. */
-	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa))
-		return gmem_fault(v, gpa, q) ? 1 : 0;
+	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa)) {
+		drop_pending_dbg_of_refault();
+		return apicv_fault_apic_page(v, gpa, q);
+	}
 	if (gpa >= v->vm->cfg.memory) {
 		dev = vm_find_mmio(v, gpa);
 		/*
@@ -363,6 +379,7 @@ static int handle_ept_violation(struct vcpu *v)
 	}
 	if (dev)
 		return mmio_emulate(v, dev, gpa);
+	drop_pending_dbg_of_refault();
 	return gmem_fault(v, gpa, q) ? 1 : 0;
 }
 
