@@ -42,7 +42,7 @@ static void error(struct parser *p, const char *fmt, ...)
 {
 	struct hv_config *cfg = p->cfg;
 	size_t used = strlen(cfg->errors);
-	char msg[160];
+	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
