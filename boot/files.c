@@ -3,7 +3,7 @@
  * Files for the hypervisor: hv.cfg and whatever it names, read from the
  * volume we were loaded from or, after a PXE boot, from the TFTP server that
  * gave us our image.  The loader does not interpret hv.cfg beyond finding
- * file names in it (keys image, initrd, module); the monolith parses it.
+ * file names in it (keys image, initrd, module, disk); the monolith parses it.
  */
 #include "boot/loader.h"
 
@@ -112,19 +112,19 @@ static bool is_space(char c)
 /* "image = name" style lines whose key names a file; returns the value in out. */
 static bool file_key(const char *line, UINTN len, char *out, UINTN outlen)
 {
-	static const char *keys[] = { "image", "initrd", "module" };
+	static const char *keys[] = { "image", "initrd", "module", "disk" };
 	UINTN i = 0, k;
 
 	while (i < len && is_space(line[i]))
 		i++;
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		UINTN kl = strlena((const CHAR8 *)keys[k]);
 
 		if (i + kl <= len && !CompareMem(line + i, keys[k], kl) &&
 		    (i + kl == len || is_space(line[i + kl]) || line[i + kl] == '='))
 			break;
 	}
-	if (k == 3)
+	if (k == sizeof(keys) / sizeof(keys[0]))
 		return false;
 	while (i < len && line[i] != '=')
 		i++;

@@ -508,6 +508,94 @@ size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen)
 	return freed;
 }
 
+/*
+ * Drop @gfn's page or stored copy; the invalidation over it is open, so no
+ * leaf maps it and a fault that resolved it retries.  Whether it held one.
+ *
+ * RESIDENT is claimed like an eviction (RESIDENT -> EVICTING by
+ * compare-and-exchange, waiting out pins), then emptied and the page freed.
+ * EVICTED goes straight to EMPTY by compare-and-exchange: whoever wins the
+ * word owns the handle, so a refault that claimed it first (LOADING) is
+ * waited for and its page discarded.  EVICTING and LOADING belong to their
+ * claimer and are waited for too; both end without waiting on us.
+ */
+static bool discard_one(struct memslot *ms, uint64_t gfn)
+{
+	uint64_t *slot = &ms->slots[gfn], v = load_acquire(slot);
+
+	for (;;) {
+		switch (ms_slot_state(v)) {
+		case MS_EMPTY:
+			return false;
+		case MS_RESIDENT:
+			if (v & MS_PIN_MASK)
+				break;	/* memslot_access() is copying: wait for it */
+			if (!slot_cmpxchg(slot, &v, (v & ~MS_STATE_MASK) | MS_EVICTING))
+				continue;	/* v is the new word */
+			WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val),
+				  "memslot: gfn %llx still mapped while discarded",
+				  (unsigned long long)gfn);
+			gen_count(&ms->gens, ms_slot_gen_idx(v), -1);
+			stat_add(&ms->st.resident, -1);
+			stat_add(&ms->st.discarded, 1);
+			/* Only the claimer leaves EVICTING; a resolver that sees EMPTY populates anew. */
+			store_release(slot, MS_EMPTY);
+			ms->ops->free_page(ms, slot_page(v));
+			return true;
+		case MS_EVICTED:
+			if (!slot_cmpxchg(slot, &v, MS_EMPTY))
+				continue;
+			zstore_drop(ms->store, slot_handle(v));
+			stat_add(&ms->st.evicted, -1);
+			stat_add(&ms->st.discarded, 1);
+			return true;
+		default:
+			/* EVICTING (reclaim) or LOADING (a refault): its claimer finishes it. */
+			break;
+		}
+		cpu_relax();
+		v = load_acquire(slot);
+	}
+}
+
+/* Does any gfn of [start, end) hold memory?  A racy look: only to skip empty runs. */
+static bool any_populated(struct memslot *ms, uint64_t start, uint64_t end)
+{
+	for (uint64_t g = start; g < end; g++)
+		if (READ_ONCE(ms->slots[g]) != MS_EMPTY)
+			return true;
+	return false;
+}
+
+size_t memslot_discard(struct memslot *ms, uint64_t gfn, uint64_t n)
+{
+	size_t dropped = 0;
+
+	if (gfn >= ms->nr_pages)
+		return 0;
+	if (n > ms->nr_pages - gfn)
+		n = ms->nr_pages - gfn;
+	while (n) {
+		uint64_t run = n < MEMSLOT_DISCARD_RUN ? n : MEMSLOT_DISCARD_RUN;
+		uint64_t end = gfn + run;
+
+		/*
+		 * A gfn populated after the look was touched after the guest gave it
+		 * back: the guest's business, as for any page it reuses.
+		 */
+		if (any_populated(ms, gfn, end)) {
+			bool opened = ept_invalidate_begin(ms->ept, gfn, end);
+
+			for (uint64_t g = gfn; g < end; g++)
+				dropped += discard_one(ms, g);
+			ept_invalidate_end(ms->ept, gfn, end, opened);
+		}
+		gfn = end;
+		n -= run;
+	}
+	return dropped;
+}
+
 static uint64_t stat_read(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
@@ -523,6 +611,7 @@ void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN
 	st->zero_evictions = stat_read(&ms->st.zero_evictions);
 	st->nomem = stat_read(&ms->st.nomem);
 	st->incompressible = stat_read(&ms->st.incompressible);
+	st->discarded = stat_read(&ms->st.discarded);
 	if (hist)
 		gen_histogram(&ms->gens, hist);
 }

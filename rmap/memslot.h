@@ -91,6 +91,7 @@ struct memslot_stats {
 	uint64_t zero_evictions;/* ... of which were all zero */
 	uint64_t nomem;		/* resolves that found no page even after reclaim */
 	uint64_t incompressible;/* victims kept because the store refused them */
+	uint64_t discarded;	/* pages dropped by memslot_discard() that held memory */
 };
 
 struct memslot {
@@ -179,6 +180,23 @@ size_t memslot_age_locked(struct memslot *ms);
 size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen);
 #define MEMSLOT_EVICT_BATCH	64
 #define MEMSLOT_AGE_CHUNK	512	/* gfns an aging pass walks per grace read section */
+
+/**
+ * memslot_discard - the guest gave gfns [@gfn, @gfn + @n) back (a balloon, a
+ * free page report): their host pages and stored copies are dropped and each
+ * reads as zeros again, never populated, until it is touched.  Through the
+ * invalidation protocol, one invalidation per run of MEMSLOT_DISCARD_RUN gfns
+ * that holds anything; runs that hold nothing cost a scan.  Each gfn goes
+ * back to EMPTY by compare-and-exchange on its slot word: a resident page is
+ * claimed inside the invalidation like an eviction, then freed; a stored one
+ * drops its handle.  A gfn claimed by reclaim or a refault, or pinned by
+ * memslot_access(), is waited for; faults racing with it retry through the
+ * invalidation sequence.  Gfns past the end are ignored.  Not under any lock (it opens invalidations), like
+ * memslot_evict_oldest(); safe against reclaim, faults and aging passes.
+ * Returns the number of gfns that held memory (resident or stored).
+ */
+size_t memslot_discard(struct memslot *ms, uint64_t gfn, uint64_t n);
+#define MEMSLOT_DISCARD_RUN	512	/* a 2 MiB block: what Linux reports at once */
 
 /* The counters and the generation histogram (may be NULL), read without a lock. */
 void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN_NR]);

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential gnu-efi nasm qemu-system-x86 ovmf bochs bochsbios vgabios seabios
       mtools dosfstools gdisk xorriso lcov spin python3 clang libclang-rt-14-dev
-      acpica-tools valgrind liblz4-dev"
+      acpica-tools valgrind liblz4-dev e2fsprogs gdb"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

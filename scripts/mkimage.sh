@@ -19,7 +19,7 @@ efi=$B/BOOTX64.EFI
 # one is an error: the medium would boot without that guest.  A config that
 # leaves one out on purpose says so in a line "# mkimage: absent NAME".
 extra_files() {
-	sed -n 's/^[[:space:]]*\(image\|initrd\|module\)[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\2/p' "$cfg" |
+	sed -n 's/^[[:space:]]*\(image\|initrd\|module\|disk\)[[:space:]]*=[[:space:]]*\([^[:space:]#]*\).*/\2/p' "$cfg" |
 	sort -u | while read -r f; do
 		if [ -f "$B/guests/$f" ]; then echo "$B/guests/$f"
 		elif [ -f "$B/linux/$f" ]; then echo "$B/linux/$f"
@@ -52,7 +52,7 @@ esp_dir() {
 # A FAT image of the ESP directory, sized to fit with room to spare: $T/esp.img.
 esp_img() {
 	esp_dir "$T/esp"
-	kib=$(du -sk "$T/esp" | cut -f1)
+	kib=$(du -sk --apparent-size "$T/esp" | cut -f1)	# sparse disk images count whole
 	mib=$(( (kib / 1024) + 8 ))
 	[ $mib -lt 16 ] && mib=16
 	dd if=/dev/zero of="$T/esp.img" bs=1M count=$mib status=none

@@ -2,6 +2,7 @@
 # Boot the hypervisor with its serial console on this terminal.
 #   scripts/run.sh [qemu|kvm|bochs]    (default: kvm when /dev/kvm offers nested VT-x, else bochs)
 # QEMU: Ctrl-A X quits.  Bochs: Ctrl-C quits.  CPUS=N and MEM=MiB override.
+# GDB_PORT=N: COM2 for the GDB stub (docs/gdb.md) on 127.0.0.1:N, for `target remote`.
 set -eu
 cd "$(dirname "$0")/.."
 emu=${1:-}
@@ -29,10 +30,16 @@ qemu|kvm)
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$tmp/vars.fd"
 	accel=""
 	[ "$emu" = kvm ] && accel="-enable-kvm -cpu host,+vmx"
+	com2=""
+	if [ -n "${GDB_PORT:-}" ]; then
+		com2="-serial tcp:127.0.0.1:$GDB_PORT,server=on,wait=off"
+		echo "run: COM2 on 127.0.0.1:$GDB_PORT: 'gdb NAME com2' in the shell, then in GDB:" \
+			"target remote 127.0.0.1:$GDB_PORT"
+	fi
 	echo "run: QEMU ($emu) from build/usb.img, ${CPUS:-4} CPUs; Ctrl-A X quits"
 	# shellcheck disable=SC2086
 	exec qemu-system-x86_64 $accel -machine q35 -smp "${CPUS:-4}" -m "${MEM:-512}" \
-		-nodefaults -display none -no-reboot -serial mon:stdio \
+		-nodefaults -display none -no-reboot -serial mon:stdio $com2 \
 		-drive if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.fd,readonly=on \
 		-drive if=pflash,format=raw,unit=1,file="$tmp/vars.fd" \
 		-device qemu-xhci,id=xhci \

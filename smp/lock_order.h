@@ -22,6 +22,8 @@
 enum lock_order {
 	LOCK_ORDER_NONE = 0,
 	LOCK_ORDER_VM,		/* vm_lock: guest lifecycle, vm->state (hv/core/vm.c) */
+	LOCK_ORDER_NETSW,	/* a virtual network's switch: ports, MAC table (hv/virtio/netswitch.c) */
+	LOCK_ORDER_VIRTIO,	/* a virtio device: transport, queues, device state (hv/virtio/) */
 	LOCK_ORDER_RECLAIM_RUN,	/* reclaim->run_lock: one reclaim run, across invalidations */
 	LOCK_ORDER_LAYOUT,	/* ept->layout_lock: guest memory regions */
 	LOCK_ORDER_INVAL_ALL,	/* ept->inval_all_lock: one all-roots invalidation at a time */
@@ -33,6 +35,7 @@ enum lock_order {
 	LOCK_ORDER_RMAP_POOL,	/* the rmap descriptor pool (hv/mm/gmem.c) */
 	LOCK_ORDER_RUNQUEUE,	/* a CPU's run queue (hv/guest/sched.c) */
 	LOCK_ORDER_UART,	/* a guest's 16550 (hv/vdev/uart.c) */
+	LOCK_ORDER_PCI,		/* a guest's PCI bus: config spaces, MSI-X (hv/vdev/pci.c) */
 	LOCK_ORDER_IOAPIC,	/* a guest's I/O APIC: its pins fire from inside the UART's lock */
 	LOCK_ORDER_HOST_CMOS,	/* the host's RTC index/data ports (hv/vdev/platform.c) */
 	LOCK_ORDER_TLB,		/* a CPU's queued INVEPTs (hv/mm/tlb.c) */
@@ -46,12 +49,14 @@ enum lock_order {
 
 static const char *const lock_order_names[LOCK_ORDER_MAX] = {
 	[LOCK_ORDER_NONE] = "unordered", [LOCK_ORDER_VM] = "vm_lock",
+	[LOCK_ORDER_NETSW] = "netswitch lock", [LOCK_ORDER_VIRTIO] = "virtio device lock",
 	[LOCK_ORDER_RECLAIM_RUN] = "reclaim run_lock", [LOCK_ORDER_LAYOUT] = "layout_lock",
 	[LOCK_ORDER_INVAL_ALL] = "inval_all_lock", [LOCK_ORDER_MMU] = "mmu_lock",
 	[LOCK_ORDER_ROOTS] = "roots_lock", [LOCK_ORDER_RECLAIM] = "reclaim lock",
 	[LOCK_ORDER_MEMSLOT] = "memslot age_lock", [LOCK_ORDER_STORE] = "store lock",
 	[LOCK_ORDER_RMAP_POOL] = "rmap pool lock", [LOCK_ORDER_RUNQUEUE] = "run queue lock",
-	[LOCK_ORDER_UART] = "uart lock", [LOCK_ORDER_IOAPIC] = "ioapic lock",
+	[LOCK_ORDER_UART] = "uart lock", [LOCK_ORDER_PCI] = "pci bus lock",
+	[LOCK_ORDER_IOAPIC] = "ioapic lock",
 	[LOCK_ORDER_HOST_CMOS] = "host cmos lock", [LOCK_ORDER_TLB] = "tlb queue lock",
 	[LOCK_ORDER_CALL] = "call_lock", [LOCK_ORDER_GRACE] = "grace_lock",
 	[LOCK_ORDER_VMAP] = "vmap lock", [LOCK_ORDER_PAGE_ALLOC] = "page allocator lock", [LOCK_ORDER_CONSOLE] = "console_lock",

@@ -42,7 +42,7 @@ static void error(struct parser *p, const char *fmt, ...)
 {
 	struct hv_config *cfg = p->cfg;
 	size_t used = strlen(cfg->errors);
-	char msg[160];
+	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -220,6 +220,89 @@ static void module_key(struct parser *p, const char *val)
 	strncpy(m->args, args, CFG_MODARGS_MAX - 1);
 }
 
+/* The first word of @val into @out (at most @n - 1 characters); the rest, blanks skipped. */
+static const char *first_word(const char *val, char *out, size_t n, bool *fits)
+{
+	size_t len = 0;
+
+	while (val[len] && val[len] != ' ' && val[len] != '\t')
+		len++;
+	*fits = len < n;
+	if (*fits) {
+		memcpy(out, val, len);
+		out[len] = 0;
+	}
+	val += len;
+	while (*val == ' ' || *val == '\t')
+		val++;
+	return val;
+}
+
+/* "disk = FILE [ro]" */
+static void disk_key(struct parser *p, const char *val)
+{
+	struct guest_config *g = p->g;
+	struct guest_disk *d = &g->disks[g->ndisks];
+	const char *rest;
+	bool fits;
+
+	if (g->ndisks == CFG_DISKS_MAX) {
+		error(p, "too many disks (at most %d)", CFG_DISKS_MAX);
+		return;
+	}
+	rest = first_word(val, d->file, sizeof(d->file), &fits);
+	if (!fits) {
+		error(p, "bad disk file name '%s'", val);
+		return;
+	}
+	d->ro = !strcmp(rest, "ro");
+	if (*rest && !d->ro) {
+		error(p, "bad disk option '%s' (expected: disk = FILE [ro])", rest);
+		return;
+	}
+	g->ndisks++;
+}
+
+/* "52:54:00:12:34:56": six bytes, unicast and not all zero. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hi < 0 ? -1 : hex_digit(s[3 * i + 1]);
+
+		if (lo < 0 || s[3 * i + 2] != (i < 5 ? ':' : 0))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return !(mac[0] & 1) && (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
+}
+
+/* "net = NAME [MAC]" */
+static void net_key(struct parser *p, const char *val)
+{
+	struct guest_config *g = p->g;
+	struct guest_nic *nic = &g->nics[g->nnics];
+	const char *rest;
+	bool fits;
+
+	if (g->nnics == CFG_NICS_MAX) {
+		error(p, "too many network ports (at most %d)", CFG_NICS_MAX);
+		return;
+	}
+	rest = first_word(val, nic->net, sizeof(nic->net), &fits);
+	if (!fits || !valid_name(nic->net)) {
+		error(p, "bad network name in '%s' (expected 1-%d letters, digits, '-' or '_')",
+		      val, CFG_NAME_MAX - 1);
+		return;
+	}
+	nic->mac_set = *rest;
+	if (*rest && !parse_mac(rest, nic->mac)) {
+		error(p, "bad MAC address '%s' (expected a unicast address like 52:54:00:12:34:56)",
+		      rest);
+		return;
+	}
+	g->nnics++;
+}
+
 static void guest_key(struct parser *p, const char *key, const char *val)
 {
 	struct guest_config *g = p->g;
@@ -279,9 +362,16 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 			error(p, "bad unassigned '%s' (expected ignore or stop)", val);
 		else
 			g->unassigned = u;
+	} else if (!strcmp(key, "disk")) {
+		disk_key(p, val);
+	} else if (!strcmp(key, "net")) {
+		net_key(p, val);
+	} else if (!strcmp(key, "balloon")) {
+		if (!parse_bool(val, &g->balloon))
+			error(p, "bad balloon '%s' (expected yes or no)", val);
 	} else {
 		error(p, "unknown guest key '%s' (expected image, memory, vcpus, cpus, mode, "
-		      "load, entry, autostart, apicv, unassigned, initrd, cmdline or module)", key);
+		      "load, entry, autostart, apicv, unassigned, initrd, cmdline, module, disk, net or balloon)", key);
 	}
 }
 
@@ -304,8 +394,13 @@ static void global_key(struct parser *p, const char *key, const char *val)
 			error(p, "bad memory_limit '%s' (expected at least 2M, whole pages)", val);
 		else
 			p->cfg->memory_limit = v;
+	} else if (!strcmp(key, "gdb_port")) {
+		if (!strcmp(val, "com1") || !strcmp(val, "com2"))
+			p->cfg->gdb_port = (unsigned int)(val[3] - '0');
+		else
+			error(p, "bad gdb_port '%s' (expected com1 or com2)", val);
 	} else {
-		error(p, "unknown key '%s' (expected log, console or memory_limit, "
+		error(p, "unknown key '%s' (expected log, console, memory_limit or gdb_port, "
 		      "or a [guest NAME] section)", key);
 	}
 }
@@ -369,6 +464,7 @@ unsigned int config_parse(const char *text, size_t len, const char *fname, struc
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = -1;
+	cfg->gdb_port = 1;
 	while (i < len) {
 		size_t n = 0;
 

@@ -17,6 +17,8 @@
 #define CFG_CMDLINE_MAX	1024		/* with the NUL */
 #define CFG_MODULES_MAX	8
 #define CFG_MODARGS_MAX	192		/* with the NUL */
+#define CFG_DISKS_MAX	4
+#define CFG_NICS_MAX	2
 
 enum guest_mode { MODE_LONG = 0, MODE_PROTECTED, MODE_REAL };
 
@@ -32,6 +34,19 @@ struct guest_module {
 	char args[CFG_MODARGS_MAX];
 };
 
+/* "disk = FILE [ro]": a virtio-blk disk holding the file (docs/virtio.md). */
+struct guest_disk {
+	char file[CFG_FILE_MAX];
+	bool ro;
+};
+
+/* "net = NAME [MAC]": a virtio-net port on the hypervisor's switch NAME. */
+struct guest_nic {
+	char net[CFG_NAME_MAX];
+	uint8_t mac[6];
+	bool mac_set;			/* else the device makes one from the guest's name */
+};
+
 struct guest_config {
 	char name[CFG_NAME_MAX];
 	char image[CFG_FILE_MAX];
@@ -39,6 +54,10 @@ struct guest_config {
 	char cmdline[CFG_CMDLINE_MAX];		/* Linux and Multiboot; '#' is kept */
 	unsigned int nmodules;
 	struct guest_module modules[CFG_MODULES_MAX];	/* Multiboot only */
+	unsigned int ndisks, nnics;
+	struct guest_disk disks[CFG_DISKS_MAX];
+	struct guest_nic nics[CFG_NICS_MAX];
+	bool balloon;			/* a virtio-balloon with free page reporting */
 	uint64_t memory;		/* bytes, a multiple of 2 MiB */
 	unsigned int vcpus;
 	uint64_t cpu_mask;		/* physical CPUs its vCPUs may run on; 0: any but CPU 0 */
@@ -54,6 +73,7 @@ struct guest_config {
 struct hv_config {
 	int log_level;			/* -1: not given */
 	uint64_t memory_limit;		/* bytes of host memory all guests may use; 0: all free memory */
+	unsigned int gdb_port;		/* `gdb NAME` without a port: 1 (COM1, the shell's) or 2 */
 	unsigned int nguests;
 	struct guest_config guests[CFG_MAX_GUESTS];
 	unsigned int nerrors;
@@ -67,5 +87,11 @@ struct hv_config {
 unsigned int config_parse(const char *text, size_t len, const char *fname, struct hv_config *cfg);
 const char *config_mode_name(int mode);
 const char *config_unassigned_name(int policy);
+
+/* Does the guest get a PCI bus (it has a virtio device)? */
+static inline bool config_has_pci(const struct guest_config *g)
+{
+	return g->ndisks || g->nnics || g->balloon;
+}
 
 #endif

@@ -21,6 +21,25 @@
 #define GUEST_LAPIC_BASE	0xfee00000ULL
 #define GUEST_IOAPIC_PINS	24
 
+/*
+ * PCI, for guests with a virtio device (hv/vdev/pci.c, docs/virtio.md): bus 0
+ * through configuration mechanism #1 and ECAM, BARs in a 32-bit window below
+ * ECAM.  INTx of slot s, pin p (0 = INTA) is wired to GSI 16 + (s + p) % 8.
+ */
+#define GUEST_PCI_MMIO_BASE	0xc0000000ULL
+#define GUEST_PCI_MMIO_SIZE	0x20000000ULL
+#define GUEST_PCI_ECAM_BASE	0xe0000000ULL	/* bus 0: 32 devices x 8 functions x 4 KiB */
+#define GUEST_PCI_ECAM_SIZE	0x100000ULL
+#define GUEST_PCI_GSI_BASE	16
+#define GUEST_PCI_GSI_COUNT	8
+#define PORT_PCI_ADDRESS	0xcf8		/* CONFIG_ADDRESS, 32-bit accesses */
+#define PORT_PCI_DATA		0xcfc		/* CONFIG_DATA, 0xcfc-0xcff */
+
+static inline unsigned int guest_pci_gsi(unsigned int slot, unsigned int pin)
+{
+	return GUEST_PCI_GSI_BASE + (slot + pin) % GUEST_PCI_GSI_COUNT;
+}
+
 /* Ports of the fixed ACPI hardware and the reset paths. */
 #define PORT_PM1A_EVT		0x600		/* 4 bytes: status, enable */
 #define PORT_PM1A_CNT		0x604		/* 2 bytes: SLP_TYP, SLP_EN, SCI_EN */

@@ -32,10 +32,18 @@ struct mmio_ops {
 	bool (*live)(struct vcpu *v);
 	/* Where it is for this vCPU now (IA32_APIC_BASE moves the xAPIC page); NULL: its base. */
 	uint64_t (*base)(struct vcpu *v);
-	/* @off from the range's base; accesses are 1, 2, 4 or 8 bytes, at any alignment. */
+	/*
+	 * @off from the range's base.  Without @sized or @any_size, registers
+	 * are 32 bits at 4-byte alignment: every call is a 4-byte access at a
+	 * multiple of 4.  With @sized (PCI config space and BARs), calls are 1,
+	 * 2 or 4 bytes at their natural alignment, as the guest made them (an
+	 * aligned 8-byte access comes as two 4-byte calls, low half first).
+	 * With @any_size, every access as it is: 1, 2, 4 or 8 bytes, any
+	 * alignment (unassigned memory).
+	 */
 	uint64_t (*read)(struct vcpu *v, uint64_t off, unsigned int size);
 	void (*write)(struct vcpu *v, uint64_t off, unsigned int size, uint64_t val);
-	/* Every access as it is; else only aligned ones of 32 bits or less (hv/vmx/mmio.c). */
+	bool sized;
 	bool any_size;
 };
 

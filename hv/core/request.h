@@ -15,6 +15,7 @@
 
 enum vcpu_request {
 	VCPU_REQ_DUMP,		/* guest_fail() on this vCPU: print its state, VMCS loaded */
+	VCPU_REQ_DEBUG,		/* the debugger wants a pause, a resume or a step (hv/vmx/debug.h) */
 };
 
 /* Any CPU; a request for a running vCPU also needs vcpu_kick(). */

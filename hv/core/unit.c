@@ -43,3 +43,12 @@ void vm_units_flush(struct vm *vm)
 		if (u->vm_flush)
 			u->vm_flush(vm);
 }
+
+void vm_units_release(struct vm *vm)
+{
+	const struct vdev_unit *u;
+
+	for_each_vdev_unit(u)
+		if (u->vm_release)
+			u->vm_release(vm);
+}

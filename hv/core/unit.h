@@ -21,6 +21,12 @@ struct vdev_unit {
 	void (*vcpu_reset)(struct vcpu *v);
 	/* Push out what is buffered (the UART's unfinished line) before the guest is reported on. */
 	void (*vm_flush)(struct vm *vm);
+	/*
+	 * The guest ended (its vCPUs are off; its memory goes next): drop what
+	 * the device holds for this run.  vm->restart_request says whether the
+	 * guest reset itself and starts again (a disk keeps its writes then).
+	 */
+	void (*vm_release)(struct vm *vm);
 };
 
 #define DEFINE_VDEV_UNIT(n, ...)						\
@@ -38,5 +44,6 @@ int vm_units_create(struct vm *vm);
 void vm_units_reset(struct vm *vm);
 void vcpu_units_reset(struct vcpu *v);
 void vm_units_flush(struct vm *vm);
+void vm_units_release(struct vm *vm);
 
 #endif

@@ -37,6 +37,8 @@ struct vlapic;
 struct vioapic;
 struct vuart;
 struct vplatform;
+struct vcpu_debug;
+struct vpci;
 
 struct vcpu {
 	struct vm *vm;
@@ -76,6 +78,11 @@ struct vcpu {
 	bool apicv;			/* on for this vCPU's VMCS */
 	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
 	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
+	/* SVI, RIP and RSP at the last slow-path entry (apicv_idt_vectoring()). */
+	uint8_t entry_svi;
+	uint64_t entry_rip, entry_rsp;
+	/* The debugger's hold on it (hv/vmx/debug.h); NULL unless debugged since its start. */
+	struct vcpu_debug *debug;
 	/* Last exit, for `vcpu` and failure dumps. */
 	uint32_t last_exit_reason;
 	uint64_t last_exit_qual;
@@ -94,6 +101,12 @@ struct vm {
 
 	/* The page the EPT maps at the xAPIC base for APIC virtualization; 0: none yet. */
 	uint64_t apic_access_pa;
+	/*
+	 * Set, never cleared while the guest runs, when a vCPU moved its xAPIC
+	 * base, disabled its APIC or entered x2APIC mode: the page is unmapped
+	 * and every vCPU emulates the xAPIC page from then on (hv/vmx/apicv.c).
+	 */
+	bool apic_page_off;
 
 	/* Guest memory (hv/mm/gmem.c): set up while mem_ready. */
 	bool mem_ready;
@@ -112,6 +125,7 @@ struct vm {
 	struct vioapic *ioapic;
 	struct vuart *uart;
 	struct vplatform *platform;
+	struct vpci *pci;		/* NULL: no PCI (no virtio device) */
 	/* The port and MMIO ranges they registered; set at vm_create(), read-only after. */
 	struct vm_io io;
 

@@ -21,6 +21,8 @@ int console_level = LOG_INFO;
 /* Serialises the UART and the ring; taken with interrupts off. */
 static spinlock_t console_lock = SPINLOCK_INIT_ORDER(LOCK_ORDER_CONSOLE);
 static bool console_busted;
+/* COM1 belongs to someone else (the GDB stub): messages go to the ring only. */
+static bool console_muted;
 
 /* Ring of (level byte, text, NUL) records; protected by console_lock. */
 static char log_ring[LOG_RING_SIZE];
@@ -53,6 +55,17 @@ static void console_unlock_irqrestore(uint64_t flags)
 void console_force_unlock(void)
 {
 	WRITE_ONCE(console_busted, true);
+	/* A fault or a panic says so on the line, whoever has it. */
+	WRITE_ONCE(console_muted, false);
+}
+
+void console_mute(bool mute)
+{
+	uint64_t flags = console_lock_irqsave();
+
+	/* Under the lock: a message being written when the line changes hands ends first. */
+	console_muted = mute;
+	console_unlock_irqrestore(flags);
 }
 
 static void ring_put(int level, const char *s, size_t n)
@@ -67,7 +80,8 @@ void console_write(const char *s, size_t n)
 {
 	uint64_t flags = console_lock_irqsave();
 
-	serial_write(s, n);
+	if (!console_muted)
+		serial_write(s, n);
 	console_unlock_irqrestore(flags);
 }
 
@@ -79,7 +93,7 @@ int vprintk(int level, const char *fmt, va_list ap)
 	uint64_t flags = console_lock_irqsave();
 
 	ring_put(level, buf, len);
-	if (level <= console_level)
+	if (level <= console_level && !console_muted)
 		serial_write(buf, len);
 	console_unlock_irqrestore(flags);
 	return n;

@@ -10,6 +10,11 @@
 
 static struct hv_config boot_cfg;
 
+const struct hv_config *guests_config(void)
+{
+	return &boot_cfg;
+}
+
 void guests_boot(void)
 {
 	const struct boot_module *m = &boot_info->modules[0];

@@ -4,6 +4,7 @@
 #define HV_GUEST_GUEST_H
 
 struct vm;
+struct hv_config;
 
 /* Load its image, set up its memory and vCPUs, queue them; -1 with the reason printed. */
 int vm_start(struct vm *vm);
@@ -13,5 +14,7 @@ int vm_stop(struct vm *vm, const char *why);
 void vm_reap_all(void);
 /* Create the guests of hv.cfg and start the autostart ones (hv/guest/autostart.c). */
 void guests_boot(void);
+/* hv.cfg as read at boot (its global keys), or the defaults without one. */
+const struct hv_config *guests_config(void);
 
 #endif

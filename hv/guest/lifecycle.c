@@ -37,6 +37,8 @@ static void vm_reap(struct vm *vm)
 {
 	if (vm->mem_ready && all_vcpus_off(vm)) {
 		vm_units_flush(vm);
+		/* Devices first: nothing may reach the guest's memory once it is freed. */
+		vm_units_release(vm);
 		gmem_destroy(vm);
 	}
 }
@@ -76,6 +78,7 @@ int vm_start(struct vm *vm)
 	vm->warm_start = vm->restart_request;
 	vm->restart_request = false;
 	memset(&vm->boot, 0, sizeof(vm->boot));
+	vm->apic_page_off = false;	/* a fresh EPT (gmem_init()): the page may serve again */
 	vm_units_reset(vm);
 	err[0] = 0;
 	if (vmx_global_init(err, sizeof(err)) == 0 && gmem_init(vm, err, sizeof(err)) == 0) {
@@ -111,6 +114,7 @@ int vm_start(struct vm *vm)
 		v->halted = v->halt_if = v->intr_window = v->nmi_window = false;
 		v->nmi_queued = v->nmi_pending = 0;
 		v->requests = 0;
+		v->debug = NULL;	/* a debugger attaches to a running guest */
 		v->misc_enable = 1;		/* fast strings */
 		v->mtrr_def_type = 0xc06;	/* MTRRs and fixed ranges on, WB default */
 		vcpu_units_reset(v);
@@ -120,6 +124,7 @@ int vm_start(struct vm *vm)
 	if (err[0]) {
 		strncpy(vm->fail_reason, err, sizeof(vm->fail_reason) - 1);
 		vm->state = VM_FAILED;
+		vm_units_release(vm);
 		gmem_destroy(vm);
 		pr_err("guest %s refused: %s\n", vm->cfg.name, err);
 		return -1;

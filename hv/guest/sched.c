@@ -12,6 +12,7 @@
 #include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
+#include "hv/vmx/debug.h"
 #include "hv/vmx/vmx.h"
 #include "lib/printk.h"
 #include "smp/apic.h"
@@ -57,6 +58,10 @@ void sched_init(void)
 /* Has v something to do?  Its own CPU only (the timer state is the owner's). */
 static bool vcpu_ready(struct vcpu *v)
 {
+	int dbg = vcpu_debug_sched(v);
+
+	if (dbg)
+		return dbg > 0;
 	if (READ_ONCE(v->lapic->init_pending))
 		return true;
 	if (READ_ONCE(v->wait_sipi))
@@ -93,7 +98,8 @@ static uint64_t next_wakeup(struct run_queue *rq)
 	spin_lock(&rq->lock);
 	for (unsigned int i = 0; i < rq->n; i++) {
 		struct vcpu *v = rq->v[i];
-		uint64_t d = v->halted && v->halt_if ? lapic_next_deadline(v) : 0;
+		uint64_t d = v->halted && v->halt_if && vcpu_debug_sched(v) >= 0 ?
+			     lapic_next_deadline(v) : 0;
 
 		if (d && (!first || d < first))
 			first = d;

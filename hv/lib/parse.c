@@ -4,13 +4,9 @@
 
 static int digit_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
+	int d = hex_digit(c);
+
+	return d < 0 ? 99 : d;
 }
 
 static unsigned int suffix_shift(char c)

@@ -14,6 +14,18 @@
  */
 bool parse_u64(const char *s, uint64_t *out);
 
+/** hex_digit - the value of a hex digit (either case), or -1. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /** parse_int - parse_u64() with an optional + or - sign, in long range. */
 bool parse_int(const char *s, long *out);
 

@@ -175,7 +175,7 @@ static int build_page_tables(struct vm *vm, uint64_t at)
 static int write_acpi(struct vm *vm, char *err, unsigned int n)
 {
 	static uint8_t buf[8192];	/* vm_start runs on the control CPU only */
-	struct acpi_build_cfg c = { GUEST_ACPI_BASE, vm->cfg.vcpus };
+	struct acpi_build_cfg c = { GUEST_ACPI_BASE, vm->cfg.vcpus, config_has_pci(&vm->cfg) };
 	size_t len = acpi_build(buf, sizeof(buf), &c);
 
 	if (!len) {

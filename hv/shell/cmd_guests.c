@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shell commands for guests: guests, guest, vcpu, vmcs, exits, console, bench. */
 #include "hv/core/vm.h"
+#include "hv/gdb/session.h"
 #include "hv/guest/guest.h"
 #include "hv/lib/format.h"
 #include "hv/lib/parse.h"
@@ -37,6 +38,7 @@ int cmd_guests(int argc, char **argv)
 	pr_info("name             state    vCPUs  CPUs  memory   mode       pages  detail\n");
 	for (int i = 0; i < VM_MAX; i++) {
 		struct vm *vm = &vms[i];
+		const char *dbg = gdb_session_state(vm);
 		char cpus[32] = "";
 		size_t n = 0;
 
@@ -50,7 +52,7 @@ int cmd_guests(int argc, char **argv)
 			(unsigned long long)(vm->cfg.memory >> 20), config_mode_name(vm->cfg.mode),
 			(unsigned long long)(vm->mem_ready ? READ_ONCE(vm->mem.st.resident) : 0),
 			vm->state == VM_FAILED ? vm->fail_reason :
-			vm->state == VM_EXITED ? "exit status" : "");
+			vm->state == VM_EXITED ? "exit status" : dbg ? dbg : "");
 		if (vm->state == VM_EXITED)
 			pr_info("%-16s exit status %d\n", "", vm->exit_status);
 	}

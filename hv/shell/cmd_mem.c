@@ -285,9 +285,10 @@ void shell_mem_reclaim_report(void)
 			continue;
 		memslot_stats(&vms[i].mem, &st, NULL);
 		pr_info("  %-16s resident %llu, evicted %llu, populated %llu, evictions %llu, "
-			"refaults %llu, zero %llu\n", vms[i].cfg.name, (ull)st.resident,
-			(ull)st.evicted, (ull)st.populated, (ull)st.evictions, (ull)st.refaults,
-			(ull)st.zero_evictions);
+			"refaults %llu, zero %llu, given back %llu\n", vms[i].cfg.name,
+			(ull)st.resident, (ull)st.evicted, (ull)st.populated, (ull)st.evictions,
+			(ull)st.refaults, (ull)st.zero_evictions, (ull)st.discarded);
+		shell_mem_devices_report(&vms[i]);
 	}
 	gmem_totals(&tot);
 	pr_info("reclaim: evicted %llu (zero %llu), refaulted %llu, resident %llu, in store %llu, "
@@ -307,6 +308,7 @@ void shell_mem_reclaim_report(void)
 			(ull)(zs.handles * 100 / (zs.data_pages + zs.meta_pages)) % 100);
 	else
 		pr_info("\n");
+	shell_mem_disks_report();
 	pr_info("EPT shootdowns: %llu flushes, %llu IPIs, %llu INVEPTs\n", (ull)ts.flushes,
 		(ull)ts.ipis, (ull)ts.invept);
 }

@@ -280,16 +280,22 @@ int cmd_vcpu(int argc, char **argv);
 int cmd_vmcs(int argc, char **argv);
 int cmd_exits(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_gdb(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_ept(int argc, char **argv);
 int cmd_age(int argc, char **argv);
 int cmd_reclaim(int argc, char **argv);
 int cmd_rmap(int argc, char **argv);
 int cmd_page(int argc, char **argv);
+int cmd_pci(int argc, char **argv);
+int cmd_virtio(int argc, char **argv);
+int cmd_balloon(int argc, char **argv);
 
 const struct shell_cmd shell_cmds[] = {
 	{ "acpi", NULL, "show what the ACPI tables said", cmd_acpi },
 	{ "age", "[NAME]", "one aging pass (EPT accessed bits), then the generations", cmd_age },
+	{ "balloon", "NAME [SIZE]", "a guest's balloon and statistics, or the memory it may keep",
+	  cmd_balloon },
 	{ "bench", "exit", "time the CPUID exit round trip (runs guest 'bench')", cmd_bench },
 	{ "cfg", NULL, "show hv.cfg and the files it named", cmd_cfg },
 	{ "console", "NAME", "attach the terminal to a guest's serial line (Ctrl-] detaches)",
@@ -299,12 +305,15 @@ const struct shell_cmd shell_cmds[] = {
 	  "EPT roots, a walk, a zap of a range, a new root while the guest runs", cmd_ept },
 	{ "exits", "[NAME]", "VM exits per reason, per guest", cmd_exits },
 	{ "fault", "ud|gp|pf|de|bp|wp [CPU]", "raise a deliberate fault (tests the dump)", cmd_fault },
+	{ "gdb", "NAME [com1|com2]", "stop a guest for GDB on a serial line (COM1: until it detaches)",
+	  cmd_gdb },
 	{ "guest", "start|stop|restart NAME...", "start, stop or restart guests", cmd_guest },
 	{ "guests", NULL, "list guests: state, vCPUs, CPUs, memory", cmd_guests },
 	{ "help", "[command]", "list commands, or explain one", cmd_help },
 	{ "log", "[err|warn|info|debug]", "show the message log, or set the console level", cmd_log },
 	{ "mem", NULL, "physical memory, guest memory and reclaim figures", cmd_mem },
 	{ "page", "NAME GPA", "where a guest page is: resident, evicted, zero", cmd_page },
+	{ "pci", "NAME", "a guest's PCI devices: IDs, BARs, MSI-X, INTx", cmd_pci },
 	{ "poweroff", NULL, "power the machine off (ACPI S5, else emulator exit)", cmd_poweroff },
 	{ "reboot", NULL, "reset the machine", cmd_reboot },
 	{ "reclaim", "N", "evict N guest pages (oldest generation first) to the store", cmd_reclaim },
@@ -312,6 +321,7 @@ const struct shell_cmd shell_cmds[] = {
 	{ "uptime", NULL, "time since the hypervisor started", cmd_uptime },
 	{ "vcpu", "NAME N", "registers of a guest's vCPU", cmd_vcpu },
 	{ "version", NULL, "hypervisor and loader versions", cmd_version },
+	{ "virtio", "NAME", "a guest's virtio devices: status, queues, requests, errors", cmd_virtio },
 	{ "vmcs", "CPU", "decoded fields of the VMCS current on a CPU", cmd_vmcs },
 	{ "vmx", NULL, "VT-x state per CPU and decoded capabilities", cmd_vmx },
 };

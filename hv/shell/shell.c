@@ -8,6 +8,7 @@
 #include "hv/cpu/console.h"
 #include "hv/cpu/serial.h"
 #include "hv/cpu/trap.h"
+#include "hv/gdb/session.h"
 #include "hv/guest/guest.h"
 #include "hv/mm/gmem.h"
 #include "hv/shell/line_edit.h"
@@ -68,8 +69,12 @@ void shell_run(void)
 		pr_info("shell: the last command faulted; the shell goes on\n");
 	line_edit_prompt(&editor);
 	for (;;) {
-		int c = serial_getc();
 		struct vm *attached = READ_ONCE(console_vm);
+		int c;
+
+		if (gdb_session_poll())		/* GDB gave COM1 back */
+			line_edit_prompt(&editor);
+		c = gdb_session_owns_console() ? -1 : serial_getc();
 
 		if (c < 0) {
 			if (deadline_passed(next_reap)) {
@@ -103,8 +108,8 @@ void shell_run(void)
 		switch (line_edit_feed(&editor, (char)c)) {
 		case LE_LINE:
 			run_line(editor.buf);
-			/* `console NAME` hands the terminal over: the guest prompts now. */
-			if (!READ_ONCE(console_vm))
+			/* `console NAME` and `gdb NAME com1` hand the line over: no prompt. */
+			if (!READ_ONCE(console_vm) && !gdb_session_owns_console())
 				line_edit_prompt(&editor);
 			break;
 		case LE_INTERRUPT:

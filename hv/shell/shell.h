@@ -15,5 +15,9 @@ extern const unsigned int shell_ncmds;
 
 /* The guest-memory half of `mem` (hv/shell/cmd_mem.c). */
 void shell_mem_reclaim_report(void);
+/* What `mem` shows of a guest's devices and of the disks (hv/shell/cmd_virtio.c). */
+struct vm;
+void shell_mem_devices_report(struct vm *vm);
+void shell_mem_disks_report(void);
 
 #endif

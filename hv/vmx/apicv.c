@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* APIC virtualization (hv/vmx/apicv.h). */
+#include "ept/invalidate.h"
 #include "hv/core/guest_boot.h"
 #include "hv/core/io.h"
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
 #include "hv/cpu/vmx_caps.h"
+#include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
 #include "hv/vmx/apicv.h"
 #include "hv/vmx/mmio.h"
@@ -66,16 +68,41 @@ void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2)
 	vmwrite(GUEST_INTR_STATUS, 0);
 }
 
+/* Take the APIC-access page out of every root of @vm, as the shell's `ept zap` does. */
+static void unmap_apic_page(struct vm *vm)
+{
+	uint64_t gfn = GUEST_LAPIC_BASE >> PAGE_SHIFT;
+	bool opened = ept_invalidate_begin(&vm->ept, gfn, gfn + 1);
+
+	ept_invalidate_end(&vm->ept, gfn, gfn + 1, opened);
+}
+
+/*
+ * One page serves the whole guest at the default base, but each vCPU's
+ * xAPIC answers at its own base: once one leaves the default (or turns its
+ * xAPIC off), that base must reach the model for every vCPU, and the old
+ * one must read as unassigned.  The flag goes first, so that a fault that
+ * missed it and maps the page again finds it after (apicv_fault_apic_page()).
+ */
+static void stop_apic_page(struct vm *vm)
+{
+	if (!__atomic_exchange_n(&vm->apic_page_off, true, __ATOMIC_SEQ_CST))
+		unmap_apic_page(vm);
+}
+
 void apicv_before_entry(struct vcpu *v)
 {
 	struct vlapic *l = v->lapic;
 	int rvi, svi;
 	uint16_t status;
 	uint64_t tmr[4];
-	/* A relocated xAPIC is emulated: the APIC-access page stays at the default base. */
 	bool xapic = lapic_xapic_mmio(v) &&
 		     (v->lapic->apic_base & ~0xfffULL) == GUEST_LAPIC_BASE;
 
+	/* A relocated, disabled or x2APIC local APIC: the page goes, for the whole guest. */
+	if (!xapic && !READ_ONCE(v->vm->apic_page_off))
+		stop_apic_page(v->vm);
+	xapic = xapic && !READ_ONCE(v->vm->apic_page_off);
 	lapic_sync_posted(v);
 	/*
 	 * RVI: the highest requested vector, which the CPU delivers when the
@@ -87,6 +114,9 @@ void apicv_before_entry(struct vcpu *v)
 	/* Always written: the CPU moves RVI and SVI itself as it delivers and retires. */
 	status = (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
 	vmwrite(GUEST_INTR_STATUS, status);
+	v->entry_svi = (uint8_t)(status >> 8);
+	v->entry_rip = vmread(GUEST_RIP);
+	v->entry_rsp = vmread(GUEST_RSP);
 	/* Level-triggered vectors end with an exit, for the I/O APIC's Remote IRR. */
 	lapic_get_tmr(l, tmr);
 	for (unsigned int i = 0; i < 4; i++) {
@@ -95,7 +125,7 @@ void apicv_before_entry(struct vcpu *v)
 			v->eoi_exit[i] = tmr[i];
 		}
 	}
-	/* In x2APIC mode or disabled, the xAPIC page is not the APIC's (SDM 29.5). */
+	/* In x2APIC mode, disabled or moved, the xAPIC page is not the APIC's (SDM 29.5). */
 	if (xapic != v->apic_access_on) {
 		uint32_t proc2 = (uint32_t)vmread(SECONDARY_VM_EXEC_CONTROL);
 
@@ -105,9 +135,47 @@ void apicv_before_entry(struct vcpu *v)
 	}
 }
 
+/*
+ * Virtual-interrupt delivery of V sets SVI to V before the IDT is read
+ * (SDM 29.2.2); an exit during it reports an external interrupt with vector
+ * V (SDM 27.2.4), and V is still SVI: the guest ran no instruction since.
+ * Bochs 2.7 records nothing for this delivery (VMX_Deliver_Virtual_Interrupt()
+ * never calls VMexit_Event()) and reports the last event it did record,
+ * of any type and vector.  So: a delivery whose type is external interrupt
+ * re-injects SVI, which on real hardware is the vector reported anyway;
+ * and one reported with another type while SVI moved and the guest is
+ * where the entry left it (RIP, RSP) was that virtual interrupt too.
+ */
+uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt)
+{
+	uint8_t svi = (uint8_t)(vmread(GUEST_INTR_STATUS) >> 8);
+	uint32_t type = (idt >> 8) & 7;
+
+	if (!v->apicv || !svi)
+		return idt;
+	if (type != 0 && (svi == v->entry_svi || vmread(GUEST_RIP) != v->entry_rip ||
+			  vmread(GUEST_RSP) != v->entry_rsp))
+		return idt;
+	return INTR_INFO_VALID | INTR_TYPE_EXT_INTR | svi;
+}
+
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa)
 {
-	return v->apicv && v->apic_access_on && (gpa & ~0xfffULL) == GUEST_LAPIC_BASE;
+	return v->apicv && v->apic_access_on && !READ_ONCE(v->vm->apic_page_off) &&
+	       (gpa & ~0xfffULL) == GUEST_LAPIC_BASE;
+}
+
+int apicv_fault_apic_page(struct vcpu *v, uint64_t gpa, uint64_t qual)
+{
+	int rc = gmem_fault(v, gpa, qual) ? 1 : 0;
+
+	/*
+	 * Mapped after stop_apic_page() zapped it?  Then its flag was set
+	 * before our mmu_lock section began: we see it, and zap again.
+	 */
+	if (READ_ONCE(v->vm->apic_page_off))
+		unmap_apic_page(v->vm);
+	return rc;
 }
 
 /*

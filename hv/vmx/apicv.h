@@ -26,8 +26,16 @@ void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2);
  * xAPIC page answers.
  */
 void apicv_before_entry(struct vcpu *v);
+/*
+ * After an exit during event delivery: the IDT-vectoring information to
+ * re-inject, @idt as the CPU reported it or the virtual interrupt whose
+ * delivery the exit cut short.
+ */
+uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt);
 /* Is the xAPIC page at @gpa to be mapped (to the APIC-access page) rather than emulated? */
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa);
+/* Map it, on an EPT violation there; 1: the guest was stopped. */
+int apicv_fault_apic_page(struct vcpu *v, uint64_t gpa, uint64_t qual);
 
 /* Exits 44 (APIC access), 45 (virtualized EOI), 56 (APIC write). */
 int apicv_handle_access(struct vcpu *v);

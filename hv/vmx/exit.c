@@ -13,6 +13,7 @@
 #include "hv/mm/gmem.h"
 #include "hv/vdev/lapic.h"
 #include "hv/vmx/apicv.h"
+#include "hv/vmx/debug.h"
 #include "hv/vmx/gva.h"
 #include "hv/vmx/hypercall.h"
 #include "hv/vmx/mmio.h"
@@ -32,10 +33,12 @@
 #define EXIT_HLT		12
 #define EXIT_VMCALL		18
 #define EXIT_CR_ACCESS		28
+#define EXIT_DR_ACCESS		29
 #define EXIT_IO			30
 #define EXIT_RDMSR		31
 #define EXIT_WRMSR		32
 #define EXIT_INVALID_STATE	33
+#define EXIT_MTF		37
 #define EXIT_APIC_ACCESS	44
 #define EXIT_VIRTUALIZED_EOI	45
 #define EXIT_EPT_VIOLATION	48
@@ -87,7 +90,8 @@ static int handle_ext_intr(struct vcpu *v)
 
 static int handle_nmi(struct vcpu *v)
 {
-	(void)v;
+	if (vmx_debug_exception(v) == 0)	/* #BP or #DB while a debugger is attached */
+		return 0;
 	if (READ_ONCE(panic_in_progress))
 		cpu_halt_forever();
 	return 0;
@@ -337,14 +341,30 @@ static int handle_io(struct vcpu *v)
 #define EPT_QUAL_GLA_VALID	(1ULL << 7)
 #define EPT_QUAL_GLA_ACCESS	(1ULL << 8)
 
+/*
+ * A fault-like exit whose instruction runs again: it has raised no debug
+ * trap yet, and one from the instruction before it was delivered before it
+ * began, unless MOV SS blocked it (SDM 27.3.4: the CPU saves zero then).
+ * Bochs 2.7 saves the single step it scheduled for the faulting
+ * instruction; kept, it would be delivered before the instruction and again
+ * after it.
+ */
+static void drop_pending_dbg_of_refault(void)
+{
+	if (!(vmread(GUEST_INTERRUPTIBILITY_INFO) & BLOCK_MOV_SS))
+		vmwrite(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+}
+
 static int handle_ept_violation(struct vcpu *v)
 {
 	uint64_t gpa = vmread(GUEST_PHYSICAL_ADDRESS), q = vmread(EXIT_QUALIFICATION);
 	const struct mmio_range *dev = NULL;
 
 	/* The xAPIC page under APIC virtualization: map the APIC-access page there, once. */
-	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa))
-		return gmem_fault(v, gpa, q) ? 1 : 0;
+	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa)) {
+		drop_pending_dbg_of_refault();
+		return apicv_fault_apic_page(v, gpa, q);
+	}
 	if (gpa >= v->vm->cfg.memory) {
 		dev = vm_find_mmio(v, gpa);
 		/*
@@ -359,6 +379,7 @@ static int handle_ept_violation(struct vcpu *v)
 	}
 	if (dev)
 		return mmio_emulate(v, dev, gpa);
+	drop_pending_dbg_of_refault();
 	return gmem_fault(v, gpa, q) ? 1 : 0;
 }
 
@@ -395,6 +416,8 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[19] = inject_ud, [20] = inject_ud, [21] = inject_ud, [22] = inject_ud,
 	[23] = inject_ud, [24] = inject_ud, [25] = inject_ud, [26] = inject_ud,
 	[27] = inject_ud, [50] = inject_ud, [53] = inject_ud, [59] = inject_ud,
+	[EXIT_DR_ACCESS] = vmx_debug_dr_exit,
+	[EXIT_MTF] = vmx_debug_mtf_exit,
 	[EXIT_CR_ACCESS] = exit_cr_access,
 	[EXIT_IO] = handle_io,
 	[EXIT_RDMSR] = exit_rdmsr,

@@ -39,10 +39,13 @@ static int write_phys(void *opaque, uint64_t gpa, const void *buf, unsigned int 
  * The emulated devices' registers are 32 bits wide at 4-byte alignment.  A
  * narrower aligned access reads the low bytes and writes zero-extended; a
  * wider or misaligned one is undefined on hardware: it reads 0 and writes
- * nothing.
+ * nothing.  Sized devices (PCI) take 1, 2 and 4 bytes at natural alignment as
+ * they come, and an aligned 8-byte access as two 4-byte ones, low half first.
  */
-static bool register_access(uint64_t gpa, unsigned int size)
+static bool register_access(const struct mmio_ops *ops, uint64_t gpa, unsigned int size)
 {
+	if (ops->sized)
+		return !(gpa & (size - 1));
 	return size <= 4 && !(gpa & 3);
 }
 
@@ -55,10 +58,19 @@ static int dev_read(void *opaque, uint64_t gpa, unsigned int size, uint64_t *val
 	*val = 0;
 	if (ops->any_size) {
 		*val = ops->read(a->v, off, size);
-	} else if (register_access(gpa, size)) {
+		return 0;
+	}
+	if (!register_access(ops, gpa, size))
+		return 0;
+	if (!ops->sized) {
 		uint64_t r = (uint32_t)ops->read(a->v, off, 4);
 
 		*val = size == 4 ? r : r & ((1ULL << (8 * size)) - 1);
+	} else if (size == 8) {
+		*val = (uint32_t)ops->read(a->v, off, 4);
+		*val |= (uint64_t)(uint32_t)ops->read(a->v, off + 4, 4) << 32;
+	} else {
+		*val = ops->read(a->v, off, size);
 	}
 	return 0;
 }
@@ -69,10 +81,20 @@ static int dev_write(void *opaque, uint64_t gpa, unsigned int size, uint64_t val
 	const struct mmio_ops *ops = a->dev->ops;
 	uint64_t off = gpa - vm_mmio_base(a->v, a->dev);
 
-	if (ops->any_size)
+	if (ops->any_size) {
 		ops->write(a->v, off, size, val);
-	else if (register_access(gpa, size))
+		return 0;
+	}
+	if (!register_access(ops, gpa, size))
+		return 0;
+	if (!ops->sized) {
 		ops->write(a->v, off, 4, (uint32_t)val);
+	} else if (size == 8) {
+		ops->write(a->v, off, 4, (uint32_t)val);
+		ops->write(a->v, off + 4, 4, val >> 32);
+	} else {
+		ops->write(a->v, off, size, val);
+	}
 	return 0;
 }
 

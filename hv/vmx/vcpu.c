@@ -16,6 +16,7 @@
 #include "hv/mm/tlb.h"
 #include "hv/vdev/lapic.h"
 #include "hv/vmx/apicv.h"
+#include "hv/vmx/debug.h"
 #include "hv/vmx/vmcs.h"
 #include "hv/vmx/vmx.h"
 #include "lib/printk.h"
@@ -488,10 +489,10 @@ static void vmcs_load(struct vcpu *v)
  * ended NMI blocking (exit qualification bit 12): it runs again, so the
  * blocking comes back (SDM 27.2.3).
  */
-static void complete_exit(uint32_t reason)
+static void complete_exit(struct vcpu *v, uint32_t reason)
 {
 	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
-	uint32_t type = (idt >> 8) & 7;
+	uint32_t type;
 
 	if (!(idt & INTR_INFO_VALID)) {
 		if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION &&
@@ -500,6 +501,8 @@ static void complete_exit(uint32_t reason)
 				vmread(GUEST_INTERRUPTIBILITY_INFO) | BLOCK_NMI);
 		return;
 	}
+	idt = apicv_idt_vectoring(v, idt);
+	type = (idt >> 8) & 7;
 	if (type == 2)
 		vmwrite(GUEST_INTERRUPTIBILITY_INFO,
 			vmread(GUEST_INTERRUPTIBILITY_INFO) & ~(uint64_t)BLOCK_NMI);
@@ -553,6 +556,10 @@ static void inject_events(struct vcpu *v)
 	uint32_t block;
 	int vec;
 
+	if (vmx_debug_events_held(v)) {
+		set_windows(v, false, false);
+		return;
+	}
 	lapic_timer_update(v);
 	if (v->apicv) {
 		/* The CPU delivers the APIC's interrupts itself (virtual-interrupt delivery). */
@@ -675,6 +682,8 @@ void vcpu_run_slice(struct vcpu *v)
 		uint32_t reason;
 		int rc;
 
+		if (vmx_debug_hold(v))		/* a debugger holds it: off the CPU */
+			break;
 		if (!take_init_sipi(v))
 			break;
 		if (v->halted) {
@@ -711,7 +720,7 @@ void vcpu_run_slice(struct vcpu *v)
 			break;
 		}
 		if (fast == FASTPATH_NONE) {
-			complete_exit(reason);
+			complete_exit(v, reason);
 			/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
 			__asm__ __volatile__("sti; nop; cli" ::: "memory");
 			if (vmx_exit_dispatch(v, reason))

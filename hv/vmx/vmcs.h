@@ -107,6 +107,8 @@ enum vmcs_field {
 #define INTR_TYPE_EXT_INTR		(0u << 8)
 #define INTR_TYPE_NMI			(2u << 8)
 #define INTR_TYPE_HW_EXCEPTION		(3u << 8)
+#define INTR_TYPE_PRIV_SW_EXC		(5u << 8)	/* INT1 (ICEBP) */
+#define INTR_TYPE_MASK			(7u << 8)
 
 /* Interruptibility state (SDM 24.4.2, table 24-3). */
 #define BLOCK_STI			(1u << 0)

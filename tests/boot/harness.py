@@ -9,11 +9,13 @@ deadline: an emulator that hangs is killed, never waited on forever.
 """
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -49,7 +51,7 @@ class Machine:
     """An emulator running the hypervisor, with its serial line as a socket."""
 
     def __init__(self, kind='qemu', media='usb', cpus=4, mem=512, timeout=180,
-                 extra=None, iso='hv.iso', ips=None, quiet=False):
+                 extra=None, iso='hv.iso', ips=None, quiet=False, com2=False):
         self.kind, self.media, self.cpus, self.mem = kind, media, cpus, mem
         self.ips, self.quiet = ips, quiet
         self.deadline = time.time() + timeout
@@ -58,6 +60,10 @@ class Machine:
         self.out = b''          # everything received, ANSI stripped
         self.pos = 0            # how far expect() has consumed
         self.sock = None
+        # com2 (Bochs): a second serial line, a socket too (self.sock2), for the GDB stub.
+        self.com2 = com2
+        self.port2 = free_port() if com2 else None
+        self.sock2 = None
         self.started = time.time()
         self.extra = extra or []
         self.iso = iso
@@ -71,12 +77,15 @@ class Machine:
                                          stdout=open(os.path.join(self.tmp, 'emu.out'), 'wb'),
                                          stderr=subprocess.STDOUT, cwd=self.tmp)
             try:
-                self._connect()
+                self.sock = self._connect(self.port)
+                if self.com2:
+                    self.sock2 = self._connect(self.port2)
                 return
             except RuntimeError:
                 if attempt == 2 or not PORT_BUSY.search(self.emu_output()):
                     raise
                 self.port = free_port()
+                self.port2 = free_port() if com2 else None
 
     # ---- emulator command lines ----
     def _qemu_cmd(self):
@@ -106,20 +115,21 @@ class Machine:
         with open(rc, 'w') as f:
             f.write(bochsrc(self.cpus, self.mem, f'{BUILD}/{self.iso}',
                             f'socket-server, dev=127.0.0.1:{self.port}',
-                            os.path.join(self.tmp, 'bochs.log'), self.ips, self.quiet))
+                            os.path.join(self.tmp, 'bochs.log'), self.ips, self.quiet,
+                            f'socket-server, dev=127.0.0.1:{self.port2}' if self.com2 else None))
         with open(os.path.join(self.tmp, 'dbg.rc'), 'w') as f:
             f.write('c\nquit\n')
         return ['bochs-bin', '-q', '-f', rc, '-rc', os.path.join(self.tmp, 'dbg.rc')]
 
-    def _connect(self):
+    def _connect(self, port):
         while time.time() < self.deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f'{self.kind} exited early ({self.proc.returncode}): '
                                    + self.emu_output()[-2000:])
             try:
-                self.sock = socket.create_connection(('127.0.0.1', self.port), timeout=1)
-                self.sock.settimeout(0.2)
-                return
+                sock = socket.create_connection(('127.0.0.1', port), timeout=1)
+                sock.settimeout(0.2)
+                return sock
             except OSError:
                 time.sleep(0.2)
         raise Timeout('could not connect to the serial port')
@@ -197,6 +207,11 @@ class Machine:
         self.expect(re.escape(PROMPT), timeout)
         return self.out[start:self.pos - len(PROMPT)].decode(errors='replace')
 
+    def inject(self, data):
+        """Bytes another reader took off the serial line (a Relay), as if _pump had."""
+        self.logf.write(data)
+        self.out += ANSI.sub(b'', data).replace(b'\r', b'')
+
     def wait_exit(self, timeout=30):
         end = min(self.deadline, time.time() + timeout)
         while time.time() < end:
@@ -217,6 +232,8 @@ class Machine:
             self.proc.wait()
         if self.sock:
             self.sock.close()
+        if self.sock2:
+            self.sock2.close()
         self.logf.close()
         if os.environ.get('HV_KEEP_TMP'):
             print(f'# kept {self.tmp}')
@@ -230,15 +247,139 @@ class Machine:
         self.close()
 
 
-def bochsrc(cpus, mem, iso, com1, log, ips=None, quiet=False):
+class Relay:
+    """A TCP port for GDB, bridged to a serial line's socket by a thread.
+
+    Bochs' socket-server serial port takes one client for its whole run (and
+    dies of SIGPIPE when it leaves), so GDB cannot connect to the line the
+    harness holds: it connects to 127.0.0.1:port here.  once=True: the relay
+    ends when that GDB disconnects, and whatever the line sent after it is
+    in `tail` (for Machine.inject), so the caller can go on reading the line
+    itself (COM1 handed back to the shell).  Otherwise GDB may reconnect, and
+    what the line sends while no GDB is there is dropped.
+    """
+
+    def __init__(self, serial_sock, once=False, port=0):
+        self.serial, self.once = serial_sock, once
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(('127.0.0.1', port))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.client = None
+        self.tail = b''
+        self.log = b''          # every byte the line sent while relayed
+        self.sent = self.received = 0
+        self.done = threading.Event()
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while not self._stop:
+                rl = [self.serial, self.listener] + ([self.client] if self.client else [])
+                ready, _, _ = select.select(rl, [], [], 0.2)
+                if self.client in ready:
+                    data = self.client.recv(65536)
+                    if not data:
+                        self.client.close()
+                        self.client = None
+                        if self.once:
+                            break
+                    else:
+                        self.serial.sendall(data)
+                        self.sent += len(data)
+                if self.listener in ready:
+                    conn, _ = self.listener.accept()
+                    if self.client:
+                        self.client.close()
+                    self.client = conn
+                if self.serial in ready:
+                    data = self.serial.recv(65536)
+                    if not data:
+                        break
+                    self.received += len(data)
+                    self.log += data
+                    if self.client:
+                        self.client.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self.done.set()
+
+    def wait(self, timeout):
+        """Until the GDB of a once-relay has gone; then what the line said since."""
+        self.done.wait(timeout)
+        self.close()
+        try:
+            self.serial.setblocking(False)
+            while True:
+                data = self.serial.recv(65536)
+                if not data:
+                    break
+                self.tail += data
+        except (BlockingIOError, OSError):
+            pass
+        finally:
+            self.serial.settimeout(0.2)
+        return self.tail
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        self.listener.close()
+        if self.client:
+            self.client.close()
+            self.client = None
+
+
+def run_gdb(target, cmds, elf=None, on_marker=None, idle=None, timeout=300):
+    """Debian's GDB in batch mode: `target remote TARGET`, then each command
+    (an error in one does not stop the next).  on_marker: {text: fn(process)}
+    called once GDB has printed the text (`echo` one before a `continue` to
+    act while the guest runs: SIGINT to the process is Ctrl-C).  idle: called
+    while waiting (read a serial line meanwhile).  Returns what GDB printed."""
+    args = ['gdb', '-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set confirm off',
+            '-ex', 'set remotetimeout 30', '-ex', f'target remote {target}']
+    for c in cmds:
+        args += ['-ex', c]
+    if elf:
+        args.append(elf)
+    g = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, cwd=ROOT)
+    os.set_blocking(g.stdout.fileno(), False)
+    out, done, end = b'', set(), time.time() + timeout
+    while time.time() < end:
+        chunk = g.stdout.read()
+        if chunk:
+            out += chunk
+        for marker, fn in (on_marker or {}).items():
+            if marker not in done and marker.encode() in out:
+                done.add(marker)
+                fn(g)
+        if g.poll() is not None:
+            out += g.stdout.read() or b''
+            break
+        (idle or (lambda: time.sleep(0.05)))()
+    else:
+        g.kill()
+        g.wait()
+        out += b'\n(GDB killed at the deadline)'
+    return out.decode(errors='replace')
+
+
+def bochsrc(cpus, mem, iso, com1, log, ips=None, quiet=False, com2=None):
     """ips: emulated instructions per emulated second, which sets the TSC
     rate the guest sees (Bochs' default, 4 M, makes a 250 Hz kernel tick every
-    16 K instructions).  quiet: drop Bochs' per-exit error lines."""
+    16 K instructions).  quiet: drop Bochs' per-exit error lines.  com2: the
+    mode of a second serial port (Bochs waits for a client on each socket)."""
     # Only what the hypervisor uses: no sound (Bochs aborts in its ALSA mixer
     # thread on a machine without a sound card), no parallel port, gameport or
     # mouse.  rfb is the one headless display Debian builds; it tries ports
     # 5900-5949 in turn, so a busy 5900 or two Bochs at once do not matter.
     ips_opt = f', ips={ips}' if ips else ''
+    com2_line = f'com2: enabled=1, mode={com2}\n' if com2 else ''
     return f'''megs: {mem}
 romimage: file={OVMF_BOCHS}
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
@@ -246,7 +387,7 @@ cpu: model=corei7_skylake_x, count={cpus}, quantum=16, ignore_bad_msrs=1, reset_
 ata0-master: type=cdrom, path={iso}, status=inserted
 boot: cdrom
 com1: enabled=1, mode={com1}
-display_library: rfb, options="timeout=0"
+{com2_line}display_library: rfb, options="timeout=0"
 plugin_ctrl: speaker=0, parallel=0, gameport=0, sb16=0, es1370=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 mouse: enabled=0

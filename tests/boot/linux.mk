@@ -5,7 +5,7 @@
 # session); `make test-linux` runs the whole one (poweroff, reboot, the
 # overcommitted guest: four boots); `make test TEST_LINUX=1` adds it to `test`.
 LINUX_DIR	:= $(BUILD)/linux
-LINUX_FILES	:= $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img
+LINUX_FILES	:= $(LINUX_DIR)/vmlinuz $(LINUX_DIR)/initrd.img $(LINUX_DIR)/rootfs.img
 LINUX_ISOS	:= $(BUILD)/hv-linux.iso $(BUILD)/hv-linux-over.iso
 LINUX_TESTS	:= tests/boot/test_bochs_linux.py
 LINUX_QUICK	:= tests/boot/test_bochs_linux_quick.py
@@ -16,9 +16,15 @@ test: $(BUILD)/hv-linux.iso
 $(LINUX_DIR)/vmlinuz: scripts/linux-artefacts.sh
 	scripts/linux-artefacts.sh kernel
 
-$(LINUX_DIR)/initrd.img: scripts/linux-artefacts.sh scripts/mkinitramfs.py \
-			 $(wildcard tests/guests/linux/*)
+# The modules in the initramfs come from the kernel's own package.
+$(LINUX_DIR)/initrd.img: scripts/linux-artefacts.sh scripts/mkinitramfs.py scripts/kmods.py \
+			 $(LINUX_DIR)/vmlinuz $(wildcard tests/guests/linux/*)
 	scripts/linux-artefacts.sh initrd
+
+$(LINUX_DIR)/rootfs.img: scripts/linux-artefacts.sh scripts/mkinitramfs.py \
+			 tests/guests/linux/profile tests/guests/linux/hv-rootfs \
+			 tests/guests/linux/hvtest tests/guests/linux/inittab
+	scripts/linux-artefacts.sh rootfs
 
 $(BUILD)/hv-linux.iso: $(MEDIA_DEPS) $(LINUX_FILES) tests/guests/linux.cfg
 	scripts/mkimage.sh iso tests/guests/linux.cfg hv-linux.iso

@@ -116,6 +116,24 @@ CHECKS = {
         absent_hpet_reads_ones disabled_xapic_reads_ones reenabled_xapic_answers
         apic_base_move_accepted moved_xapic_answers_at_new_base old_xapic_base_reads_ones
         xapic_back_at_default_base apic_base_past_maxphyaddr_gp apic_base_reserved_low_bit_gp''',
+    'behave_pci': '''
+        pci_cf8_readback pci_host_bridge_ids pci_host_bridge_class
+        pci_absent_functions_read_ones pci_disabled_address_reads_ones pci_virtio_blk_ids
+        pci_virtio_revision pci_virtio_subsystem_vendor pci_byte_and_word_reads
+        pci_ecam_matches_conf1 pci_ecam_byte_and_word pci_ecam_absent_reads_ones
+        pci_ecam_write_seen_by_conf1 pci_bar0_sizing pci_bar_unimplemented_zero
+        pci_bar0_in_window pci_virtio_capabilities pci_msix_capability pci_intx_pin_a
+        virtio_reset_reads_zero virtio_offers_version_1 virtio_features_ok_refused
+        virtio_init_driver_ok virtio_one_queue virtio_get_id_status virtio_get_id_string
+        virtio_used_length virtio_read_status virtio_read_block_header virtio_read_block_body
+        virtio_write_reads_back virtio_read_past_end_ioerr virtio_unknown_type_unsupported
+        virtio_queue_vector virtio_msix_interrupt virtio_intx_interrupt
+        virtio_no_msi_with_msix_off virtio_loop_needs_reset
+        virtio_broken_device_ignores_requests virtio_reset_recovers
+        virtio_buffer_outside_memory_needs_reset virtio_avail_idx_jump_needs_reset
+        virtio_indirect_not_negotiated_needs_reset virtio_no_status_byte_needs_reset
+        virtio_ring_outside_memory_needs_reset virtio_ring_outside_memory_not_enabled
+        virtio_works_after_every_break''',
 }
 GUEST_TIMEOUT = 150
 

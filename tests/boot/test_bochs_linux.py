@@ -4,12 +4,16 @@
 Not in `make test`: `make test-linux` runs it (docs/linux-guests.md).  Each
 Linux boot is billions of Bochs instructions: minutes, not seconds.
 
-hv-linux.iso (tests/guests/linux.cfg): linux1 (1 vCPU, 128 MiB) boots to its
+hv-linux.iso (tests/guests/linux.cfg): linux1 (1 vCPU, 256 MiB) boots to its
 init line and the "linux# " prompt; `console linux1` reaches its shell
 (arithmetic, `uname -r`, the CPU count); Ctrl-] gives the terminal back to
-the hypervisor's shell; `poweroff` in the guest ends that guest only (exit
-status 0, `guests` says exited, the shell still answers).  linux2 (2 vCPUs)
-sees 2 CPUs, and `reboot` in it brings it back to the prompt.
+the hypervisor's shell.  Its virtio devices (docs/virtio.md): lspci, ext4 on
+the disk, the exits a 4 KiB read costs.  linux2 (2 vCPUs) boots beside it with
+its disk as root (root=/dev/vda) and sees 2 CPUs; they ping each other and move 10 MiB over nc (exits per packet);
+linux1's balloon inflates and deflates, free page reporting gives back what it
+frees; linux2 writes its disk, `reboot`s back to the prompt and finds what it
+wrote; `poweroff` in linux1 ends that guest only (exit status 0, `guests` says
+exited, the shell still answers).
 
 hv-linux-over.iso (tests/guests/linux-over.cfg, memory_limit = 112M): lnxover
 (256 MiB, about 86 MiB resident after its boot) boots and `memfill 64 2`
@@ -121,14 +125,157 @@ def detach_if_attached(m, name, since):
     m.expect(r'hv> ', 60)
 
 
+# --- devices (docs/virtio.md): each helper runs with the guest's console attached ---
+
+def check_lspci(m, name, want):
+    """lspci lists the host bridge and the virtio devices @want (device IDs)."""
+    out = guest(m, 'lspci')
+    log(f'{name}: lspci: ' + ' | '.join(out.strip().splitlines()))
+    ok = '1b36:0008' in out and all(f'1af4:{d}' in out for d in want)
+    r.ok(f'{name}_lspci_lists_devices', ok, out)
+
+
+def check_disk(m, name):
+    """ext4 on virtio-blk: read back against the initramfs, write, sync, remount, compare."""
+    out = guest(m, 'hvtest disk', 600)
+    r.ok(f'{name}_disk_mounts_and_reads', 'hvtest: hv-linux rootfs' in out and
+         'hvtest: disk busybox intact' in out, out)
+    r.ok(f'{name}_disk_write_sync_remount', 'survives a remount' in out, out)
+    r.ok(f'{name}_disk_trim_discards', 'hvtest: disk trimmed' in out, out)
+    out = guest(m, 'cat /sys/block/vda/serial; echo')
+    r.ok(f'{name}_disk_serial', 'hv-rootfs.img' in out, out)
+
+
+def check_root(m, name):
+    """The guest's root is its virtio disk, ext4, read-write (root=/dev/vda)."""
+    out = guest(m, 'hvtest root')
+    r.ok(f'{name}_root_on_virtio_disk', 'hvtest: root /dev/vda ext4 rw' in out, out)
+
+
+def net_up(m, name, ip):
+    out = guest(m, f'hvtest net {ip}')
+    r.ok(f'{name}_eth0_up', f'hvtest: eth0 {ip} up' in out, out)
+
+
+def check_ping(m, name, ip):
+    out = guest(m, f'ping -c 3 {ip}', 300)
+    r.ok(f'{name}_pings_{ip}', '3 packets received' in out, out)
+    rtt = re.search(r'round-trip min/avg/max = \S+', out)
+    log(f'{name} -> {ip}: ' + (rtt.group(0) if rtt else 'no round-trip line'))
+
+
+def transfer(m, src, src_ip, dst, mib):
+    """@dst fetches @mib MiB of random data from @src with nc: the md5sums must match."""
+    attach(m, src)
+    out = guest(m, f'hvtest serve {mib}', 600)
+    sent = re.search(r'hvtest: serving ([0-9a-f]{32})', out)
+    r.ok(f'{src}_nc_serves', sent, out)
+    detach(m, src)
+    attach(m, dst)
+    t = time.time()
+    out = guest(m, f'hvtest fetch {src_ip}', 3600)
+    got = re.search(r'hvtest: got ([0-9a-f]{32}) (\d+) bytes', out)
+    log(f'{src} -> {dst}: {mib} MiB in {time.time() - t:.1f} s')
+    r.ok(f'{dst}_nc_receives_{mib}_mib_intact', sent and got and got.group(1) == sent.group(1)
+         and int(got.group(2)) == mib << 20, out)
+    detach(m, dst)
+
+
+def resident(m, name):
+    """The guest's resident pages, as `mem` counts them."""
+    return num(rf'{name}\s+resident (\d+)', m.shell('mem'), 0)
+
+
+def check_reporting(m, name, mib):
+    """A guest that frees memory gives it back through free page reporting: what it
+    touched and freed must not stay resident (at least 80 % of it comes back)."""
+    before = resident(m, name)
+    attach(m, name)
+    out = guest(m, f'hvtest free {mib}', 1200)
+    r.ok(f'{name}_touches_and_frees_{mib}_mib', f'hvtest: freed {mib} MiB' in out, out)
+    guest(m, 'sleep 8')                 # Linux reports 2 s after pages come free
+    detach(m, name)
+    after = resident(m, name)
+    out = m.shell(f'balloon {name}')
+    log(f'{name}: resident {before} pages before touching {mib} MiB, {after} after freeing it')
+    log(' '.join(out.split()))
+    pages = mib << 8
+    r.ok(f'{name}_free_pages_reported_back', after - before <= pages // 5,
+         f'resident {before} -> {after} after {pages} pages were touched and freed\n{out}')
+    freed = num(r'free page reports \d+: \d+ pages \((\d+) held memory\)', out, 0)
+    r.ok(f'{name}_reporting_counted', freed >= pages * 4 // 5, out)
+
+
+def hv_device_views(m, name):
+    """The shell's pci and virtio views of the guest's devices, logged."""
+    out = m.shell(f'pci {name}')
+    for line in out.splitlines()[1:]:
+        log('  ' + line.rstrip())
+    r.ok(f'{name}_pci_command', 'virtio-blk' in out and 'MSI-X' in out and 'enabled' in out, out)
+    out = m.shell(f'virtio {name}')
+    for line in out.splitlines()[1:]:
+        log('  ' + line.rstrip())
+    r.ok(f'{name}_virtio_no_errors', 'driver-ok' in out and 'needs reset' not in out and
+         'errors 0,' in out, out)
+
+
+def exit_counts(m, name):
+    """The guest's VM exits so far, per reason name, and their sum."""
+    counts = {}
+    for mt in re.finditer(r'(?m)^\s+\d+ (.+?)\s+(\d+)\s*$', m.shell(f'exits {name}')):
+        counts[mt.group(1)] = int(mt.group(2))
+    return counts, sum(counts.values())
+
+
+def exits_between(before, after):
+    """Reasons and counts that changed, largest first, as text."""
+    diff = {k: after[0].get(k, 0) - before[0].get(k, 0) for k in after[0]}
+    return ', '.join(f'{k} {v}' for k, v in sorted(diff.items(), key=lambda kv: -kv[1]) if v)
+
+
+def bench_read_exits(m, name, n):
+    """VM exits per 4 KiB direct read of the disk: the run of N reads less a run of 0
+    (the typing, the echo and the prompt cost the same in both)."""
+    runs = []
+    for count in (0, n):
+        e0 = exit_counts(m, name)
+        attach(m, name)
+        out = guest(m, f'hvtest rdbench {count}', 1200)
+        detach(m, name)
+        e1 = exit_counts(m, name)
+        runs.append((e1[1] - e0[1], exits_between(e0, e1)))
+        if count:
+            r.ok(f'{name}_disk_reads_{n}_blocks', f'hvtest: read {n} blocks' in out, out)
+            log(f'{name}: ' + out.strip())
+            mt = re.search(r'in (\d+\.\d+) s', out)
+            if mt and float(mt.group(1)) > 0:
+                log(f'figure disk_direct_read_kib_per_guest_s {n * 4 / float(mt.group(1)):.0f}')
+    per = (runs[1][0] - runs[0][0]) / n
+    log(f'{name}: {n} direct 4 KiB reads: {runs[1][0]} exits ({runs[1][1]}); '
+        f'0 reads: {runs[0][0]} exits')
+    log(f'figure exits_per_4k_read {per:.2f}')
+    return per
+
+
+def port_frames(m, name):
+    """Frames the guest's port sent and received, from `virtio NAME`."""
+    out = m.shell(f'virtio {name}')
+    return num(r'sent (\d+) \(', out, 0) + num(r'received (\d+) \(', out, 0)
+
+
 def main_session():
-    with Machine('bochs', 'iso', cpus=4, mem=512, timeout=3 * BOOT + 1200,
+    """`make test-linux`: linux1 boots alone and shows its devices, disk and the
+    exits a disk read costs; linux2 boots beside it; they ping each other and move
+    10 MiB (exits per packet); linux1's balloon inflates and deflates and free page
+    reporting gives back what it frees; linux2 writes its disk, reboots and finds
+    it there; linux2 stops, linux1 powers off."""
+    with Machine('bochs', 'iso', cpus=4, mem=512, timeout=3 * BOOT + 3600,
                  iso='hv-linux.iso', ips=IPS, quiet=True) as m:
         try:
             m.expect(r'hv> ', 300)
             log('hypervisor prompt')
 
-            # --- linux1: boot, console, detach, poweroff ---
+            # --- linux1: boot, console, detach, its devices ---
             if boot_to_prompt(m, 'linux1', 1) is None:
                 return
             out = guest(m, 'echo $((6*7))')
@@ -137,28 +284,79 @@ def main_session():
             r.ok('linux1_debian_kernel', out.strip().startswith('6.1.0-'), out)
             out = guest(m, 'nproc')
             r.ok('linux1_one_cpu', out.strip() == '1', out)
+            out = guest(m, 'dmesg | grep -E "PCI|pci|virtio" | grep -v Hot')
+            for line in out.splitlines():
+                log('  ' + line.rstrip())
+            check_lspci(m, 'linux1', ('1041', '1042', '1045'))
+            check_disk(m, 'linux1')
             detach(m, 'linux1')
             out = m.shell('guests')
             r.ok('detach_gives_shell_back', re.search(r'linux1\s+running', out), out)
-            attach(m, 'linux1')
-            since = len(m.out)
-            m.send('poweroff\r')
-            line = stopped(m, 'linux1', since)
-            r.ok('linux1_poweroff_exits_guest', 'exited with status 0' in line, line)
-            detach_if_attached(m, 'linux1', since)
-            out = m.shell('guests')
-            r.ok('linux1_listed_exited', re.search(r'linux1\s+exited', out), out)
-            out = m.shell('cpus')
-            r.ok('hypervisor_still_answers', 'online' in out, out)
-            log('linux1 done')
+            bench_read_exits(m, 'linux1', 1000)
+            log('linux1 devices done')
 
-            # --- linux2: two vCPUs, reboot ---
+            # --- linux2: two vCPUs beside linux1 ---
             if boot_to_prompt(m, 'linux2', 2) is None:
                 return
             out = guest(m, 'nproc')
             r.ok('linux2_two_cpus', out.strip() == '2', out)
             out = guest(m, 'grep -c ^processor /proc/cpuinfo')
             r.ok('linux2_cpuinfo_two', out.strip() == '2', out)
+            check_root(m, 'linux2')
+            net_up(m, 'linux2', '10.0.0.2')
+            detach(m, 'linux2')
+            attach(m, 'linux1')
+            net_up(m, 'linux1', '10.0.0.1')
+            check_ping(m, 'linux1', '10.0.0.2')
+            detach(m, 'linux1')
+            attach(m, 'linux2')
+            check_ping(m, 'linux2', '10.0.0.1')
+            detach(m, 'linux2')
+
+            # --- 10 MiB between them: exits per packet ---
+            e1, e2, f0 = exit_counts(m, 'linux1'), exit_counts(m, 'linux2'), port_frames(m, 'linux1')
+            transfer(m, 'linux1', '10.0.0.1', 'linux2', 10)
+            e1b, e2b, f1 = exit_counts(m, 'linux1'), exit_counts(m, 'linux2'), port_frames(m, 'linux1')
+            frames = f1 - f0
+            if frames:
+                log(f'10 MiB: {frames} frames; linux1 {e1b[1] - e1[1]} exits '
+                    f'({exits_between(e1, e1b)}); linux2 {e2b[1] - e2[1]} exits '
+                    f'({exits_between(e2, e2b)})')
+                log(f'figure exits_per_packet {(e1b[1] - e1[1] + e2b[1] - e2[1]) / frames:.2f}')
+            hv_device_views(m, 'linux2')
+
+            # --- linux1: balloon and free page reporting ---
+            before = resident(m, 'linux1')
+            out = m.shell('balloon linux1 192M')
+            t = time.time()
+            while time.time() - t < 600:
+                out = m.shell('balloon linux1')
+                if 'holds 65536 KiB' in out:
+                    break
+                time.sleep(5)
+            r.ok('linux1_balloon_inflates', 'holds 65536 KiB' in out, out)
+            log(' '.join(out.split()))
+            log(f'linux1: resident {before} pages, {resident(m, "linux1")} with 64 MiB in the balloon')
+            r.ok('linux1_balloon_statistics', 'free-memory' in out, out)
+            m.shell('balloon linux1 256M')
+            t = time.time()
+            while time.time() - t < 600:
+                out = m.shell('balloon linux1')
+                if 'holds 0 KiB' in out:
+                    break
+                time.sleep(5)
+            r.ok('linux1_balloon_deflates', 'holds 0 KiB' in out, out)
+            check_reporting(m, 'linux1', 64)
+            out = m.shell('mem')
+            for line in out.splitlines():
+                if 'linux' in line or 'given back' in line or line.startswith('disks:'):
+                    log(line.strip())
+            hv_device_views(m, 'linux1')
+
+            # --- linux2: its disk survives the guest's reboot ---
+            attach(m, 'linux2')
+            out = guest(m, 'hvtest keep before-reboot')
+            r.ok('linux2_disk_written', 'hvtest: wrote before-reboot' in out, out)
             since = m.pos = len(m.out)
             m.send('reboot\r')
             cpus, dt = wait_init(m, 'linux2')
@@ -171,11 +369,27 @@ def main_session():
                 m.expect(re.escape(PROMPT), CMD)
             out = guest(m, 'nproc')
             r.ok('linux2_after_reboot', out.strip() == '2', out)
+            check_root(m, 'linux2')
+            out = guest(m, 'hvtest kept')
+            r.ok('linux2_disk_survives_reboot', 'hvtest: found before-reboot' in out, out)
             detach(m, 'linux2')
             m.shell('guest stop linux2')
             out = m.shell('guests')
             r.ok('linux2_stopped', not re.search(r'linux2\s+running', out), out)
             log('linux2 done')
+
+            # --- linux1 powers off ---
+            attach(m, 'linux1')
+            since = len(m.out)
+            m.send('poweroff\r')
+            line = stopped(m, 'linux1', since)
+            r.ok('linux1_poweroff_exits_guest', 'exited with status 0' in line, line)
+            detach_if_attached(m, 'linux1', since)
+            out = m.shell('guests')
+            r.ok('linux1_listed_exited', re.search(r'linux1\s+exited', out), out)
+            out = m.shell('cpus')
+            r.ok('hypervisor_still_answers', 'online' in out, out)
+            log('linux1 done')
         except Timeout as e:
             r.ok('bochs_linux_session', False, str(e))
 
@@ -208,8 +422,11 @@ def overcommit_session():
 
 def quick_session():
     """`make test`: linux1 and linux2 boot side by side (their vCPUs on their own
-    CPUs), each answers on its console, then both power off."""
-    with Machine('bochs', 'iso', cpus=4, mem=512, timeout=BOOT + 900,
+    CPUs), each answers on its console; linux1 checks its PCI devices and its
+    virtio disk, linux2 runs on its disk as root, both bring up their network and ping each other, 2 MiB cross
+    over nc, linux1 frees memory that free page reporting gives back; the
+    shell's pci and virtio views; then linux2 powers off."""
+    with Machine('bochs', 'iso', cpus=4, mem=512, timeout=BOOT + 1800,
                  iso='hv-linux.iso', ips=IPS, quiet=True) as m:
         try:
             m.expect(r'hv> ', 300)
@@ -222,6 +439,11 @@ def quick_session():
                 name = mt.group(1).decode()
                 seen[name] = int(mt.group(2))
                 log(f'{name}: init line after {time.time() - t:.1f} s wall')
+            mods = {}
+            for _ in range(2):
+                mt = m.expect(r'\[(linux[12])\] hv-linux: (\d+) modules loaded', BOOT)
+                mods[mt.group(1).decode()] = int(mt.group(2))
+                log(f'{mt.group(1).decode()}: modules loaded after {time.time() - t:.1f} s wall')
             m.expect(r"\[linux[12]\] Enter 'help'", CMD)
             # The hypervisor's clock is the TSC, which Bochs advances once per
             # instruction of each emulated CPU: TSC ticks ~ instructions per CPU.
@@ -230,6 +452,7 @@ def quick_session():
                 f'= {dt * IPS / 1e9:.2f} G TSC ticks (Bochs instructions per CPU)')
             r.ok('linux1_boots_to_init', seen.get('linux1') == 1, str(seen))
             r.ok('linux2_boots_to_init', seen.get('linux2') == 2, str(seen))
+            r.ok('virtio_modules_load', mods.get('linux1') == mods.get('linux2') == 15, str(mods))
             for name, n in (('linux1', 1), ('linux2', 2)):
                 attach(m, name)
                 out = guest(m, 'echo $((6*7))')
@@ -241,15 +464,30 @@ def quick_session():
                 if name == 'linux1':
                     out = guest(m, 'uname -r')
                     r.ok('linux1_debian_kernel', out.strip().startswith('6.1.0-'), out)
+                    check_lspci(m, name, ('1041', '1042', '1045'))
+                    check_disk(m, name)
+                    net_up(m, name, '10.0.0.1')
                     detach(m, name)
                     out = m.shell('guests')
                     r.ok('detach_gives_shell_back', re.search(r'linux1\s+running', out), out)
                     continue
-                since = len(m.out)
-                m.send('poweroff\r')
-                line = stopped(m, name, since)
-                r.ok(f'{name}_poweroff_exits_guest', 'exited with status 0' in line, line)
-                detach_if_attached(m, name, since)
+                check_root(m, name)
+                net_up(m, name, '10.0.0.2')
+                check_ping(m, name, '10.0.0.1')
+                detach(m, name)
+            attach(m, 'linux1')
+            check_ping(m, 'linux1', '10.0.0.2')
+            detach(m, 'linux1')
+            transfer(m, 'linux1', '10.0.0.1', 'linux2', 2)
+            hv_device_views(m, 'linux2')
+            check_reporting(m, 'linux1', 48)
+            hv_device_views(m, 'linux1')
+            attach(m, 'linux2')
+            since = len(m.out)
+            m.send('poweroff\r')
+            line = stopped(m, 'linux2', since)
+            r.ok('linux2_poweroff_exits_guest', 'exited with status 0' in line, line)
+            detach_if_attached(m, 'linux2', since)
             out = m.shell('guests')
             r.ok('linux2_listed_exited', re.search(r'linux2\s+exited', out), out)
             r.ok('linux1_still_running', re.search(r'linux1\s+running', out), out)

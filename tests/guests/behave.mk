@@ -1,5 +1,5 @@
 # Behaviour guests: what a guest sees (CPUID, MSRs, exceptions, ports, local
-# APIC, I/O APIC), checked against the SDM.  guests.mk builds every
+# APIC, I/O APIC, PCI and a virtio disk), checked against the SDM and the specs.  guests.mk builds every
 # tests/guests/*.asm; this adds their shared include, their boot image and
 # their Bochs test.
 BEHAVE_BINS	:= $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,\
@@ -7,7 +7,8 @@ BEHAVE_BINS	:= $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,\
 
 $(BEHAVE_BINS): tests/guests/behave.inc
 
-$(BUILD)/hv-behave.iso: $(MEDIA_DEPS) $(BEHAVE_BINS) tests/guests/behave.cfg
+$(BUILD)/hv-behave.iso: $(MEDIA_DEPS) $(BEHAVE_BINS) $(BUILD)/guests/pattern.img \
+			tests/guests/behave.cfg
 	scripts/mkimage.sh iso tests/guests/behave.cfg hv-behave.iso
 
 images: $(BUILD)/hv-behave.iso

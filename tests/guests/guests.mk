@@ -7,7 +7,7 @@ GUEST_BINS	:= $(GUEST_SRC:tests/guests/%.asm=$(BUILD)/guests/%.bin) \
 		   $(BUILD)/guests/hello_elf.bin $(BUILD)/guests/hello_elf32.bin \
 		   $(BUILD)/guests/multiboot.bin $(BUILD)/guests/multiboot_low.bin \
 		   $(BUILD)/guests/mbmod.txt \
-		   $(BUILD)/guests/old_bzimage.img
+		   $(BUILD)/guests/old_bzimage.img $(BUILD)/guests/pattern.img
 
 $(BUILD)/guests/hello_elf.bin: tests/guests/hello_elf.asm tests/guests/guest.inc
 	@mkdir -p $(dir $@)
@@ -57,3 +57,9 @@ $(BUILD)/hv-mmu.iso: $(MEDIA_DEPS) $(GUEST_BINS) tests/guests/mmu.cfg
 	scripts/mkimage.sh iso tests/guests/mmu.cfg hv-mmu.iso
 
 images: $(BUILD)/hv-guests.iso $(BUILD)/hv-mmu.iso
+
+# The disk of behave_pci: 16 blocks of 4 KiB, block b the byte b after "BLOCK" and b.
+$(BUILD)/guests/pattern.img: tests/guests/guests.mk
+	@mkdir -p $(dir $@)
+	python3 -c "import sys; open(sys.argv[1],'wb').write(b''.join(b'BLOCK' + bytes([b, 0, 0]) + \
+	  bytes([b]) * 4088 for b in range(16)))" $@

@@ -10,7 +10,8 @@
  *    until mapped, compares the whole page with the shadow and often writes
  *    a new version: zero, one of
  *    four shared pages, or text, random or sparse data tagged with gfn and
- *    version.  Now and then the owner goes through memslot_access() instead.
+ *    version.  Now and then the owner goes through memslot_access() instead,
+ *    or gives the gfn back with memslot_discard() (its shadow turns zero).
  *    A fault over the limit reclaims directly.  As in the hypervisor, the
  *    store refuses incompressible pages: they stay resident.
  *  - an ager loops memslot_age(), every eighth pass memslot_age_locked();
@@ -63,7 +64,7 @@ struct vcpu {
 	int reload;
 	struct ept_root *root;
 	uint64_t seed;
-	long touches, faults, writes, ms_accesses, nomem, reloads;
+	long touches, faults, writes, ms_accesses, nomem, reloads, discards;
 } __attribute__((aligned(64)));
 
 static struct vcpu vcpus[MAX_VCPUS];
@@ -244,6 +245,15 @@ static void ms_access(struct vcpu *v, uint64_t gfn, const uint8_t *next)
 	v->ms_accesses++;
 }
 
+/* The guest gives @gfn back (a balloon, a free page report): it reads as zeros again. */
+static void give_back(struct vcpu *v, uint64_t gfn)
+{
+	memslot_discard(&vm.ms, gfn, 1);
+	memset(shadow[gfn], 0, 4096);
+	version[gfn]++;
+	v->discards++;
+}
+
 static void *vcpu_main(void *arg)
 {
 	static __thread uint8_t next[4096];
@@ -263,7 +273,9 @@ static void *vcpu_main(void *arg)
 			make_content(next, gfn, version[gfn] + 1);
 		stress_op_begin();
 		enter(v);
-		if ((r >> 2) % 16 == 0)
+		if ((r >> 2) % 64 == 1)
+			give_back(v, gfn);
+		else if ((r >> 2) % 16 == 0)
 			ms_access(v, gfn, write ? next : NULL);
 		else
 			touch(v, gfn, write ? next : NULL);
@@ -564,16 +576,18 @@ static void check_world(void)
 	qsort(handles, nh, sizeof(*handles), cmp_u64);
 	for (uint64_t i = 0; i < nh; i++)
 		distinct += !i || handles[i] != handles[i - 1];
+	/* A discarded gfn held a page or a copy: it left whichever count it was in. */
 	if (ms->st.resident != nres || ms->st.evicted != nev ||
-	    ms->st.evictions - ms->st.refaults != nev ||
-	    ms->st.populated + ms->st.refaults - ms->st.evictions != nres ||
+	    ms->st.evictions - ms->st.refaults < nev ||
+	    ms->st.evictions - ms->st.refaults - nev > ms->st.discarded ||
+	    ms->st.populated - ms->st.discarded != nres + nev ||
 	    ms->st.zero_evictions > ms->st.evictions)
 		stress_violation("counters: resident %llu/%llu evicted %llu/%llu populated %llu "
-			  "evictions %llu refaults %llu", (unsigned long long)ms->st.resident,
-			  (unsigned long long)nres, (unsigned long long)ms->st.evicted,
-			  (unsigned long long)nev, (unsigned long long)ms->st.populated,
-			  (unsigned long long)ms->st.evictions,
-			  (unsigned long long)ms->st.refaults);
+			  "evictions %llu refaults %llu discarded %llu",
+			  (unsigned long long)ms->st.resident, (unsigned long long)nres,
+			  (unsigned long long)ms->st.evicted, (unsigned long long)nev,
+			  (unsigned long long)ms->st.populated, (unsigned long long)ms->st.evictions,
+			  (unsigned long long)ms->st.refaults, (unsigned long long)ms->st.discarded);
 	zst = store_stats(&zs);
 	if (zst.handles != nev || zst.zero_handles != nzero || zst.entries != distinct)
 		stress_violation("store: %llu handles (%llu zero) for %llu entries; slots: %llu evicted "
@@ -609,7 +623,7 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	pthread_t ager, reclaimer, zapper;
 	const char *nv = getenv("RECLAIM_STRESS_VCPUS");
 	double t0, secs = run_seconds();
-	long touches = 0, faults = 0, writes = 0, msa = 0, nomem = 0, reloads = 0;
+	long touches = 0, faults = 0, writes = 0, msa = 0, nomem = 0, reloads = 0, discards = 0;
 	struct memslot_stats st;
 	struct reclaim_stats rst;
 	struct zstore_stats zst;
@@ -669,6 +683,7 @@ TEST(reclaim_races_guests_faults_and_zaps)
 		faults += vcpus[i].faults;
 		writes += vcpus[i].writes;
 		msa += vcpus[i].ms_accesses;
+		discards += vcpus[i].discards;
 		nomem += vcpus[i].nomem;
 		reloads += vcpus[i].reloads;
 	}
@@ -678,9 +693,10 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	ept_vm_stats(&vm.ept, &est);
 	printf("# %.1f s, %u vCPUs, %d gfns on %d pages: %ld guest touches and %ld hypervisor "
 	       "accesses (%ld writes), %ld faults (%llu fixed, %llu retries), %ld root loads, "
-	       "%ld nomem\n", now_s() - t0, nr_vcpus, NGFN, NFRAMES, touches, msa, writes,
-	       faults, (unsigned long long)est.fixed, (unsigned long long)est.retries, reloads,
-	       nomem);
+	       "%ld nomem, %ld discards (%llu held memory)\n", now_s() - t0, nr_vcpus, NGFN,
+	       NFRAMES, touches, msa, writes, faults, (unsigned long long)est.fixed,
+	       (unsigned long long)est.retries, reloads, nomem, discards,
+	       (unsigned long long)st.discarded);
 	printf("# %llu populated, %llu evictions (%llu zero, %llu dedup hits), %llu kept as "
 	       "incompressible, %llu refaults; reclaim: %llu runs (%llu direct), %llu freed, "
 	       "%llu age passes; ager: %ld passes (%ld young); %ld invalidations, %ld zaps, "
@@ -692,7 +708,7 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	       (unsigned long long)rst.freed, (unsigned long long)rst.age_passes, n_age, n_young,
 	       n_inval, n_zap, n_inval_all, n_info, n_checks, stress_violations);
 	CHECK_EQ(stress_violations, 0);
-	CHECK(touches > 1000 && faults > 100 && msa > 10);
+	CHECK(touches > 1000 && faults > 100 && msa > 10 && st.discarded > 0);
 	CHECK(st.evictions > 100 && st.refaults > 100 && st.zero_evictions > 0);
 	CHECK(st.incompressible > 0);
 	CHECK(zst.dedup_hits > 0 && n_inval > 0 && n_zap > 0 && n_inval_all > 0);

@@ -898,6 +898,7 @@ struct racer {
 	pthread_t tid;
 	unsigned int cpu;
 	bool reverse;
+	uint64_t lo, hi;	/* accessor: its gfns; 0, 0: all of RACE_GFNS */
 	uint64_t hpa[RACE_PAGES];
 	long ops, bad;
 };
@@ -935,6 +936,9 @@ TEST(concurrent_first_touches_populate_once)
 
 #define RACE_GFNS	128
 #define RACE_LIMIT	96
+/* More gfns than an aging chunk, so that a pass walks several (a discard may come in between). */
+#define DISCARD_GFNS	1024
+#define DISCARD_LIMIT	640
 
 static struct reclaim race_rc;
 static int race_stop;
@@ -943,12 +947,13 @@ static int race_stop;
 static void *accessor(void *arg)
 {
 	struct racer *r = arg;
-	uint64_t ver[RACE_GFNS] = { 0 }, seed = 0x1234567 + r->cpu, buf[512];
+	uint64_t ver[DISCARD_GFNS] = { 0 }, seed = 0x1234567 + r->cpu, buf[512];
+	uint64_t lo = r->lo, n = r->hi ? r->hi - r->lo : RACE_GFNS;
 
 	hosted_cpu_id = r->cpu;
 	grace_cpu_online(r->cpu);
 	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
-		uint64_t g = rnd(&seed) % RACE_GFNS;
+		uint64_t g = lo + rnd(&seed) % n;
 
 		grace_quiescent();
 		if (memslot_access(&t.ms, g << 12, buf, sizeof(buf), false)) {
@@ -1001,6 +1006,143 @@ TEST(hypervisor_accesses_race_eviction)
 	       rec.ops, (unsigned long long)stats(NULL).refaults);
 	CHECK_EQ(acc.bad, 0);
 	CHECK(acc.ops > 0 && rec.ops > 0);
+	CHECK_EQ(stats(NULL).nomem, 0);
+	CHECK_EQ(pool.bad_poison, 0);
+	reclaim_unregister(&race_rc, &t.ms);
+	CHECK(teardown());
+}
+
+TEST(discard_drops_pages_and_copies_then_reads_zero)
+{
+	uint8_t buf[4096], got[4096];
+	struct memslot_stats st;
+	unsigned long seq;
+
+	CHECK(setup(1024, -1));
+	/* 0-9 resident (mapped), 10-19 evicted (odd ones zero), 20-29 resident and kept. */
+	for (uint64_t g = 0; g < 30; g++) {
+		fill(buf, g, g >= 10 && g < 20 && g % 2 ? ZP_ZERO : ZP_TEXT);
+		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
+	}
+	age_to_oldest();
+	for (uint64_t g = 0; g < 10; g++)
+		CHECK(tvm_touch(&t, &root, g));
+	for (uint64_t g = 20; g < 30; g++)
+		CHECK(tvm_touch(&t, &root, g));
+	CHECK_EQ(evict_all(1), 10);
+	CHECK_EQ(info(11).state, MS_PAGE_ZERO);
+	CHECK_EQ(info(12).state, MS_PAGE_EVICTED);
+	seq = t.ept.inval_seq;
+	CHECK_EQ(memslot_discard(&t.ms, 0, 20), 20);
+	CHECK_EQ(t.ept.inval_seq - seq, 1);	/* one run */
+	st = stats(NULL);
+	CHECK_EQ(st.resident, 10);
+	CHECK_EQ(st.evicted, 0);
+	CHECK_EQ(st.discarded, 20);
+	CHECK_EQ(pool_live(), 10);
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	for (uint64_t g = 0; g < 20; g++) {
+		CHECK_EQ(info(g).state, MS_PAGE_EMPTY);
+		CHECK(!info(g).tracked);
+		CHECK_EQ(info(g).mappings, 0);
+		CHECK(!hw_mapped(root, g));
+	}
+	/* The others are untouched, bit for bit. */
+	for (uint64_t g = 20; g < 30; g++) {
+		fill(buf, g, ZP_TEXT);
+		CHECK(!memslot_access(&t.ms, g << 12, got, sizeof(got), false));
+		CHECK(!memcmp(buf, got, sizeof(buf)));
+		CHECK(hw_mapped(root, g));
+	}
+	/* A discarded page is a fresh zero page when touched again. */
+	CHECK(page_is(tvm_touch(&t, &root, 3), 0));
+	CHECK_EQ(stats(NULL).populated, 31);
+	CHECK(info(3).tracked);
+	/* Empty runs open no invalidation; the range is cut at the end. */
+	seq = t.ept.inval_seq;
+	CHECK_EQ(memslot_discard(&t.ms, 100, 900), 0);
+	CHECK_EQ(memslot_discard(&t.ms, 5000, 10), 0);
+	CHECK_EQ(t.ept.inval_seq, seq);
+	CHECK(!memslot_access(&t.ms, 1000ull << 12, buf, 8, true));
+	CHECK_EQ(memslot_discard(&t.ms, 100, 5000), 1);
+	CHECK_EQ(t.ept.inval_seq - seq, 1);	/* only the run holding gfn 1000 */
+	CHECK_EQ(info(1000).state, MS_PAGE_EMPTY);
+	CHECK(teardown());
+}
+
+/* Aging passes walk chunk by chunk without a lock towards discards: one may come in between. */
+static void *ager(void *arg)
+{
+	struct racer *r = arg;
+
+	hosted_cpu_id = r->cpu;
+	grace_cpu_online(r->cpu);
+	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+		memslot_age(&t.ms);
+		r->ops++;
+		grace_quiescent();
+		usleep(200);	/* periodic, as background aging is */
+	}
+	grace_cpu_offline(r->cpu);
+	return NULL;
+}
+
+/* The balloon's side: its own gfns, written, checked, given back, read as zeros. */
+static void *discarder(void *arg)
+{
+	struct racer *r = arg;
+	uint64_t seed = 0x9e3779b9, buf[512];
+
+	hosted_cpu_id = r->cpu;
+	grace_cpu_online(r->cpu);
+	while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+		uint64_t g = rnd(&seed) % 32, n = 1 + rnd(&seed) % 4;
+
+		if (g + n > 32)
+			n = 32 - g;
+		for (uint64_t i = g; i < g + n; i++) {
+			buf[0] = i;
+			buf[511] = seed;
+			r->bad += !!memslot_access(&t.ms, i << 12, buf, sizeof(buf), true);
+		}
+		memslot_discard(&t.ms, g, n);
+		for (uint64_t i = g; i < g + n; i++) {
+			r->bad += !!memslot_access(&t.ms, i << 12, buf, sizeof(buf), false);
+			r->bad += buf[0] != 0 || buf[511] != 0;
+		}
+		r->ops++;
+		grace_quiescent();
+	}
+	grace_cpu_offline(r->cpu);
+	return NULL;
+}
+
+TEST(discard_races_reclaim_aging_and_accesses)
+{
+	struct racer dis = { .cpu = 1 }, rec = { .cpu = 3 }, age = { .cpu = 4 };
+	struct racer acc = { .cpu = 2, .lo = 32, .hi = DISCARD_GFNS };	/* never discarded */
+	double t0;
+
+	CHECK(setup(DISCARD_GFNS, DISCARD_LIMIT));
+	reclaim_init(&race_rc, NULL);
+	reclaim_register(&race_rc, &t.ms);
+	race_stop = 0;
+	pthread_create(&dis.tid, NULL, discarder, &dis);
+	pthread_create(&acc.tid, NULL, accessor, &acc);
+	pthread_create(&rec.tid, NULL, reclaimer, &rec);
+	pthread_create(&age.tid, NULL, ager, &age);
+	for (t0 = now_s(); now_s() - t0 < 0.5;)
+		usleep(10000);
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(dis.tid, NULL);
+	pthread_join(acc.tid, NULL);
+	pthread_join(rec.tid, NULL);
+	pthread_join(age.tid, NULL);
+	printf("# %ld discards, %ld accesses, %ld pages evicted, %ld aging passes, %llu dropped\n",
+	       dis.ops, acc.ops, rec.ops, age.ops, (unsigned long long)stats(NULL).discarded);
+	CHECK_EQ(dis.bad, 0);
+	CHECK_EQ(acc.bad, 0);
+	CHECK(dis.ops > 0 && acc.ops > 0);
 	CHECK_EQ(stats(NULL).nomem, 0);
 	CHECK_EQ(pool.bad_poison, 0);
 	reclaim_unregister(&race_rc, &t.ms);

@@ -60,3 +60,7 @@ bench-store: $(BUILD)/bench/bench_zstore
 	    k=$$((k + 1)); \
 	  done; \
 	else echo "(no valgrind: no instruction counts)"; fi
+
+# A disk of blocks in the store (store/zdisk.c), what virtio-blk keeps.
+$(eval $(call host_test,store/test_zdisk,tests/store/test_zdisk.c store/zdisk.c $(ZSTORE_SRC)))
+$(eval $(call host_test_asan,store/test_zdisk,tests/store/test_zdisk.c store/zdisk.c $(ZSTORE_SRC)))

@@ -40,6 +40,17 @@ TEST(defaults)
 	CHECK(cfg.guests[0].apicv);
 	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_IGNORE);
 	CHECK_EQ(cfg.log_level, -1);
+	CHECK_EQ(cfg.gdb_port, 1);
+}
+
+TEST(gdb_port)
+{
+	CHECK_EQ(parse("gdb_port = com2\n[guest a]\nimage = a\n"), 0);
+	CHECK_EQ(cfg.gdb_port, 2);
+	CHECK_EQ(parse("gdb_port = com1\n"), 0);
+	CHECK_EQ(cfg.gdb_port, 1);
+	CHECK_EQ(parse("gdb_port = com3\n"), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:1: bad gdb_port 'com3' (expected com1 or com2)") != NULL);
 }
 
 TEST(apicv_on_off_and_bad_value)
@@ -182,5 +193,56 @@ TEST(unknown_key_lists_every_key)
 {
 	CHECK_EQ(parse("[guest x]\nimage = a\nkernel = b\n"), 1);
 	CHECK(strstr(cfg.errors, "unknown guest key 'kernel' (expected image, memory, vcpus, cpus, "
-		     "mode, load, entry, autostart, apicv, unassigned, initrd, cmdline or module)"));
+		     "mode, load, entry, autostart, apicv, unassigned, initrd, cmdline, module, disk, net or balloon)"));
+}
+
+TEST(virtio_keys_disk_net_balloon)
+{
+	const struct guest_config *g;
+
+	CHECK_EQ(parse("[guest v]\nimage = a\ndisk = root.img\ndisk = data.img ro # c\n"
+		       "net = lan0\nnet = lan1 52:54:00:0a:Bc:01\nballoon = yes\n"), 0);
+	g = &cfg.guests[0];
+	CHECK(config_has_pci(g));
+	CHECK_EQ(g->ndisks, 2);
+	CHECK_STR(g->disks[0].file, "root.img");
+	CHECK(!g->disks[0].ro);
+	CHECK_STR(g->disks[1].file, "data.img");
+	CHECK(g->disks[1].ro);
+	CHECK_EQ(g->nnics, 2);
+	CHECK_STR(g->nics[0].net, "lan0");
+	CHECK(!g->nics[0].mac_set);
+	CHECK_STR(g->nics[1].net, "lan1");
+	CHECK(g->nics[1].mac_set);
+	CHECK_EQ(g->nics[1].mac[4], 0xbc);
+	CHECK_EQ(g->nics[1].mac[5], 0x01);
+	CHECK(g->balloon);
+	CHECK_EQ(parse("[guest w]\nimage = a\n"), 0);
+	CHECK(!config_has_pci(&cfg.guests[0]));
+}
+
+TEST(virtio_key_errors)
+{
+	static const char *const bad[][2] = {
+		{ "disk = a.img rw\n", "bad disk option 'rw' (expected: disk = FILE [ro])" },
+		{ "net = lan 52:54:00:12:34\n", "bad MAC address '52:54:00:12:34'" },
+		{ "net = lan 01:00:5e:00:00:01\n", "bad MAC address" },	/* multicast */
+		{ "net = lan 00:00:00:00:00:00\n", "bad MAC address" },
+		{ "net = lan 52:54:00:12:34:5g\n", "bad MAC address" },
+		{ "net = l@n\n", "bad network name in 'l@n'" },
+		{ "balloon = maybe\n", "bad balloon 'maybe' (expected yes or no)" },
+		{ "disk = a\ndisk = b\ndisk = c\ndisk = d\ndisk = e\n", "too many disks (at most 4)" },
+		{ "net = a\nnet = b\nnet = c\n", "too many network ports (at most 2)" },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "[guest x]\nimage = a\n%s", bad[i][0]);
+		CHECK_EQ(parse(buf), 1);
+		CHECK_EQ(cfg.nguests, 0);
+		if (!strstr(cfg.errors, bad[i][1])) {
+			test_fail(__FILE__, __LINE__, "case %zu: %s", i, cfg.errors);
+			return;
+		}
+	}
 }

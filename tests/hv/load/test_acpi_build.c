@@ -7,8 +7,10 @@
  * from Debian's acpica-tools, which scripts/deps.sh installs: missing, it
  * fails the case rather than skip it).
  *
- * `test_acpi_build --dump DIR [NCPUS]` writes each table to DIR/NAME.dat.
+ * `test_acpi_build --dump DIR [NCPUS [pci]]` writes each table to DIR/NAME.dat.
  */
+#define _GNU_SOURCE
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +29,7 @@ static uint8_t buf[BUF_LEN];
 struct tables {
 	uint64_t gpa;
 	size_t len;
-	const uint8_t *rsdp, *xsdt, *fadt, *facs, *dsdt, *madt;
+	const uint8_t *rsdp, *xsdt, *fadt, *facs, *dsdt, *madt, *mcfg;
 };
 
 static uint16_t rd16(const uint8_t *p)
@@ -72,10 +74,10 @@ static bool table_ok(const struct tables *t, const uint8_t *p, const char *sig)
 	return sum(p, rd32(p + 4)) == 0;
 }
 
-/* Build at @gpa for @ncpus and follow every pointer from the RSDP. */
-static bool build(struct tables *t, uint64_t gpa, unsigned int ncpus)
+/* Build at @gpa for @ncpus (with a PCI bus: @pci) and follow every pointer from the RSDP. */
+static bool build_pci(struct tables *t, uint64_t gpa, unsigned int ncpus, bool pci)
 {
-	struct acpi_build_cfg cfg = { .gpa = gpa, .ncpus = ncpus };
+	struct acpi_build_cfg cfg = { .gpa = gpa, .ncpus = ncpus, .pci = pci };
 
 	memset(buf, 0xa5, sizeof(buf));
 	*t = (struct tables){ .gpa = gpa };
@@ -84,7 +86,10 @@ static bool build(struct tables *t, uint64_t gpa, unsigned int ncpus)
 		return false;
 	t->rsdp = buf;
 	t->xsdt = at(t, rd64(buf + 24), 36);
-	if (!table_ok(t, t->xsdt, "XSDT") || rd32(t->xsdt + 4) != 36 + 2 * 8)
+	if (!table_ok(t, t->xsdt, "XSDT") || rd32(t->xsdt + 4) != 36 + (pci ? 3 : 2) * 8)
+		return false;
+	t->mcfg = pci ? at(t, rd64(t->xsdt + 52), 60) : NULL;
+	if (pci && !table_ok(t, t->mcfg, "MCFG"))
 		return false;
 	t->fadt = at(t, rd64(t->xsdt + 36), 276);
 	t->madt = at(t, rd64(t->xsdt + 44), 44);
@@ -96,6 +101,11 @@ static bool build(struct tables *t, uint64_t gpa, unsigned int ncpus)
 	t->facs = at(t, rd32(t->fadt + 36) ? rd32(t->fadt + 36) : rd64(t->fadt + 132), 64);
 	t->dsdt = at(t, rd64(t->fadt + 140), 36);
 	return t->facs && table_ok(t, t->dsdt, "DSDT");
+}
+
+static bool build(struct tables *t, uint64_t gpa, unsigned int ncpus)
+{
+	return build_pci(t, gpa, ncpus, false);
 }
 
 TEST(rsdp_revision2_both_checksums_and_xsdt)
@@ -285,6 +295,102 @@ TEST(above_4g_uses_only_64bit_pointers)
 	CHECK(rd64(t.fadt + 140) >> 32);
 }
 
+TEST(pci_adds_mcfg_host_bridge_and_msi)
+{
+	uint8_t fadt0[16], dsdt0[64];
+	size_t dsdt0_len;
+	struct tables t;
+	const uint8_t *m;
+
+	/* Without PCI first: tables share one buffer. */
+	CHECK(build(&t, GUEST_ACPI_BASE, 2));
+	memcpy(fadt0, t.fadt + 36, sizeof(fadt0));
+	dsdt0_len = rd32(t.dsdt + 4);
+	CHECK(dsdt0_len <= sizeof(dsdt0));
+	memcpy(dsdt0, t.dsdt, dsdt0_len);
+
+	CHECK(build_pci(&t, GUEST_ACPI_BASE, 2, true));
+	CHECK(t.len <= GUEST_ACPI_SIZE);
+	/* MCFG: one allocation for segment 0, bus 0 at ECAM. */
+	m = t.mcfg;
+	CHECK_EQ(rd32(m + 4), 60);
+	CHECK_EQ(m[8], 1);
+	CHECK_EQ(rd64(m + 36), 0);			/* reserved */
+	CHECK_EQ(rd64(m + 44), GUEST_PCI_ECAM_BASE);
+	CHECK_EQ(rd16(m + 52), 0);
+	CHECK_EQ(m[54], 0);
+	CHECK_EQ(m[55], 0);
+	CHECK_EQ((t.gpa + (uint64_t)(m - buf)) % 64, 0);
+	CHECK_EQ((size_t)(m - buf) + 60, t.len);
+	/* MSI allowed; FACS and DSDT where they were. */
+	CHECK_EQ(rd16(t.fadt + 109), 0x0005);
+	CHECK(!memcmp(t.fadt + 36, fadt0, 8));
+	/* The DSDT starts as before (\_S5_) and goes on with \_SB.PCI0 and \_SB.MRES. */
+	CHECK(!memcmp(t.dsdt + 36, dsdt0 + 36, dsdt0_len - 36));
+	CHECK(!memcmp(t.dsdt + dsdt0_len, "\x5b\x82", 2));
+	CHECK(memmem(t.dsdt, rd32(t.dsdt + 4), "\\\x2e_SB_PCI0", 10));
+	CHECK(memmem(t.dsdt, rd32(t.dsdt + 4), "\\\x2e_SB_MRES", 10));
+	CHECK(memmem(t.dsdt, rd32(t.dsdt + 4), "\x08_HID\x0c\x41\xd0\x0a\x03", 10));
+	CHECK(memmem(t.dsdt, rd32(t.dsdt + 4), "\x08_HID\x0c\x41\xd0\x0c\x02", 10));
+}
+
+/* An AML integer (ZeroOp, OneOp, Byte/Word/DWordPrefix) at *p; advances *p. */
+static uint32_t aml_int_at(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+
+	switch (q[0]) {
+	case 0x00:
+	case 0x01:
+		*p = q + 1;
+		return q[0];
+	case 0x0a:
+		*p = q + 2;
+		return q[1];
+	case 0x0b:
+		*p = q + 3;
+		return rd16(q + 1);
+	case 0x0c:
+		*p = q + 5;
+		return rd32(q + 1);
+	}
+	*p = q + 1;
+	return 0xdeadbeef;
+}
+
+/* _PRT as a guest's ACPI code reads it: slot s, pin p -> GSI 16 + (s + p) % 8. */
+TEST(pci_prt_routes_every_slot_and_pin)
+{
+	struct tables t;
+	const uint8_t *d, *end, *p;
+	unsigned int n = 0;
+
+	CHECK(build_pci(&t, GUEST_ACPI_BASE, 1, true));
+	d = t.dsdt;
+	end = d + rd32(d + 4);
+	p = memmem(d, (size_t)(end - d), "\x08_PRT\x12", 6);
+	CHECK(p);
+	p += 6;
+	p += (*p >> 6) + 1;				/* PkgLength */
+	CHECK_EQ(*p++, 128);
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++, n++) {
+			unsigned int gsi = 16 + (slot + pin) % 8;
+
+			CHECK_EQ(guest_pci_gsi(slot, pin), gsi);
+			CHECK_EQ(p[0], 0x12);
+			CHECK_EQ(p[2], 4);
+			p += 3;
+			CHECK_EQ(aml_int_at(&p), slot << 16 | 0xffff);
+			CHECK_EQ(aml_int_at(&p), pin);
+			CHECK_EQ(aml_int_at(&p), 0);	/* source: none, a GSI */
+			CHECK_EQ(aml_int_at(&p), gsi);
+		}
+	}
+	CHECK_EQ(n, 128);
+	CHECK(p < end);
+}
+
 static const void *map_blob(void *ctx, uint64_t phys, size_t len)
 {
 	struct tables *t = ctx;
@@ -335,17 +441,18 @@ static bool write_file(const char *path, const void *p, size_t n)
 	return fclose(f) == 0 && ok;
 }
 
-/* Each table of a build for @ncpus as DIR/{rsdp,xsdt,facp,facs,dsdt,apic}.dat. */
-static bool dump(const char *dir, unsigned int ncpus)
+/* Each table of a build for @ncpus as DIR/{rsdp,xsdt,facp,facs,dsdt,apic[,mcfg]}.dat. */
+static bool dump(const char *dir, unsigned int ncpus, bool pci)
 {
-	static const char *const names[] = { "rsdp", "xsdt", "facp", "facs", "dsdt", "apic" };
+	static const char *const names[] = { "rsdp", "xsdt", "facp", "facs", "dsdt", "apic",
+					     "mcfg" };
 	struct tables t;
 	char path[512];
 
-	if (!build(&t, GUEST_ACPI_BASE, ncpus))
+	if (!build_pci(&t, GUEST_ACPI_BASE, ncpus, pci))
 		return false;
-	const uint8_t *tabs[] = { t.rsdp, t.xsdt, t.fadt, t.facs, t.dsdt, t.madt };
-	for (size_t i = 0; i < 6; i++) {
+	const uint8_t *tabs[] = { t.rsdp, t.xsdt, t.fadt, t.facs, t.dsdt, t.madt, t.mcfg };
+	for (size_t i = 0; i < (pci ? 7u : 6u); i++) {
 		size_t n = i == 0 ? 36 : rd32(tabs[i] + 4);
 
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, names[i]);
@@ -404,7 +511,7 @@ static void acpica_check(const char *dir)
 	static char dsl[65536], out[65536];
 	char cmd[512];
 
-	CHECK(dump(dir, 2));
+	CHECK(dump(dir, 2, false));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "iasl -d %s.dat", names[i]);
 		if (!run_in(dir, cmd, out, sizeof(out)))
@@ -446,6 +553,70 @@ TEST(acpica_disassembles_and_loads_every_table)
 		test_fail(__FILE__, __LINE__, "%s failed", cmd);
 }
 
+/*
+ * With PCI: iasl decodes the MCFG and the DSDT's host bridge (resources,
+ * routing, the ECAM reservation), and acpiexec evaluates them as Linux's
+ * PCI root and PNP drivers do.
+ */
+static void acpica_check_pci(const char *dir)
+{
+	static const char *const names[] = { "xsdt", "facp", "dsdt", "mcfg" };
+	static char dsl[65536], out[65536];
+	char cmd[512];
+
+	CHECK(dump(dir, 2, true));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "iasl -d %s.dat", names[i]);
+		if (!run_in(dir, cmd, out, sizeof(out)))
+			test_fail(__FILE__, __LINE__, "%s: %s", cmd, out);
+		CHECK(!test_failed_current);
+		read_dsl(dir, names[i], dsl, sizeof(dsl));
+		if (!dsl[0] || strstr(dsl, "Error") || strstr(dsl, "Warning") ||
+		    strstr(dsl, "Invalid") || strstr(dsl, "**** "))
+			test_fail(__FILE__, __LINE__, "%s.dsl: %s", names[i], dsl);
+		CHECK(!test_failed_current);
+	}
+	read_dsl(dir, "dsdt", dsl, sizeof(dsl));
+	CHECK(strstr(dsl, "Device (\\_SB.PCI0)"));
+	CHECK(strstr(dsl, "Name (_HID, EisaId (\"PNP0A03\")"));
+	CHECK(strstr(dsl, "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,"));
+	CHECK(strstr(dsl, "IO (Decode16,\n                0x0CF8,"));
+	CHECK(strstr(dsl, "0xC0000000,         // Range Minimum"));
+	CHECK(strstr(dsl, "0xDFFFFFFF,         // Range Maximum"));
+	CHECK(strstr(dsl, "Device (\\_SB.MRES)"));
+	CHECK(strstr(dsl, "Name (_HID, EisaId (\"PNP0C02\")"));
+	CHECK(strstr(dsl, "Memory32Fixed (ReadWrite,\n                0xE0000000,"));
+	/* Slot 1: INTA -> GSI 17 (the disassembler ends elements with ", "). */
+	CHECK(strstr(dsl, "0x0001FFFF, \n                Zero, \n                Zero, \n"
+			  "                0x11\n"));
+	read_dsl(dir, "mcfg", dsl, sizeof(dsl));
+	CHECK(strstr(dsl, "Base Address : 00000000E0000000"));
+	CHECK(strstr(dsl, "End Bus Number : 00"));
+	read_dsl(dir, "facp", dsl, sizeof(dsl));
+	CHECK(strstr(dsl, "MSI Not Supported (V4) : 0"));
+
+	run_in(dir, "timeout 60 acpiexec -b 'evaluate \\_SB.PCI0._PRT; evaluate \\_SB.PCI0._CRS; "
+	       "evaluate \\_SB.MRES._CRS' facp.dat dsdt.dat apic.dat facs.dat mcfg.dat",
+	       out, sizeof(out));
+	if (!strstr(out, "[Package] Contains 128 Elements") ||
+	    !strstr(out, "Evaluation of \\_SB.PCI0._CRS returned object") ||
+	    !strstr(out, "Evaluation of \\_SB.MRES._CRS returned object") ||
+	    strstr(out, "ACPI Error") || strstr(out, "ACPI Warning") || strstr(out, "Firmware Bug"))
+		test_fail(__FILE__, __LINE__, "acpiexec: %.600s", out);
+}
+
+TEST(acpica_reads_the_pci_tables)
+{
+	char dir[] = "/tmp/acpi-build-XXXXXX", cmd[64];
+
+	CHECK(system("command -v iasl >/dev/null && command -v acpiexec >/dev/null") == 0);
+	CHECK(mkdtemp(dir));
+	acpica_check_pci(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		test_fail(__FILE__, __LINE__, "%s failed", cmd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "--dump")) {
@@ -455,7 +626,7 @@ int main(int argc, char **argv)
 			perror(argv[2]);
 			return 1;
 		}
-		return dump(argv[2], n) ? 0 : 1;
+		return dump(argv[2], n, argc > 4 && !strcmp(argv[4], "pci")) ? 0 : 1;
 	}
 	return run_cases(argc, argv);
 }

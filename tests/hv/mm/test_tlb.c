@@ -333,6 +333,17 @@ static double run_s(void)
 	return s ? atof(s) : RUN_S;
 }
 
+/*
+ * Flushes that had to IPI a CPU in guest mode: the case the test is about.
+ * Valgrind runs one thread at a time, so a flusher sees a vCPU thread in
+ * guest mode only when it was descheduled there: far fewer (144 in 8 s on
+ * a loaded 2-core machine); memory errors are what that run is for.
+ */
+static unsigned long min_ipis(void)
+{
+	return getenv("HOST_TEST_UNDER_VALGRIND") ? MIN_IPIS / 10 : MIN_IPIS;
+}
+
 TEST(no_cpu_uses_a_translation_after_its_flush_returned)
 {
 	struct vcpu_thr vcpus[VCPUS] = { 0 };
@@ -361,7 +372,7 @@ TEST(no_cpu_uses_a_translation_after_its_flush_returned)
 	 */
 	while (!stress_violated() &&
 	       (stress_now() - t0 < run_s() ||
-		(stats().ipis - st0.ipis < MIN_IPIS && stress_now() - t0 < 8 * run_s())))
+		(stats().ipis - st0.ipis < min_ipis() && stress_now() - t0 < 8 * run_s())))
 		usleep(10000);
 	__atomic_store_n(&stress_stop, 1, __ATOMIC_RELAXED);
 	for (unsigned int i = 0; i < FLUSHERS; i++)
@@ -379,7 +390,7 @@ TEST(no_cpu_uses_a_translation_after_its_flush_returned)
 	       stress_now() - t0, flushes, (unsigned long long)(st.ipis - st0.ipis), kicked, uses,
 	       fills);
 	CHECK_EQ(stress_violated(), 0);
-	CHECK(st.ipis - st0.ipis >= MIN_IPIS);
+	CHECK(st.ipis - st0.ipis >= min_ipis());
 	CHECK(kicked > 0);
 	/* The idle CPU's queue overflowed (six EPTPs) and its entry runs one all-context INVEPT. */
 	enter_exit(IDLE_CPU);
