@@ -1148,3 +1148,63 @@ TEST(discard_races_reclaim_aging_and_accesses)
 	reclaim_unregister(&race_rc, &t.ms);
 	CHECK(teardown());
 }
+
+static void *discard_gfn(void *arg)
+{
+	struct waiter *w = arg;
+
+	hosted_cpu_id = 1;
+	grace_cpu_online(1);
+	w->hpa = memslot_discard(&t.ms, w->gfn, 1);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	grace_cpu_offline(1);
+	return NULL;
+}
+
+/* Start a discard of @gfn whose slot word is @claimed; it must wait until the word is @v. */
+static bool discard_waits(uint64_t gfn, uint64_t claimed, uint64_t v)
+{
+	struct waiter w = { .gfn = gfn };
+	bool waited;
+
+	set_slot(gfn, claimed);
+	pthread_create(&w.tid, NULL, discard_gfn, &w);
+	usleep(20000);
+	waited = !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE) && slot(gfn) == claimed;
+	set_slot(gfn, v);	/* the claimer is done, or the pin dropped */
+	pthread_join(w.tid, NULL);
+	return waited && w.hpa == 1 && slot(gfn) == MS_EMPTY;
+}
+
+TEST(discard_waits_for_pins_and_claims)
+{
+	uint8_t buf[4096];
+	uint64_t v;
+
+	CHECK(setup(16, -1));
+	for (uint64_t g = 3; g < 6; g++) {
+		fill(buf, g, ZP_TEXT);
+		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
+	}
+	/* Pinned by a copy: the discard claims it once the pin drops. */
+	v = slot(3);
+	CHECK(discard_waits(3, v + MS_PIN_ONE, v));
+	CHECK_EQ(stats(NULL).resident, 2);
+	CHECK_EQ(pool_live(), 2);
+	/* Claimed by reclaim, which the store refused: back to resident, then discarded. */
+	v = slot(4);
+	CHECK(discard_waits(4, (v & ~MS_STATE_MASK) | MS_EVICTING, v));
+	CHECK_EQ(pool_live(), 1);
+	/* Evicted, its handle claimed by a refault that gave up: the discard drops it. */
+	age_to_oldest();
+	CHECK_EQ(evict_all(GEN_OLDEST), 1);
+	v = slot(5);
+	CHECK_EQ(ms_slot_state(v), MS_EVICTED);
+	CHECK(discard_waits(5, (v & ~MS_STATE_MASK) | MS_LOADING, v));
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	CHECK_EQ(stats(NULL).resident, 0);
+	CHECK_EQ(stats(NULL).evicted, 0);
+	CHECK_EQ(stats(NULL).discarded, 3);
+	CHECK_EQ(pool_live(), 0);
+	CHECK(teardown());
+}
