@@ -352,13 +352,8 @@ static void lapic_mmio_write(struct vcpu *v, uint64_t off, unsigned int size, ui
 		__atomic_fetch_or(&v->lapic->esr_pending, 1u << 7, __ATOMIC_RELAXED);	/* illegal register */
 }
 
-static bool lapic_mmio_live(struct vcpu *v)
-{
-	return lapic_xapic_mmio(v);
-}
-
 static const struct mmio_ops lapic_mmio = {
-	.live = lapic_mmio_live,
+	.live = lapic_xapic_mmio,
 	.base = lapic_mmio_base,
 	.read = lapic_mmio_read,
 	.write = lapic_mmio_write,

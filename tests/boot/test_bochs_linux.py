@@ -444,7 +444,7 @@ def quick_session():
                 mt = m.expect(r'\[(linux[12])\] hv-linux: (\d+) modules loaded', BOOT)
                 mods[mt.group(1).decode()] = int(mt.group(2))
                 log(f'{mt.group(1).decode()}: modules loaded after {time.time() - t:.1f} s wall')
-            m.expect(r"\[linux[12]\] Enter 'help'", CMD)
+            m.expect(r"\[linux[12]\] Enter 'help'", BOOT)  # linux2 mounts its root disk first
             # The hypervisor's clock is the TSC, which Bochs advances once per
             # instruction of each emulated CPU: TSC ticks ~ instructions per CPU.
             dt = hv_seconds(m) - up0

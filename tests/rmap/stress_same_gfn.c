@@ -283,6 +283,13 @@ static void check_world(void)
 }
 
 /* Every race the case needs has been run; racy reads, a hint when to stop. */
+/*
+ * Enough of each kind of event.  Not under Valgrind (memcheck.py): it runs
+ * one thread at a time and lets the faulting threads spin for whole time
+ * slices (52 fixed faults and 2 zaps in 20 s), so there the run is for
+ * memory errors and the invariants only; the plain and TSan runs keep the
+ * minimums.
+ */
 static bool covered(void)
 {
 	long fixed = 0, spurious = 0;
@@ -291,6 +298,8 @@ static bool covered(void)
 		fixed += __atomic_load_n(&vcpus[i].fixed, __ATOMIC_RELAXED);
 		spurious += __atomic_load_n(&vcpus[i].spurious, __ATOMIC_RELAXED);
 	}
+	if (getenv("HOST_TEST_UNDER_VALGRIND"))
+		return fixed > 0 && n_checks >= 2;
 	return fixed > 1000 && spurious > 100 && __atomic_load_n(&n_zaps, __ATOMIC_RELAXED) > 100 &&
 	       __atomic_load_n(&n_roots, __ATOMIC_RELAXED) && n_checks >= 2;
 }

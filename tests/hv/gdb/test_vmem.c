@@ -13,22 +13,7 @@ static uint8_t ram[RAM_SIZE];
 
 #include "tests/hv/vmx/guest_ram.h"
 
-#define P	(1ULL << 0)
-#define RW	(1ULL << 1)
-#define US	(1ULL << 2)
-#define A	(1ULL << 5)
-#define PS	(1ULL << 7)
-#define XD	(1ULL << 63)
-
-#define CR0_PE	(1ULL << 0)
-#define CR0_WP	(1ULL << 16)
-#define CR0_PG	(1ULL << 31)
-#define CR4_PSE	(1ULL << 4)
-#define CR4_PAE	(1ULL << 5)
-#define CR4_SMAP (1ULL << 21)
-#define CR4_SMEP (1ULL << 20)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
+#include "tests/hv/vmx/paging_bits.h"
 
 static int phys(void *opaque, uint64_t gpa, void *buf, size_t n, bool write)
 {
