@@ -78,9 +78,9 @@ struct vcpu {
 	bool apicv;			/* on for this vCPU's VMCS */
 	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
 	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
-	/* SVI, RIP and RSP at the last slow-path entry (apicv_idt_vectoring()). */
+	/* SVI at the last slow-path entry; stale IDT-vectoring reports replaced (apicv_idt_vectoring()). */
 	uint8_t entry_svi;
-	uint64_t entry_rip, entry_rsp;
+	uint64_t stale_idt_fixed;
 	/* The debugger's hold on it (hv/vmx/debug.h); NULL unless debugged since its start. */
 	struct vcpu_debug *debug;
 	/* Last exit, for `vcpu` and failure dumps. */

@@ -90,6 +90,8 @@ int cmd_guest(int argc, char **argv)
 struct vcpu_snapshot {
 	struct vcpu *v;
 	uint64_t rip, rsp, rflags, cr0, cr3, cr4, efer;
+	uint32_t block, activity, entry_event, proc;
+	uint16_t intr_status;
 	bool ok;
 };
 
@@ -106,6 +108,12 @@ static void snapshot_vcpu(void *arg)
 	s->cr3 = vmread(GUEST_CR3);
 	s->cr4 = vcpu_guest_cr4();
 	s->efer = vmread(GUEST_IA32_EFER);
+	s->block = (uint32_t)vmread(GUEST_INTERRUPTIBILITY_INFO);
+	s->activity = (uint32_t)vmread(GUEST_ACTIVITY_STATE);
+	s->entry_event = (uint32_t)vmread(VM_ENTRY_INTR_INFO_FIELD);
+	s->proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL);
+	if (s->v->apicv)
+		s->intr_status = (uint16_t)vmread(GUEST_INTR_STATUS);
 	s->ok = true;
 }
 
@@ -144,15 +152,25 @@ int cmd_vcpu(int argc, char **argv)
 			(unsigned long long)l->timer_fired, s.v->halted ? ", halted" : "",
 			READ_ONCE(s.v->wait_sipi) ? ", waiting for SIPI" : "");
 	}
-	if (s.ok)
+	if (!s.ok) {
+		pr_info("(its VMCS is not loaded on CPU %u: registers as of the last exit)\n",
+			s.v->cpu);
+	} else {
 		pr_info("RIP %016llx RSP %016llx RFLAGS %016llx\nCR0 %016llx CR3 %016llx "
 			"CR4 %016llx EFER %llx\n", (unsigned long long)s.rip,
 			(unsigned long long)s.rsp, (unsigned long long)s.rflags,
 			(unsigned long long)s.cr0, (unsigned long long)s.cr3,
 			(unsigned long long)s.cr4, (unsigned long long)s.efer);
-	else
-		pr_info("(its VMCS is not loaded on CPU %u: registers as of the last exit)\n",
-			s.v->cpu);
+		pr_info("interruptibility %x, activity %u, entry event %08x, windows: %s%s%s\n",
+			s.block, s.activity, s.entry_event,
+			(s.proc & CPU_INTR_WINDOW_EXITING) ? "interrupt " : "",
+			(s.proc & CPU_NMI_WINDOW_EXITING) ? "NMI " : "",
+			(s.proc & (CPU_INTR_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING)) ? "" : "none");
+		if (s.v->apicv)
+			pr_info("APICv: RVI %02x SVI %02x; stale IDT-vectoring events replaced: %llu\n",
+				s.intr_status & 0xff, s.intr_status >> 8,
+				(unsigned long long)s.v->stale_idt_fixed);
+	}
 	pr_info("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 		(unsigned long long)r->rax, (unsigned long long)r->rbx,
 		(unsigned long long)r->rcx, (unsigned long long)r->rdx);

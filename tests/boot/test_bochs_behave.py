@@ -78,7 +78,8 @@ CHECKS = {
         cr8_writes_tpr lvt_timer_readback lvt_error_readback svr_disable_masks_lvt
         tdcr_readback icr_idle_after_self_ipi self_ipi_held_while_if_clear
         irr_shows_pending_ipi self_ipi_delivered self_ipi_delivered_once isr_set_in_handler
-        isr_clear_after_eoi higher_priority_first tpr_blocks_lower_class
+        isr_clear_after_eoi self_ipi_on_unmapped_stack no_stale_event_after_cut_short_delivery
+        unmapped_stack_ipi_retired higher_priority_first tpr_blocks_lower_class
         tpr_lowered_delivers esr_illegal_vector tmcct_counts_down oneshot_fires
         oneshot_not_early oneshot_fires_once tmcct_zero_after_oneshot
         masked_timer_no_interrupt masked_timer_still_counts periodic_fires

@@ -420,6 +420,22 @@ def overcommit_session():
             r.ok('bochs_linux_overcommit_session', False, str(e))
 
 
+def diagnose(m, names):
+    """After a timeout: what the hypervisor says of the guests, for the log."""
+    try:
+        m.send('\x1d\r')         # detach if a console is attached; an empty line if not
+        m.expect(r'hv> ', 30)
+        cmds = ['guests', 'mem']
+        for name in names:
+            cmds += [f'exits {name}', f'virtio {name}']
+            cmds += [f'vcpu {name} {i}' for i in range(2 if name == 'linux2' else 1)]
+        for cmd in cmds:
+            for line in m.shell(cmd, 30).splitlines():
+                log(f'diag: {line}')
+    except Timeout as e:
+        log(f'diag: the shell did not answer: {e}')
+
+
 def quick_session():
     """`make test`: linux1 and linux2 boot side by side (their vCPUs on their own
     CPUs), each answers on its console; linux1 checks its PCI devices and its
@@ -444,7 +460,7 @@ def quick_session():
                 mt = m.expect(r'\[(linux[12])\] hv-linux: (\d+) modules loaded', BOOT)
                 mods[mt.group(1).decode()] = int(mt.group(2))
                 log(f'{mt.group(1).decode()}: modules loaded after {time.time() - t:.1f} s wall')
-            m.expect(r"\[linux[12]\] Enter 'help'", BOOT)  # linux2 mounts its root disk first
+            m.expect(r"\[linux[12]\] Enter 'help'", CMD)  # linux2 mounts its root disk first
             # The hypervisor's clock is the TSC, which Bochs advances once per
             # instruction of each emulated CPU: TSC ticks ~ instructions per CPU.
             dt = hv_seconds(m) - up0
@@ -482,6 +498,11 @@ def quick_session():
             hv_device_views(m, 'linux2')
             check_reporting(m, 'linux1', 48)
             hv_device_views(m, 'linux1')
+            for i in range(2):
+                out = m.shell(f'vcpu linux2 {i}')
+                mt = re.search(r'stale IDT-vectoring events replaced: (\d+)', out)
+                log(f'linux2 vCPU {i}: stale IDT-vectoring events replaced '
+                    f'{mt.group(1) if mt else "?"}')
             attach(m, 'linux2')
             since = len(m.out)
             m.send('poweroff\r')
@@ -496,6 +517,7 @@ def quick_session():
             r.ok('hypervisor_still_answers', 'online' in out, out)
         except Timeout as e:
             r.ok('bochs_linux_quick_session', False, str(e))
+            diagnose(m, ('linux1', 'linux2'))
 
 
 if '--quick' in sys.argv:

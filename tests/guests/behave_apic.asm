@@ -26,6 +26,7 @@ org 0x100000
 %define A_TDCR		0x3e0
 
 %define TARGET_TICKS	500000		; a timer period in TSC ticks
+%define FRESH_STACK	0x300000	; a page nothing touches before its check
 
 ; AREG reg32, offset: read a 32-bit xAPIC register (R13 = the base),
 ; zero-extended into the 64-bit register.
@@ -209,6 +210,33 @@ start:
 	AREG r8d, A_ISR + 0x20
 	bt r8, 0
 	CHECK nc, "isr_clear_after_eoi", "ISR bit 0x40 is still set after the EOI", r8, 0
+
+	; --- a self-IPI taken after instructions of the guest's own, its
+	; delivery cut short by an exit (the stack on a page not yet mapped),
+	; after an INT3: the interrupt arrives once, as itself, and the INT3
+	; is not raised again (SDM 27.2.4, 29.2.2) ---
+	cli
+	COUNT r14, 0x40
+	COUNT r15, 3
+	int3
+	AWR A_ICR_LO, 0x40040		; an exit; the entry after it sets RVI to 0x40
+	mov [saved_rsp], rsp
+	mov rsp, FRESH_STACK + 0x800
+	sti
+	nop				; delivered after it: past the entry's RIP
+	cli
+	mov rsp, [saved_rsp]
+	COUNT r8, 0x40
+	sub r8, r14
+	cmp r8, 1
+	CHECK e, "self_ipi_on_unmapped_stack", "self-IPIs taken with the stack on a page not yet mapped", r8, 1
+	COUNT r8, 3
+	sub r8, r15
+	cmp r8, 1
+	CHECK e, "no_stale_event_after_cut_short_delivery", "#BPs taken (want 1: the INT3)", r8, 1
+	AREG r8d, A_ISR + 0x20
+	bt r8, 0
+	CHECK nc, "unmapped_stack_ipi_retired", "ISR bit 0x40 is still set after the EOI", r8, 0
 
 	; --- priority: of two pending vectors the higher class goes first ---
 	mov qword [irq_log_n], 0
@@ -796,6 +824,7 @@ alarm_cancel:	dq 0
 apic_base:	dq 0
 version:	dq 0
 isr_in_handler:	dq 0
+saved_rsp:	dq 0
 tmict:		dq 0
 expected:	dq 0
 wait_ticks:	dq 0
