@@ -1,108 +1,81 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Generations of guest pages for reclaim, in the spirit of Linux's
- * multi-generational LRU: each tracked page sits in one of GEN_NR lists,
- * 0 the youngest.  An aging pass tests and clears every page's accessed bits
- * through its rmap (locklessly, rmap/age.h): a young page goes back to
- * generation 0, an untouched one moves one generation older, up to
- * GEN_OLDEST.  Reclaim takes its victims from the oldest non-empty
- * generation, first come first served.
+ * Generations of guest pages for reclaim: the sequence numbers of Linux's
+ * multi-generational LRU, without its lists.  A memslot counts its aging
+ * passes in max_seq; a resident page keeps, in a few bits of its slot word
+ * (rmap/memslot.h), the pass (mod GEN_SEQ_NR) in which it was last populated
+ * or found young.  Its generation is how many passes ago that was, capped at
+ * GEN_OLDEST: an aging pass makes every page one older by incrementing
+ * max_seq, and moves a young page to the youngest generation by one
+ * compare-and-exchange of its slot word.  Pages older than GEN_FOLD_AGE
+ * passes are rewritten to GEN_OLDEST passes old every GEN_FOLD_EVERY passes,
+ * so that their numbers never wrap round to young.
  *
- * The embedding: struct gen_page is per-page state the page's owner embeds
- * (the lead attaches it to the allocator's struct page).
+ * nr[] counts the resident pages per sequence number; every change of a
+ * page's number (populate, aging, eviction) adds to it atomically, so the
+ * histogram needs no lock.  A count may be off for a moment (it is changed
+ * after the slot word, or an ager applies its changes at the end of a pass)
+ * and read negative: readers clamp.
  */
 #ifndef RMAP_GEN_H
 #define RMAP_GEN_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "rmap/rmap.h"
 
 #define GEN_NR		4
 #define GEN_YOUNGEST	0
 #define GEN_OLDEST	(GEN_NR - 1)
 
-struct gen_link {
-	struct gen_link *next, *prev;
+#define GEN_SEQ_BITS	6
+#define GEN_SEQ_NR	(1u << GEN_SEQ_BITS)
+#define GEN_FOLD_AGE	32	/* a page this many passes old is rewritten ... */
+#define GEN_FOLD_EVERY	16	/* ... by every pass whose number is a multiple of this */
+
+struct gen_seqs {
+	/* Aging passes begun: written by the (one) ager, read by anyone. */
+	uint64_t max_seq;
+	/* Resident pages per sequence number mod GEN_SEQ_NR; atomic adds only. */
+	long nr[GEN_SEQ_NR];
 };
 
-struct gen_page {
-	/* The EPT entries mapping this page; see rmap/rmap.h for its locking. */
-	struct rmap_head rmap;
-	/* The rest is protected as struct gen_lru says. */
-	struct gen_link link;
-	uint8_t gen;
-	bool tracked;
-	/*
-	 * The lru's epoch when the page was last put on a generation list.  An
-	 * aging pass starts a new epoch: until it reaches a page, the page sits
-	 * on the pass's own list with an older epoch and counts in no generation.
-	 */
-	uint16_t epoch;
-};
+static inline unsigned int gen_seq_idx(uint64_t seq)
+{
+	return (unsigned int)(seq & (GEN_SEQ_NR - 1));
+}
 
-/*
- * Protected by the caller: gen_* calls on one lru must not run concurrently
- * (reclaim serialises them, and the fault path's gen_track() takes the same
- * lock).  Only the rmaps inside the pages are shared with other CPUs, and the
- * pass reads those locklessly.  Lock order: that lock -> rmap bit lock; it
- * must not be taken under mmu_lock if reclaim takes mmu_lock under it.
- */
-struct gen_lru {
-	/* Circular lists with sentinel heads, oldest arrival first. */
-	struct gen_link gens[GEN_NR];
-	/* Pages in each generation: the histogram. */
-	size_t nr[GEN_NR];
-	/* Aging passes run so far. */
-	uint64_t passes;
-	/* Bumped as each pass starts (see struct gen_page). */
-	uint16_t epoch;
-};
+/* The current pass: what a page populated, refaulted or found young gets. */
+static inline uint64_t gen_max_seq(const struct gen_seqs *gs)
+{
+	return __atomic_load_n(&gs->max_seq, __ATOMIC_RELAXED);
+}
 
-void gen_lru_init(struct gen_lru *lru);
+/* How many passes ago @idx was the current one, when @max_seq is. */
+static inline unsigned int gen_age(uint64_t max_seq, unsigned int idx)
+{
+	return (unsigned int)((max_seq - idx) & (GEN_SEQ_NR - 1));
+}
 
-/* A fresh page: empty rmap, not tracked. */
-void gen_page_init(struct gen_page *pg);
+/* The generation of a page of age @age: 0 youngest, GEN_OLDEST for every older one. */
+static inline unsigned int gen_of_age(unsigned int age)
+{
+	return age < GEN_OLDEST ? age : GEN_OLDEST;
+}
 
-/* Start tracking @pg, in the youngest generation (it was just faulted in). */
-void gen_track(struct gen_lru *lru, struct gen_page *pg);
+static inline void gen_count(struct gen_seqs *gs, unsigned int idx, long delta)
+{
+	__atomic_fetch_add(&gs->nr[idx], delta, __ATOMIC_RELAXED);
+}
 
-/*
- * Stop tracking @pg, also while an aging pass that has not reached it yet
- * holds it on its own list (the pass yielded the caller's lock).
- */
-void gen_untrack(struct gen_lru *lru, struct gen_page *pg);
+void gen_seqs_init(struct gen_seqs *gs);
 
-/*
- * One aging pass over every tracked page: young pages (accessed bit found
- * and cleared) go to the youngest generation, the others one older, capped
- * at the oldest.  Returns the number found young.
- */
-size_t gen_age_pass(struct gen_lru *lru);
+/* Resident pages per generation (0 youngest) into @hist. */
+void gen_histogram(const struct gen_seqs *gs, size_t hist[GEN_NR]);
 
-/*
- * Take up to @n pages from the oldest non-empty generation, oldest arrival
- * first, into @out; they are no longer tracked (reclaim owns them: it
- * evicts them, or gives them back with gen_track()).  A candidate found
- * young since the last pass is moved to the youngest generation instead of
- * being taken.  Returns how many were taken: fewer than @n when that
- * generation runs out, even if younger ones are not empty (the caller
- * decides whether to go on, e.g. after another pass).
- */
-size_t gen_pick_oldest(struct gen_lru *lru, size_t n, struct gen_page **out);
+/* All resident pages counted. */
+size_t gen_total(const struct gen_seqs *gs);
 
-/*
- * The same pass, calling @yield(@arg) every @batch pages, which may drop and
- * retake the caller's lock: the pages not yet aged sit on the pass's own
- * lists meanwhile, tracked but in no generation (so reclaim cannot pick
- * them and the histogram does not count them).  Concurrent passes are safe.
- */
-size_t gen_age_pass_yield(struct gen_lru *lru, unsigned int batch, void (*yield)(void *),
-			  void *arg);
-
-/* Copy the per-generation page counts into @hist. */
-void gen_histogram(const struct gen_lru *lru, size_t hist[GEN_NR]);
+/* The oldest generation holding pages; GEN_YOUNGEST when none does. */
+unsigned int gen_oldest(const struct gen_seqs *gs);
 
 #endif

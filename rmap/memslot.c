@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* A guest's memory behind the EPT MMU; the rules are in rmap/memslot.h. */
+/*
+ * A guest's memory behind the EPT MMU; the rules are in rmap/memslot.h, the
+ * protocol on one slot word is tests/models/gfn_state.pml.
+ */
 #include "rmap/memslot.h"
 
+#include "ept/age.h"
 #include "ept/invalidate.h"
 #include "lib/check.h"
 #include "lib/string.h"
@@ -10,16 +14,37 @@
 #include "smp/atomic.h"
 #include "smp/grace.h"
 
-#define SLOT_ADDR_MASK	(~0xfffull)
-
 static void *slot_page(uint64_t v)
 {
-	return ept_pa_to_va(v & SLOT_ADDR_MASK);
+	return ept_pa_to_va(v & MS_ADDR_MASK);
 }
 
 static uint64_t slot_handle(uint64_t v)
 {
 	return v >> MS_HANDLE_SHIFT;
+}
+
+static uint64_t make_resident(uint64_t hpa, unsigned int idx)
+{
+	return hpa | ((uint64_t)idx << MS_GEN_SHIFT) | MS_RESIDENT;
+}
+
+static uint64_t with_gen(uint64_t v, unsigned int idx)
+{
+	return (v & ~MS_GEN_MASK) | ((uint64_t)idx << MS_GEN_SHIFT);
+}
+
+/* Compare-and-exchange on a slot word; on failure *old is what it holds now. */
+static bool slot_cmpxchg(uint64_t *slot, uint64_t *old, uint64_t new)
+{
+	/* Release: a new page's contents before the word naming it; acquire: a claimed handle's. */
+	return __atomic_compare_exchange_n(slot, old, new, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+static void stat_add(uint64_t *c, int64_t d)
+{
+	__atomic_fetch_add(c, (uint64_t)d, __ATOMIC_RELAXED);
 }
 
 int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_ops *ops,
@@ -31,16 +56,14 @@ int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_op
 	ms->store = store;
 	ms->priv = priv;
 	ms->nr_pages = nr_pages;
-	spin_lock_init_order(&ms->lock, LOCK_ORDER_MEMSLOT);
-	gen_lru_init(&ms->lru);
+	spin_lock_init_order(&ms->age_lock, LOCK_ORDER_MEMSLOT);
+	gen_seqs_init(&ms->gens);
 	ms->slots = ops->alloc_meta(nr_pages * sizeof(*ms->slots));
-	ms->pages = ops->alloc_meta(nr_pages * sizeof(*ms->pages));
-	if (!ms->slots || !ms->pages) {
+	ms->rmaps = ops->alloc_meta(nr_pages * sizeof(*ms->rmaps));
+	if (!ms->slots || !ms->rmaps) {
 		memslot_destroy(ms);
 		return -1;
 	}
-	for (uint64_t g = 0; g < nr_pages; g++)
-		gen_page_init(&ms->pages[g]);
 	return 0;
 }
 
@@ -49,20 +72,26 @@ void memslot_destroy(struct memslot *ms)
 	for (uint64_t g = 0; ms->slots && g < ms->nr_pages; g++) {
 		uint64_t v = ms->slots[g];
 
-		if (v & MS_RESIDENT) {
-			WARN_ONCE(ms->pages[g].rmap.val, "memslot: gfn %llx still mapped at destroy",
+		switch (ms_slot_state(v)) {
+		case MS_RESIDENT:
+			WARN_ONCE(ms->rmaps[g].val, "memslot: gfn %llx still mapped at destroy",
 				  (unsigned long long)g);
 			ms->ops->free_page(ms, slot_page(v));
-		} else if (v & MS_EVICTED) {
+			break;
+		case MS_EVICTED:
 			zstore_drop(ms->store, slot_handle(v));
+			break;
+		default:
+			WARN_ONCE(v != MS_EMPTY, "memslot: gfn %llx claimed (%#llx) at destroy",
+				  (unsigned long long)g, (unsigned long long)v);
 		}
 	}
 	if (ms->slots)
 		ms->ops->free_meta(ms->slots, ms->nr_pages * sizeof(*ms->slots));
-	if (ms->pages)
-		ms->ops->free_meta(ms->pages, ms->nr_pages * sizeof(*ms->pages));
+	if (ms->rmaps)
+		ms->ops->free_meta(ms->rmaps, ms->nr_pages * sizeof(*ms->rmaps));
 	ms->slots = NULL;
-	ms->pages = NULL;
+	ms->rmaps = NULL;
 }
 
 /* A page for @ms, reclaiming when none is left (rmap/reclaim.h says from whom). */
@@ -76,55 +105,89 @@ static void *get_page(struct memslot *ms)
 		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH, ms))
 			break;
 	}
-	spin_lock(&ms->lock);
-	ms->st.nomem++;
-	spin_unlock(&ms->lock);
+	stat_add(&ms->st.nomem, 1);
 	return NULL;
 }
 
 /*
- * Make @gfn resident; ms->lock not held.  The page is allocated first, since
- * allocation may reclaim, and reclaim opens invalidations.
+ * Publish @page as @gfn's, replacing @old (EMPTY, or LOADING claimed by us),
+ * in the youngest generation.  The count goes up before the word changes, so
+ * that an ager moving the page at once never takes it below zero.
+ */
+static bool publish(struct memslot *ms, uint64_t gfn, uint64_t *old, void *page)
+{
+	unsigned int idx = gen_seq_idx(gen_max_seq(&ms->gens));
+
+	gen_count(&ms->gens, idx, 1);
+	if (!slot_cmpxchg(&ms->slots[gfn], old, make_resident(ept_va_to_pa(page), idx))) {
+		gen_count(&ms->gens, idx, -1);
+		return false;
+	}
+	stat_add(&ms->st.resident, 1);
+	return true;
+}
+
+/*
+ * Make @gfn resident (the slot was not, when the caller looked).  The page is
+ * allocated first and privately, since allocation may reclaim and reclaim
+ * opens invalidations; whoever loses the race for the slot gives it back.
+ * *hpa is also set for an EVICTING slot: the page being evicted, which the
+ * fault never installs (the invalidation claiming it is open until after
+ * its free: the fault retries, DESIGN "MMU contract" 2).
  */
 static bool populate(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 {
 	void *page = get_page(ms);
+	bool zeroed = false;
 	uint64_t v;
 	int rc;
 
 	if (!page)
 		return false;
-	spin_lock(&ms->lock);
-	v = ms->slots[gfn];
-	if (v & MS_RESIDENT) {
-		/* Someone else made it resident meanwhile. */
-		spin_unlock(&ms->lock);
-		ms->ops->free_page(ms, page);
-		*hpa = v & SLOT_ADDR_MASK;
-		return true;
-	}
-	if (v & MS_EVICTED) {
-		rc = zstore_get(ms->store, slot_handle(v), page, ms->ops->scratch());
-		if (WARN_ONCE(rc, "memslot: gfn %llx: store handle %llx unreadable (%d)",
-			      (unsigned long long)gfn, (unsigned long long)slot_handle(v), rc)) {
-			spin_unlock(&ms->lock);
+	v = load_acquire(&ms->slots[gfn]);
+	for (;;) {
+		switch (ms_slot_state(v)) {
+		case MS_RESIDENT:
+		case MS_EVICTING:
+			/* Someone else made it resident meanwhile, or reclaim has it. */
 			ms->ops->free_page(ms, page);
-			return false;
+			*hpa = v & MS_ADDR_MASK;
+			return true;
+		case MS_EMPTY:
+			if (!zeroed)
+				memset(page, 0, EPT_PAGE_SIZE);
+			zeroed = true;
+			if (!publish(ms, gfn, &v, page))
+				continue;	/* lost: v is the new word, look again */
+			stat_add(&ms->st.populated, 1);
+			*hpa = ept_va_to_pa(page);
+			return true;
+		case MS_EVICTED:
+			/* Claim the handle: exactly one refault reads and drops it. */
+			if (!slot_cmpxchg(&ms->slots[gfn], &v, (v & ~MS_STATE_MASK) | MS_LOADING))
+				continue;
+			rc = zstore_get(ms->store, slot_handle(v), page, ms->ops->scratch());
+			if (WARN_ONCE(rc, "memslot: gfn %llx: store handle %llx unreadable (%d)",
+				      (unsigned long long)gfn, (unsigned long long)slot_handle(v), rc)) {
+				store_release(&ms->slots[gfn], v);
+				ms->ops->free_page(ms, page);
+				return false;
+			}
+			zstore_drop(ms->store, slot_handle(v));
+			v = (v & ~MS_STATE_MASK) | MS_LOADING;
+			/* Only the claimer leaves LOADING: this cannot fail. */
+			WARN_ONCE(!publish(ms, gfn, &v, page), "memslot: gfn %llx: LOADING changed",
+				  (unsigned long long)gfn);
+			stat_add(&ms->st.refaults, 1);
+			stat_add(&ms->st.evicted, -1);
+			*hpa = ept_va_to_pa(page);
+			return true;
+		default:
+			/* LOADING: another refault restores it; wait for its page. */
+			cpu_relax();
+			v = load_acquire(&ms->slots[gfn]);
 		}
-		zstore_drop(ms->store, slot_handle(v));
-		ms->st.refaults++;
-		ms->st.evicted--;
-	} else {
-		memset(page, 0, EPT_PAGE_SIZE);
-		ms->st.populated++;
 	}
-	*hpa = ept_va_to_pa(page);
-	/* Release: the contents are in place before a lockless resolver sees the page. */
-	store_release(&ms->slots[gfn], *hpa | MS_RESIDENT);
-	WRITE_ONCE(ms->st.resident, ms->st.resident + 1);	/* read locklessly by the OOM choice */
-	gen_track(&ms->lru, &ms->pages[gfn]);
-	spin_unlock(&ms->lock);
-	return true;
 }
 
 bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
@@ -133,12 +196,40 @@ bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 
 	if (gfn >= ms->nr_pages)
 		return false;
+	/* Acquire: pairs with the release in publish(), the page's contents are in place. */
 	v = load_acquire(&ms->slots[gfn]);
-	if (v & MS_RESIDENT) {
-		*hpa = v & SLOT_ADDR_MASK;
+	if (ms_slot_state(v) == MS_RESIDENT) {
+		*hpa = v & MS_ADDR_MASK;
 		return true;
 	}
 	return populate(ms, gfn, hpa);
+}
+
+/*
+ * Pin @gfn's page for a copy: a pinned slot cannot be claimed by reclaim.
+ * Returns the slot word, or 0 when the gfn is not resident (resolve again).
+ */
+static uint64_t pin(struct memslot *ms, uint64_t gfn)
+{
+	uint64_t v = load_acquire(&ms->slots[gfn]);
+
+	for (;;) {
+		if (ms_slot_state(v) != MS_RESIDENT)
+			return 0;
+		if ((v & MS_PIN_MASK) == MS_PIN_MASK) {
+			cpu_relax();	/* every pin taken: wait for one */
+			v = load_acquire(&ms->slots[gfn]);
+			continue;
+		}
+		if (slot_cmpxchg(&ms->slots[gfn], &v, v + MS_PIN_ONE))
+			return v;
+	}
+}
+
+static void unpin(struct memslot *ms, uint64_t gfn)
+{
+	/* Release: the copy is done before reclaim may claim the page. */
+	__atomic_fetch_sub(&ms->slots[gfn], MS_PIN_ONE, __ATOMIC_RELEASE);
 }
 
 int memslot_access(struct memslot *ms, uint64_t gpa, void *buf, uint64_t len, bool write)
@@ -151,21 +242,20 @@ int memslot_access(struct memslot *ms, uint64_t gpa, void *buf, uint64_t len, bo
 
 		if (n > len)
 			n = len;
-		/* The lock pins the page: eviction stores and frees it under the lock. */
+		/* The pin keeps reclaim from claiming (storing, freeing) the page. */
 		for (;;) {
 			if (!memslot_resolve(ms, gfn, &hpa))
 				return -1;
-			spin_lock(&ms->lock);
-			v = ms->slots[gfn];
-			if (v & MS_RESIDENT)
+			v = pin(ms, gfn);
+			if (v)
 				break;
-			spin_unlock(&ms->lock);
+			cpu_relax();
 		}
 		if (write)
 			memcpy((char *)slot_page(v) + off, buf, n);
 		else
 			memcpy(buf, (char *)slot_page(v) + off, n);
-		spin_unlock(&ms->lock);
+		unpin(ms, gfn);
 		gpa += n;
 		buf = (char *)buf + n;
 		len -= n;
@@ -178,7 +268,7 @@ void memslot_leaf_set(struct memslot *ms, uint64_t gfn, int level, uint64_t *spt
 	if (WARN_ONCE(level != 1 || gfn >= ms->nr_pages,
 		      "memslot: leaf for gfn %llx at level %d", (unsigned long long)gfn, level))
 		return;
-	WARN_ONCE(!rmap_add(ms->rmap_ops, &ms->ept->mmu_lock, &ms->pages[gfn].rmap, sptep),
+	WARN_ONCE(!rmap_add(ms->rmap_ops, &ms->ept->mmu_lock, &ms->rmaps[gfn], sptep),
 		  "memslot: no rmap descriptor for gfn %llx", (unsigned long long)gfn);
 }
 
@@ -186,31 +276,100 @@ void memslot_leaf_clear(struct memslot *ms, uint64_t gfn, int level, uint64_t *s
 {
 	if (level != 1 || gfn >= ms->nr_pages)
 		return;
-	rmap_remove(ms->rmap_ops, &ms->ept->mmu_lock, &ms->pages[gfn].rmap, sptep);
+	rmap_remove(ms->rmap_ops, &ms->ept->mmu_lock, &ms->rmaps[gfn], sptep);
 }
 
-/* Let faults that populate or refault in between batches of an aging pass. */
-static void age_yield(void *arg)
+/*
+ * Move @gfn to generation @idx if it is still resident on the page @v named:
+ * a compare-and-exchange, never a plain store, which could undo a claim made
+ * meanwhile (MUT_AGE_PLAIN_STORE in the model).  A changed pin count or
+ * generation is retried; another page or state leaves it.  Returns the old
+ * generation's number, or -1 if nothing moved.
+ */
+static int move_gen(struct memslot *ms, uint64_t gfn, uint64_t v, unsigned int idx)
 {
-	struct memslot *ms = arg;
+	uint64_t page = v & MS_ADDR_MASK;
 
-	grace_read_unlock();
-	spin_unlock(&ms->lock);
-	cpu_relax();
-	spin_lock(&ms->lock);
-	grace_read_lock();
+	for (;;) {
+		unsigned int old = ms_slot_gen_idx(v);
+
+		if (ms_slot_state(v) != MS_RESIDENT || (v & MS_ADDR_MASK) != page || old == idx)
+			return -1;
+		if (slot_cmpxchg(&ms->slots[gfn], &v, with_gen(v, idx)))
+			return (int)old;
+	}
+}
+
+/* Young pages of [base, base + MEMSLOT_AGE_CHUNK) in one root, into the youngest generation. */
+static size_t age_chunk(struct memslot *ms, struct ept_root *root, uint64_t base,
+			unsigned int idx, long delta[GEN_SEQ_NR])
+{
+	uint64_t end = base + MEMSLOT_AGE_CHUNK < ms->nr_pages ? base + MEMSLOT_AGE_CHUNK
+							       : ms->nr_pages;
+	uint64_t young[MEMSLOT_AGE_CHUNK / 64] = { 0 };
+	size_t n = 0;
+
+	if (!ept_test_clear_young(root, base, end, young))
+		return 0;
+	for (unsigned int w = 0; w < MEMSLOT_AGE_CHUNK / 64; w++) {
+		for (uint64_t bits = young[w]; bits; bits &= bits - 1) {
+			uint64_t gfn = base + w * 64 + (unsigned int)__builtin_ctzll(bits);
+			int old = move_gen(ms, gfn, READ_ONCE(ms->slots[gfn]), idx);
+
+			n++;
+			if (old >= 0) {
+				delta[old]--;
+				delta[idx]++;
+			}
+		}
+	}
+	return n;
+}
+
+/* Rewrite pages GEN_FOLD_AGE or more passes old to GEN_OLDEST, before their numbers wrap. */
+static void fold_old(struct memslot *ms, uint64_t max, long delta[GEN_SEQ_NR])
+{
+	unsigned int idx = gen_seq_idx(max - GEN_OLDEST);
+
+	for (uint64_t g = 0; g < ms->nr_pages; g++) {
+		uint64_t v = READ_ONCE(ms->slots[g]);
+		int old;
+
+		if (ms_slot_state(v) != MS_RESIDENT || gen_age(max, ms_slot_gen_idx(v)) < GEN_FOLD_AGE)
+			continue;
+		old = move_gen(ms, g, v, idx);
+		if (old >= 0) {
+			delta[old]--;
+			delta[idx]++;
+		}
+	}
 }
 
 size_t memslot_age(struct memslot *ms)
 {
-	size_t young;
+	long delta[GEN_SEQ_NR] = { 0 };
+	struct ept_root *root;
+	size_t young = 0;
+	uint64_t max;
 
-	spin_lock(&ms->lock);
-	/* The entries the rmaps point to live in EPT tables freed after a grace period. */
-	grace_read_lock();
-	young = gen_age_pass_yield(&ms->lru, MEMSLOT_AGE_BATCH, age_yield, ms);
-	grace_read_unlock();
-	spin_unlock(&ms->lock);
+	spin_lock(&ms->age_lock);
+	/* Every page one pass older at once; young ones are moved to max below. */
+	max = ms->gens.max_seq + 1;
+	__atomic_store_n(&ms->gens.max_seq, max, __ATOMIC_RELAXED);
+	for_each_valid_ept_root(ms->ept, root) {
+		for (uint64_t base = 0; base < ms->nr_pages; base += MEMSLOT_AGE_CHUNK) {
+			/* The tables walked are freed after a grace period. */
+			grace_read_lock();
+			young += age_chunk(ms, root, base, gen_seq_idx(max), delta);
+			grace_read_unlock();
+		}
+	}
+	if (max % GEN_FOLD_EVERY == 0)
+		fold_old(ms, max, delta);
+	for (unsigned int i = 0; i < GEN_SEQ_NR; i++)
+		if (delta[i])
+			gen_count(&ms->gens, i, delta[i]);
+	spin_unlock(&ms->age_lock);
 	return young;
 }
 
@@ -222,6 +381,93 @@ size_t memslot_age_locked(struct memslot *ms)
 	young = memslot_age(ms);
 	write_unlock(&ms->ept->mmu_lock);
 	return young;
+}
+
+/*
+ * Store and free one victim; the invalidation over it is open, so every
+ * leaf mapping it is gone and a fault that resolved it retries.  The claim
+ * RESIDENT -> EVICTING fails if the page was pinned, moved to a younger
+ * generation than @gen, or is no longer resident.  Returns whether it was freed.
+ */
+static bool evict_one(struct memslot *ms, uint64_t gfn, unsigned int gen)
+{
+	uint64_t *slot = &ms->slots[gfn], v = load_acquire(slot), handle, max;
+	unsigned int idx;
+	void *page;
+	int rc;
+
+	do {
+		max = gen_max_seq(&ms->gens);
+		if (ms_slot_state(v) != MS_RESIDENT || (v & MS_PIN_MASK) ||
+		    gen_of_age(gen_age(max, ms_slot_gen_idx(v))) < gen)
+			return false;
+	} while (!slot_cmpxchg(slot, &v, (v & ~MS_STATE_MASK) | MS_EVICTING));
+	idx = ms_slot_gen_idx(v);
+	/* The invalidation zapped every mapping: the guest cannot change the page now. */
+	WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val), "memslot: gfn %llx still mapped while evicted",
+		  (unsigned long long)gfn);
+	page = slot_page(v);
+	rc = zstore_put(ms->store, page, ms->ops->scratch(), &handle);
+	if (rc) {
+		/* Out of memory, or storing it would free nothing: keep it, as the youngest. */
+		unsigned int young = gen_seq_idx(gen_max_seq(&ms->gens));
+
+		if (rc == ZSTORE_ERR_INCOMPRESSIBLE)
+			stat_add(&ms->st.incompressible, 1);
+		gen_count(&ms->gens, young, 1);
+		gen_count(&ms->gens, idx, -1);
+		/* Only the claimer leaves EVICTING: a store does (release: pairs with resolve). */
+		store_release(slot, make_resident(v & MS_ADDR_MASK, young));
+		return false;
+	}
+	store_release(slot, (handle << MS_HANDLE_SHIFT) | MS_EVICTED);
+	gen_count(&ms->gens, idx, -1);
+	stat_add(&ms->st.resident, -1);
+	stat_add(&ms->st.evicted, 1);
+	stat_add(&ms->st.evictions, 1);
+	if (zstore_handle_is_zero(handle))
+		stat_add(&ms->st.zero_evictions, 1);
+	ms->ops->free_page(ms, page);
+	return true;
+}
+
+/*
+ * Up to @n gfns of generation @gen or older, in gfn order from the clock
+ * hand.  A candidate of an older generation whose leaves were accessed since
+ * the last pass gets a second chance: it moves to the youngest generation
+ * instead (its accessed bits cleared, as a pass would).
+ */
+static size_t pick_old(struct memslot *ms, size_t n, unsigned int gen, uint64_t *out)
+{
+	uint64_t g = ms->clock, max = gen_max_seq(&ms->gens);
+	unsigned int young = gen_seq_idx(max);
+	size_t taken = 0;
+
+	if (g >= ms->nr_pages)
+		g = 0;
+	grace_read_lock();	/* the second-chance test reads EPT entries */
+	for (uint64_t seen = 0; seen < ms->nr_pages && taken < n; seen++) {
+		uint64_t v = READ_ONCE(ms->slots[g]);
+
+		if (ms_slot_state(v) == MS_RESIDENT && !(v & MS_PIN_MASK) &&
+		    gen_of_age(gen_age(max, ms_slot_gen_idx(v))) >= gen) {
+			if (gen == GEN_YOUNGEST || !rmap_test_clear_young(&ms->rmaps[g])) {
+				out[taken++] = g;
+			} else {
+				int old = move_gen(ms, g, v, young);
+
+				if (old >= 0) {
+					gen_count(&ms->gens, young, 1);
+					gen_count(&ms->gens, (unsigned int)old, -1);
+				}
+			}
+		}
+		if (++g == ms->nr_pages)
+			g = 0;
+	}
+	grace_read_unlock();
+	ms->clock = g;
+	return taken;
 }
 
 static void sort_gfns(uint64_t *g, size_t n)
@@ -236,73 +482,19 @@ static void sort_gfns(uint64_t *g, size_t n)
 	}
 }
 
-/* Store and free one victim; the invalidation over it is open.  Returns whether it was freed. */
-static bool evict_one(struct memslot *ms, uint64_t gfn)
-{
-	struct gen_page *pg = &ms->pages[gfn];
-	uint64_t v, handle;
-	void *page;
-	int rc;
-
-	spin_lock(&ms->lock);
-	v = ms->slots[gfn];
-	if (!(v & MS_RESIDENT) || pg->tracked) {
-		spin_unlock(&ms->lock);
-		return false;
-	}
-	/* The invalidation zapped every mapping: the guest cannot change the page now. */
-	WARN_ONCE(READ_ONCE(pg->rmap.val), "memslot: gfn %llx still mapped while evicted",
-		  (unsigned long long)gfn);
-	page = slot_page(v);
-	rc = zstore_put(ms->store, page, ms->ops->scratch(), &handle);
-	if (rc) {
-		/* Out of memory, or storing it would free nothing: keep it, as the youngest. */
-		if (rc == ZSTORE_ERR_INCOMPRESSIBLE)
-			ms->st.incompressible++;
-		gen_track(&ms->lru, pg);
-		spin_unlock(&ms->lock);
-		return false;
-	}
-	WRITE_ONCE(ms->slots[gfn], (handle << MS_HANDLE_SHIFT) | MS_EVICTED);
-	WRITE_ONCE(ms->st.resident, ms->st.resident - 1);
-	ms->st.evicted++;
-	ms->st.evictions++;
-	if (zstore_handle_is_zero(handle))
-		ms->st.zero_evictions++;
-	spin_unlock(&ms->lock);
-	ms->ops->free_page(ms, page);
-	return true;
-}
-
-/* The oldest non-empty generation; ms->lock held. */
-static unsigned int oldest_gen(struct memslot *ms)
-{
-	unsigned int g = GEN_OLDEST;
-
-	while (g > GEN_YOUNGEST && !ms->lru.nr[g])
-		g--;
-	return g;
-}
-
 size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen)
 {
-	struct gen_page *victims[MEMSLOT_EVICT_BATCH];
 	uint64_t gfns[MEMSLOT_EVICT_BATCH];
+	unsigned int gen = gen_oldest(&ms->gens);
 	size_t taken = 0, freed = 0;
 
 	if (n > MEMSLOT_EVICT_BATCH)
 		n = MEMSLOT_EVICT_BATCH;
-	spin_lock(&ms->lock);
-	if (oldest_gen(ms) >= min_gen) {
-		grace_read_lock();	/* the second-chance test reads EPT entries */
-		taken = gen_pick_oldest(&ms->lru, n, victims);
-		grace_read_unlock();
-	}
-	spin_unlock(&ms->lock);
-	for (size_t i = 0; i < taken; i++)
-		gfns[i] = (uint64_t)(victims[i] - ms->pages);
+	if (gen >= min_gen && READ_ONCE(ms->st.resident))
+		taken = pick_old(ms, n, gen, gfns);
+	/* The clock hand wraps: runs are adjacent in gfn order. */
 	sort_gfns(gfns, taken);
-	/* One invalidation per run of adjacent gfns. */
+	/* One invalidation per run of adjacent gfns; the claims are made inside it. */
 	for (size_t i = 0, j; i < taken; i = j) {
 		bool opened;
 
@@ -310,51 +502,67 @@ size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen)
 			;
 		opened = ept_invalidate_begin(ms->ept, gfns[i], gfns[j - 1] + 1);
 		for (size_t k = i; k < j; k++)
-			freed += evict_one(ms, gfns[k]);
+			freed += evict_one(ms, gfns[k], gen);
 		ept_invalidate_end(ms->ept, gfns[i], gfns[j - 1] + 1, opened);
 	}
 	return freed;
 }
 
-/* Drop @gfn's page or stored copy; the invalidation over it is open.  Whether it held one. */
+/*
+ * Drop @gfn's page or stored copy; the invalidation over it is open, so no
+ * leaf maps it and a fault that resolved it retries.  Whether it held one.
+ *
+ * RESIDENT is claimed like an eviction (RESIDENT -> EVICTING by
+ * compare-and-exchange, waiting out pins), then emptied and the page freed.
+ * EVICTED goes straight to EMPTY by compare-and-exchange: whoever wins the
+ * word owns the handle, so a refault that claimed it first (LOADING) is
+ * waited for and its page discarded.  EVICTING and LOADING belong to their
+ * claimer and are waited for too; both end without waiting on us.
+ */
 static bool discard_one(struct memslot *ms, uint64_t gfn)
 {
-	struct gen_page *pg = &ms->pages[gfn];
-	void *page = NULL;
-	uint64_t v;
+	uint64_t *slot = &ms->slots[gfn], v = load_acquire(slot);
 
-	spin_lock(&ms->lock);
-	v = ms->slots[gfn];
-	if (!v) {
-		spin_unlock(&ms->lock);
-		return false;
+	for (;;) {
+		switch (ms_slot_state(v)) {
+		case MS_EMPTY:
+			return false;
+		case MS_RESIDENT:
+			if (v & MS_PIN_MASK)
+				break;	/* memslot_access() is copying: wait for it */
+			if (!slot_cmpxchg(slot, &v, (v & ~MS_STATE_MASK) | MS_EVICTING))
+				continue;	/* v is the new word */
+			WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val),
+				  "memslot: gfn %llx still mapped while discarded",
+				  (unsigned long long)gfn);
+			gen_count(&ms->gens, ms_slot_gen_idx(v), -1);
+			stat_add(&ms->st.resident, -1);
+			stat_add(&ms->st.discarded, 1);
+			/* Only the claimer leaves EVICTING; a resolver that sees EMPTY populates anew. */
+			store_release(slot, MS_EMPTY);
+			ms->ops->free_page(ms, slot_page(v));
+			return true;
+		case MS_EVICTED:
+			if (!slot_cmpxchg(slot, &v, MS_EMPTY))
+				continue;
+			zstore_drop(ms->store, slot_handle(v));
+			stat_add(&ms->st.evicted, -1);
+			stat_add(&ms->st.discarded, 1);
+			return true;
+		default:
+			/* EVICTING (reclaim) or LOADING (a refault): its claimer finishes it. */
+			break;
+		}
+		cpu_relax();
+		v = load_acquire(slot);
 	}
-	WARN_ONCE(READ_ONCE(pg->rmap.val), "memslot: gfn %llx still mapped while discarded",
-		  (unsigned long long)gfn);
-	if (v & MS_RESIDENT) {
-		/* Not tracked: reclaim picked it, and its eviction will find the slot empty. */
-		if (pg->tracked)
-			gen_untrack(&ms->lru, pg);
-		page = slot_page(v);
-		WRITE_ONCE(ms->st.resident, ms->st.resident - 1);
-	} else {
-		zstore_drop(ms->store, slot_handle(v));
-		ms->st.evicted--;
-	}
-	/* A lockless resolver that sees 0 populates under the lock. */
-	WRITE_ONCE(ms->slots[gfn], 0);
-	ms->st.discarded++;
-	spin_unlock(&ms->lock);
-	if (page)
-		ms->ops->free_page(ms, page);
-	return true;
 }
 
 /* Does any gfn of [start, end) hold memory?  A racy look: only to skip empty runs. */
 static bool any_populated(struct memslot *ms, uint64_t start, uint64_t end)
 {
 	for (uint64_t g = start; g < end; g++)
-		if (READ_ONCE(ms->slots[g]))
+		if (READ_ONCE(ms->slots[g]) != MS_EMPTY)
 			return true;
 	return false;
 }
@@ -388,48 +596,65 @@ size_t memslot_discard(struct memslot *ms, uint64_t gfn, uint64_t n)
 	return dropped;
 }
 
+static uint64_t stat_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
 void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN_NR])
 {
-	spin_lock(&ms->lock);
-	*st = ms->st;
+	st->populated = stat_read(&ms->st.populated);
+	st->resident = stat_read(&ms->st.resident);
+	st->evicted = stat_read(&ms->st.evicted);
+	st->evictions = stat_read(&ms->st.evictions);
+	st->refaults = stat_read(&ms->st.refaults);
+	st->zero_evictions = stat_read(&ms->st.zero_evictions);
+	st->nomem = stat_read(&ms->st.nomem);
+	st->incompressible = stat_read(&ms->st.incompressible);
+	st->discarded = stat_read(&ms->st.discarded);
 	if (hist)
-		gen_histogram(&ms->lru, hist);
-	spin_unlock(&ms->lock);
+		gen_histogram(&ms->gens, hist);
 }
 
 bool memslot_page_info(struct memslot *ms, uint64_t gfn, struct memslot_page_info *out)
 {
 	struct rmap_iter it;
 	unsigned long old;
+	uint64_t v;
 
 	memset(out, 0, sizeof(*out));
 	if (gfn >= ms->nr_pages)
 		return false;
-	spin_lock(&ms->lock);
-	uint64_t v = ms->slots[gfn];
-
-	if (v & MS_RESIDENT) {
+	v = load_acquire(&ms->slots[gfn]);
+	switch (ms_slot_state(v)) {
+	case MS_RESIDENT:
+		out->tracked = true;
+		out->gen = gen_of_age(gen_age(gen_max_seq(&ms->gens), ms_slot_gen_idx(v)));
+		/* fall through */
+	case MS_EVICTING:
 		out->state = MS_PAGE_RESIDENT;
-		out->hpa = v & SLOT_ADDR_MASK;
-	} else if (v & MS_EVICTED) {
+		out->hpa = v & MS_ADDR_MASK;
+		break;
+	case MS_EVICTED:
+	case MS_LOADING:
 		out->handle = slot_handle(v);
 		out->state = zstore_handle_is_zero(out->handle) ? MS_PAGE_ZERO : MS_PAGE_EVICTED;
+		break;
 	}
-	out->tracked = ms->pages[gfn].tracked;
-	out->gen = ms->pages[gfn].gen;
-	old = rmap_lock_readonly(&ms->pages[gfn].rmap);
+	old = rmap_lock_readonly(&ms->rmaps[gfn]);
 	for (uint64_t *p = rmap_iter_first(&it, old); p; p = rmap_iter_next(&it))
 		out->mappings++;
-	rmap_unlock_readonly(&ms->pages[gfn].rmap, old);
-	spin_unlock(&ms->lock);
+	rmap_unlock_readonly(&ms->rmaps[gfn], old);
 	return true;
 }
 
 bool memslot_gfn_of_hpa(struct memslot *ms, uint64_t hpa, uint64_t *gfn)
 {
-	hpa &= SLOT_ADDR_MASK;
+	hpa &= MS_ADDR_MASK;
 	for (uint64_t g = 0; g < ms->nr_pages; g++) {
-		if (READ_ONCE(ms->slots[g]) == (hpa | MS_RESIDENT)) {
+		uint64_t v = READ_ONCE(ms->slots[g]);
+
+		if (ms_slot_state(v) == MS_RESIDENT && (v & MS_ADDR_MASK) == hpa) {
 			*gfn = g;
 			return true;
 		}

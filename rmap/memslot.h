@@ -6,14 +6,16 @@
  * plus the host mm: the EPT MMU (ept/) maps what memslot_resolve() hands it,
  * and reclaim takes pages away only through ept invalidations.
  *
- * Per gfn it keeps a slot word and a struct gen_page: the page's rmap head
- * (the EPT entries mapping it, filled by the ept leaf hooks) and its
- * generation for reclaim.  Host pages back single gfns, never shared, so
- * the rmap head of a gfn is the rmap head of its host page.
+ * Per gfn it keeps a slot word, changed only by compare-and-exchange (no
+ * per-memslot lock: populate, refault, aging and eviction race on it as the
+ * model tests/models/gfn_state.pml says), and the rmap head of its host page
+ * (the EPT entries mapping it, filled by the ept leaf hooks).  Host pages
+ * back single gfns, never shared, so the rmap head of a gfn is the rmap head
+ * of its host page.
  *
- * Lock order: mmu_lock -> ms->lock -> zstore lock, and either -> rmap bit
- * lock.  Only the aging baseline takes ms->lock inside mmu_lock; nothing
- * takes mmu_lock (nor opens an invalidation) while holding ms->lock.
+ * Lock order: mmu_lock -> ms->age_lock (one aging pass at a time; only the
+ * aging baseline takes it inside mmu_lock) -> ept roots_lock, and mmu_lock ->
+ * rmap bit lock.  Faults, refaults and eviction take no memslot lock.
  */
 #ifndef RMAP_MEMSLOT_H
 #define RMAP_MEMSLOT_H
@@ -29,12 +31,42 @@
 #include "smp/spinlock.h"
 
 /*
- * A slot word: 0 (never populated), hpa | MS_RESIDENT, or
- * (handle << MS_HANDLE_SHIFT) | MS_EVICTED.
+ * A slot word: the state in bits 0-2; a RESIDENT or EVICTING slot has the
+ * host page's address in bits 12-51, its generation's sequence number
+ * (rmap/gen.h) in bits 3-8 and a pin count in bits 9-11 (memslot_access()
+ * copying); an EVICTED or LOADING one has the store handle from bit 12.
+ *
+ *	EMPTY		never populated: reads as zeros
+ *	RESIDENT	backed by the host page
+ *	EVICTING	claimed by reclaim inside an open invalidation of the gfn
+ *	EVICTED		in the store
+ *	LOADING		claimed by one refault, which restores the handle
+ *
+ * Only the claimer leaves EVICTING or LOADING.
  */
+#define MS_EMPTY		0x0ull
 #define MS_RESIDENT		0x1ull
-#define MS_EVICTED		0x2ull
+#define MS_EVICTING		0x2ull
+#define MS_EVICTED		0x3ull
+#define MS_LOADING		0x4ull
+#define MS_STATE_MASK		0x7ull
+#define MS_GEN_SHIFT		3
+#define MS_GEN_MASK		(0x3full << MS_GEN_SHIFT)
+#define MS_PIN_SHIFT		9
+#define MS_PIN_ONE		(1ull << MS_PIN_SHIFT)
+#define MS_PIN_MASK		(0x7ull << MS_PIN_SHIFT)
 #define MS_HANDLE_SHIFT		12
+#define MS_ADDR_MASK		0x000ffffffffff000ull
+
+static inline uint64_t ms_slot_state(uint64_t v)
+{
+	return v & MS_STATE_MASK;
+}
+
+static inline unsigned int ms_slot_gen_idx(uint64_t v)
+{
+	return (unsigned int)((v & MS_GEN_MASK) >> MS_GEN_SHIFT);
+}
 
 struct memslot;
 struct reclaim;
@@ -70,24 +102,21 @@ struct memslot {
 	void *priv;
 	uint64_t nr_pages;
 
-	/*
-	 * lock: slot transitions (empty/evicted -> resident -> evicted), the
-	 * generations in lru and each page's link/gen/tracked.  A resident slot
-	 * is read without it (memslot_resolve()'s fast path): its host page
-	 * cannot go while an EPT fault could still install it, because eviction
-	 * opens an invalidation over the gfn before it frees the page.
-	 * Invariant: a resident slot is tracked in lru, except while reclaim
-	 * holds it between gen_pick_oldest() and its eviction.
-	 */
-	spinlock_t lock;
+	/* The slot words (above); atomics only. */
 	uint64_t *slots;
-	struct gen_page *pages;
-	struct gen_lru lru;
+	/* The rmap heads, one per gfn (rmap/rmap.h says how they are locked). */
+	struct rmap_head *rmaps;
+	/* Generation numbers and their counts (rmap/gen.h). */
+	struct gen_seqs gens;
+	/* One aging pass at a time; faults and eviction never take it. */
+	spinlock_t age_lock;
+	/* Where reclaim's scan for old pages goes on (a clock hand); the caller serialises. */
+	uint64_t clock;
 
 	/* The rmap's descriptor source (rmap/rmap.h); NULL ops: single entries only. */
 	const struct rmap_ops *rmap_ops;
 
-	/* Counters: under lock; resident is also read without it (WRITE_ONCE). */
+	/* Counters, changed and read with atomics. */
 	struct memslot_stats st;
 
 	/* On the reclaim's list (reclaim->lock). */
@@ -106,7 +135,10 @@ void memslot_destroy(struct memslot *ms);
 /**
  * memslot_resolve - the host page behind @gfn, allocated (zeroed) or restored
  * from the store if need be: the ept resolve op.  No mmu_lock held.  False
- * when no page can be had even after reclaim.
+ * when no page can be had even after reclaim.  For a gfn being evicted it
+ * returns the claimed page: the caller must install only through the
+ * invalidation-sequence check, which refuses it (the invalidation was opened
+ * before the claim).
  */
 bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa);
 
@@ -122,11 +154,12 @@ void memslot_leaf_set(struct memslot *ms, uint64_t gfn, int level, uint64_t *spt
 void memslot_leaf_clear(struct memslot *ms, uint64_t gfn, int level, uint64_t *sptep);
 
 /**
- * memslot_age - one aging pass over the resident pages, lockless towards the
- * EPT MMU (grace read section and rmap read-only bit locks, no mmu_lock);
- * it drops ms->lock every MEMSLOT_AGE_BATCH pages so that faults populating
- * or refaulting pages do not wait for the whole pass.
- * Returns the number of pages found young.
+ * memslot_age - one aging pass: every resident page one generation older,
+ * except those whose leaves were accessed since the last pass, which go to
+ * the youngest.  Walks every valid root's leaves in gfn order without
+ * mmu_lock (ept_test_clear_young()) and changes a young page's slot word by
+ * one compare-and-exchange; takes nothing a fault takes.  Returns the number
+ * of pages found young.
  */
 size_t memslot_age(struct memslot *ms);
 
@@ -138,29 +171,34 @@ size_t memslot_age_locked(struct memslot *ms);
 
 /**
  * memslot_evict_oldest - evict up to @n pages from the oldest generation,
- * if it is @min_gen or older:
- * invalidate them in runs of adjacent gfns, store their content, free the
- * host pages.  Returns the number of host pages freed.  Serialised by the
- * caller (reclaim); not under any lock.
+ * if it is @min_gen or older, scanning in gfn order from where the last call
+ * stopped: invalidate them in runs of adjacent gfns, claim each slot inside
+ * the open invalidation, store the content, free the host pages.  Returns the
+ * number of host pages freed.  Serialised by the caller (reclaim); not under
+ * any lock.
  */
 size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen);
 #define MEMSLOT_EVICT_BATCH	64
-#define MEMSLOT_AGE_BATCH	256	/* pages an aging pass does between drops of ms->lock */
+#define MEMSLOT_AGE_CHUNK	512	/* gfns an aging pass walks per grace read section */
 
 /**
  * memslot_discard - the guest gave gfns [@gfn, @gfn + @n) back (a balloon, a
  * free page report): their host pages and stored copies are dropped and each
  * reads as zeros again, never populated, until it is touched.  Through the
  * invalidation protocol, one invalidation per run of MEMSLOT_DISCARD_RUN gfns
- * that holds anything; runs that hold nothing cost a scan.  Gfns past the end
- * are ignored.  Not under any lock (it opens invalidations), like
+ * that holds anything; runs that hold nothing cost a scan.  Each gfn goes
+ * back to EMPTY by compare-and-exchange on its slot word: a resident page is
+ * claimed inside the invalidation like an eviction, then freed; a stored one
+ * drops its handle.  A gfn claimed by reclaim or a refault, or pinned by
+ * memslot_access(), is waited for; faults racing with it retry through the
+ * invalidation sequence.  Gfns past the end are ignored.  Not under any lock (it opens invalidations), like
  * memslot_evict_oldest(); safe against reclaim, faults and aging passes.
  * Returns the number of gfns that held memory (resident or stored).
  */
 size_t memslot_discard(struct memslot *ms, uint64_t gfn, uint64_t n);
 #define MEMSLOT_DISCARD_RUN	512	/* a 2 MiB block: what Linux reports at once */
 
-/* A consistent snapshot of the counters and the generation histogram (may be NULL). */
+/* The counters and the generation histogram (may be NULL), read without a lock. */
 void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN_NR]);
 
 /* What `page GUEST GPA` shows. */
@@ -170,7 +208,7 @@ struct memslot_page_info {
 	uint64_t hpa;		/* MS_PAGE_RESIDENT */
 	uint64_t handle;	/* MS_PAGE_EVICTED, MS_PAGE_ZERO */
 	unsigned int gen;	/* generation, if tracked */
-	bool tracked;
+	bool tracked;		/* resident and not claimed by reclaim */
 	unsigned int mappings;	/* EPT entries in the rmap */
 };
 /** memslot_page_info - the state of @gfn; false outside the memslot. */

@@ -47,7 +47,7 @@ void reclaim_unregister(struct reclaim *rc, struct memslot *ms);
 
 /**
  * reclaim_run - free up to @want host pages by eviction.  Returns how many
- * were freed.  Not under mmu_lock, a memslot lock or run_lock.
+ * were freed.  Not under mmu_lock, a memslot's age_lock or run_lock.
  */
 size_t reclaim_run(struct reclaim *rc, size_t want);
 /**

@@ -29,7 +29,7 @@ enum lock_order {
 	LOCK_ORDER_INVAL_ALL,	/* ept->inval_all_lock: one all-roots invalidation at a time */
 	LOCK_ORDER_MMU,		/* ept->mmu_lock (rwlock): EPT entries and roots */
 	LOCK_ORDER_RECLAIM,	/* reclaim->lock: the list of memslots and the cursor */
-	LOCK_ORDER_MEMSLOT,	/* ms->lock: per-gfn slots, generation lists, counters */
+	LOCK_ORDER_MEMSLOT,	/* ms->age_lock: one aging pass of a memslot at a time */
 	LOCK_ORDER_ROOTS,	/* ept->roots_lock: the root list and links */
 	LOCK_ORDER_STORE,	/* zstore->lock: the store's index and pages */
 	LOCK_ORDER_RMAP_POOL,	/* the rmap descriptor pool (hv/mm/gmem.c) */
@@ -53,7 +53,7 @@ static const char *const lock_order_names[LOCK_ORDER_MAX] = {
 	[LOCK_ORDER_RECLAIM_RUN] = "reclaim run_lock", [LOCK_ORDER_LAYOUT] = "layout_lock",
 	[LOCK_ORDER_INVAL_ALL] = "inval_all_lock", [LOCK_ORDER_MMU] = "mmu_lock",
 	[LOCK_ORDER_ROOTS] = "roots_lock", [LOCK_ORDER_RECLAIM] = "reclaim lock",
-	[LOCK_ORDER_MEMSLOT] = "memslot lock", [LOCK_ORDER_STORE] = "store lock",
+	[LOCK_ORDER_MEMSLOT] = "memslot age_lock", [LOCK_ORDER_STORE] = "store lock",
 	[LOCK_ORDER_RMAP_POOL] = "rmap pool lock", [LOCK_ORDER_RUNQUEUE] = "run queue lock",
 	[LOCK_ORDER_UART] = "uart lock", [LOCK_ORDER_PCI] = "pci bus lock",
 	[LOCK_ORDER_IOAPIC] = "ioapic lock",

@@ -350,12 +350,12 @@ int gmem_init(struct vm *vm, char *err, unsigned int n)
 {
 	uint64_t pages = vm->cfg.memory >> PAGE_SHIFT;
 
-	/* The per-gfn metadata is one buddy block: at most 4 MiB of gen_pages. */
-	if (pages * sizeof(struct gen_page) > (PAGE_SIZE << PAGE_MAX_ORDER)) {
+	/* Each per-gfn array (slot words, rmap heads) is one buddy block: at most 4 MiB. */
+	if (pages * sizeof(uint64_t) > (PAGE_SIZE << PAGE_MAX_ORDER)) {
 		hv_snprintf(err, n, "%llu MiB of guest memory is more than this hypervisor "
 			    "supports (%llu MiB)", (unsigned long long)(vm->cfg.memory >> 20),
 			    (unsigned long long)((PAGE_SIZE << PAGE_MAX_ORDER) /
-						 sizeof(struct gen_page) * PAGE_SIZE >> 20));
+						 sizeof(uint64_t) * PAGE_SIZE >> 20));
 		return -1;
 	}
 	ept_vm_init(&vm->ept, &hv_ept_ops, vm);

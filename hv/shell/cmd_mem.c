@@ -198,7 +198,7 @@ int cmd_reclaim(int argc, char **argv)
 
 static void show_rmap(struct vm *vm, uint64_t gfn)
 {
-	struct rmap_head *head = &vm->mem.pages[gfn].rmap;
+	struct rmap_head *head = &vm->mem.rmaps[gfn];
 	struct rmap_iter it;
 	unsigned long old = rmap_lock_readonly(head);
 	unsigned int n = 0;

@@ -2,7 +2,7 @@
 # The portable EPT MMU (ept/) on host threads: unit tests, the fault-vs-zap
 # stress test (plain and ThreadSanitizer), `make soak` and `make bench-mmu`.
 EPT_SRC := $(sort $(wildcard ept/*.c)) smp/grace.c
-EPT_TESTS := test_fault test_iter test_root test_invalidate test_zap
+EPT_TESTS := test_fault test_iter test_root test_invalidate test_zap test_age
 
 # The shared test environment is below the top-level HDRS wildcard.
 EPT_TEST_HDRS := tests/ept/ept_env.h tests/ept/ept_check.h tests/ept/soft_tlb.h
@@ -19,6 +19,7 @@ $(eval $(call host_test,ept/test_iter,tests/ept/test_iter.c $(EPT_SRC)))
 $(eval $(call host_test,ept/test_root,tests/ept/test_root.c $(EPT_SRC)))
 $(eval $(call host_test,ept/test_invalidate,tests/ept/test_invalidate.c $(EPT_SRC)))
 $(eval $(call host_test,ept/test_zap,tests/ept/test_zap.c $(EPT_SRC)))
+$(eval $(call host_test,ept/test_age,tests/ept/test_age.c $(EPT_SRC)))
 # TSan twins of the unit tests that run threads.
 $(foreach t,$(filter-out test_iter,$(EPT_TESTS)),\
   $(eval $(call host_test_tsan,ept/$(t),tests/ept/$(t).c $(EPT_SRC))))

@@ -57,6 +57,7 @@ CASES = [
      ['MUT_EVICT_OUTSIDE_INVALIDATION'], REJECT),
     ('mutant_gfn_state_MUT_REFAULT_UNCLAIMED', 'gfn_state', ['MUT_REFAULT_UNCLAIMED'], REJECT),
     ('mutant_gfn_state_MUT_AGE_PLAIN_STORE', 'gfn_state', ['MUT_AGE_PLAIN_STORE'], REJECT),
+    ('mutant_gfn_state_MUT_EVICT_PINNED', 'gfn_state', ['MUT_EVICT_PINNED'], REJECT),
     ('model_wakeup', 'wakeup', [], SAFE),
     ('mutant_wakeup_MUT_STI_BEFORE_CHECK', 'wakeup', ['MUT_STI_BEFORE_CHECK'], REJECT),
     ('mutant_wakeup_MUT_KICK_BEFORE_POST', 'wakeup', ['MUT_KICK_BEFORE_POST'], REJECT),
@@ -128,7 +129,7 @@ def main():
             print('ok - %s # SKIP spin or gcc not installed' % case[0])
         return 0
     os.makedirs(BUILD, exist_ok=True)
-    # The largest searches take ~600 MB each: two at a time.
+    # The largest searches take up to ~1.3 GB (gfn_state) and ~600 MB: two at a time.
     jobs = max(1, min(2, os.cpu_count() or 1))
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         results = list(pool.map(check, CASES))

@@ -3,7 +3,7 @@
  * One guest frame's state word, without a per-memslot lock (rmap/memslot.c):
  * a vCPU populating and refaulting it, reclaim evicting it inside an
  * invalidation, and the ager moving its generation, all by compare-and-
- * exchange on the slot word (docs/reclaim.md, "The slot word").
+ * exchange on the slot word (docs/reclaim.md, "The pieces").
  *
  *	EMPTY		never touched (reads as zeros)
  *	RESIDENT(p, g)	backed by host page p, generation g (YOUNG or OLD)
@@ -20,7 +20,8 @@
  *	- a RESIDENT or EVICTING slot names a live page, an EVICTED or LOADING
  *	  one a live handle;
  *	- nobody reads a dropped handle or a freed page;
- *	- the vCPU reads back what it wrote last.
+ *	- the vCPU reads back what it wrote last;
+ *	- a page pinned for a copy is alive and holds the guest's last write.
  *
  * Mutants (-D, each must make spin report an assertion violation):
  *	MUT_NO_RETRY_LOST_CMPXCHG	populate keeps its page after losing the race
@@ -28,6 +29,8 @@
  *	MUT_REFAULT_UNCLAIMED		refault restores a handle without claiming it
  *	MUT_AGE_PLAIN_STORE		the ager writes the generation with a plain
  *					store, losing a state change made meanwhile
+ *	MUT_EVICT_PINNED		reclaim claims a page the hypervisor has
+ *					pinned for a copy
  */
 
 #define EMPTY		0
@@ -50,6 +53,8 @@ byte state = EMPTY;
 byte sp = NONE;		/* the page of RESIDENT/EVICTING */
 byte sgen = YOUNG;
 byte sh = NONE;		/* the handle of EVICTED/LOADING */
+byte pins;		/* RESIDENT only: memslot_access() copying */
+byte pinned = NONE;	/* the page it copies */
 
 bool page_alive[NPAGE];
 byte page_data[NPAGE];
@@ -71,7 +76,9 @@ byte written;		/* the guest's data: what the vCPU wrote last */
 /* Fires in any state where an invariant is broken. */
 active proctype monitor()
 {
-end:	atomic { !(leaf == NONE || page_alive[leaf]) || !(SLOT_OK) -> assert(false) }
+end:	atomic { !(leaf == NONE || page_alive[leaf]) || !(SLOT_OK) ||
+		     !(pinned == NONE || page_alive[pinned] && page_data[pinned] == written) ->
+			assert(false) }
 }
 
 inline alloc_page(p)
@@ -130,13 +137,20 @@ resolve:
 					goto resolve
 #endif
 				fi
-			:: atomic { state == EVICTED ->
+			:: atomic { state == EVICTED -> skip };
+				/* The page first, privately (allocating may reclaim), then the claim. */
+				atomic { alloc_page(p) };
+				if
+				:: atomic { state == EVICTED ->
 #ifdef MUT_REFAULT_UNCLAIMED
-				h = sh }
+					h = sh }
 #else
-				h = sh; state = LOADING }
+					h = sh; state = LOADING }
 #endif
-				atomic { alloc_page(p); assert(handle_alive[h]); page_data[p] = handle_data[h] };
+				:: atomic { state != EVICTED -> page_alive[p] = false; p = NONE };
+					goto resolve
+				fi;
+				atomic { assert(handle_alive[h]); page_data[p] = handle_data[h] };
 #ifdef MUT_REFAULT_UNCLAIMED
 				if
 				:: atomic { state == EVICTED && sh == h ->
@@ -150,8 +164,13 @@ resolve:
 				atomic { state = RESIDENT; sp = p; sgen = YOUNG; sh = NONE;
 					 handle_alive[h] = false }
 #endif
-			:: atomic { state == EVICTING || state == LOADING -> p = NONE }
-				/* Being evicted or restored by someone else: fault again later. */
+			:: atomic { state == EVICTING -> p = sp }
+				/*
+				 * Being evicted: the resolver hands out the claimed page, which
+				 * the install below must refuse (the invalidation is open).
+				 */
+			:: atomic { state == LOADING -> p = NONE }
+				/* Restored by another refault: fault again later (the code waits). */
 			fi;
 			/* Install under mmu_lock, unless an invalidation ran or runs. */
 			atomic {
@@ -177,7 +196,11 @@ active proctype reclaim()
 		atomic { in_progress++; leaf = NONE };	/* begin: count, zap, flush */
 #endif
 		if
+#ifdef MUT_EVICT_PINNED
 		:: atomic { state == RESIDENT && sgen == OLD -> p = sp; state = EVICTING }
+#else
+		:: atomic { state == RESIDENT && sgen == OLD && pins == 0 -> p = sp; state = EVICTING }
+#endif
 			/* Compress into the store; it may refuse (incompressible). */
 			if
 			:: atomic {
@@ -191,7 +214,7 @@ active proctype reclaim()
 				h = NONE
 			:: atomic { state = RESIDENT; sgen = YOUNG }
 			fi
-		:: atomic { !(state == RESIDENT && sgen == OLD) -> skip }
+		:: atomic { !(state == RESIDENT && sgen == OLD && pins == 0) -> skip }
 		fi;
 #ifndef MUT_EVICT_OUTSIDE_INVALIDATION
 		atomic { seq++; in_progress-- }	/* end */
@@ -224,4 +247,17 @@ active proctype ager()
 		}
 #endif
 	od
+}
+
+/*
+ * The hypervisor's own access (memslot_access()): pin a resident page by
+ * cmpxchg on its word, copy, unpin.  (A page not resident is resolved again
+ * first, the vCPUs' part; here the access waits for a resident page.)
+ */
+active proctype hv_access()
+{
+	/* One copy, whenever the page is resident (it may never be: then none). */
+end:	atomic { state == RESIDENT -> pinned = sp; pins++ };
+	/* Copying: the monitor checks the pinned page all along. */
+	atomic { pins--; pinned = NONE }
 }

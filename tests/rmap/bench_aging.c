@@ -17,9 +17,18 @@
  *    attempt that frees nothing; the refault column is then a re-map).
  * 4. Metadata bytes per 4 KiB guest page.
  *
- * Timings: median of REPEAT runs.  The ager sleeps as long as each pass
- * took, and at least 200 us.  On a host with fewer CPUs than threads + the ager, the rows with
- * more threads also measure CPU sharing.
+ * Timings: median of REPEAT runs.  The lockless ager runs back to back (no
+ * sleep between passes, as KVM's access_tracking_perf_test -p); the
+ * mmu_lock baseline, and both agers of the old design, sleep as long as each
+ * pass took, and at least 200 us, or faults would hardly get the lock (the
+ * old lockless pass back to back made a 64 MiB populate take 42 s instead
+ * of 19 ms).  On a host with fewer CPUs than
+ * threads + the ager, the rows with more threads also measure CPU sharing.
+ *
+ * The last lines are `figure NAME VALUE`.  Built with -DBENCH_V1 against the
+ * memslot of commit cf5f9e8 (per-page generation lists under ms->lock; see
+ * tests/rmap/rmap.mk), the same program measures that design, and prefixes
+ * its figures with baseline_.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -29,15 +38,33 @@
 
 #define MEM_PAGES	(64u << 20 >> EPT_PAGE_SHIFT)
 #define PASSES		100
-#define REPEAT		3
+#define REPEAT		5
 #define MAX_T		4
 #define EVICT_PAGES	4096
 
 enum ager_mode { AGE_NONE, AGE_LOCKED, AGE_LOCKLESS, NR_MODES };
 static const char *const mode_name[NR_MODES] = { "no aging", "mmu_lock", "lockless" };
 
+#ifdef BENCH_V1
+#define FIGURE_PREFIX	"baseline_"
+#define BENCH_V1_PACED	1
+#else
+#define FIGURE_PREFIX	""
+#define BENCH_V1_PACED	0
+#endif
+
 static struct zstore zs;
 static struct tvm vm;
+
+/* The `figure` lines, printed at the end. */
+static char figures[2048];
+
+static void figure(const char *name, double v)
+{
+	size_t n = strlen(figures);
+
+	snprintf(figures + n, sizeof(figures) - n, "figure %s%s %.2f\n", FIGURE_PREFIX, name, v);
+}
 
 /* ---- part 1: vCPUs touching their memory while the ager runs ---- */
 
@@ -48,6 +75,7 @@ struct vcpu {
 	unsigned int id, nr;
 	struct ept_root *root;
 	double secs[NR_PHASES];
+	double cpu[NR_PHASES];	/* the thread's CPU time: without the time others took the CPU */
 } __attribute__((aligned(64)));
 
 static struct vcpu vcpus[MAX_T];
@@ -82,14 +110,23 @@ static void guest_write(struct vcpu *v, uint64_t gfn, uint64_t val)
 	}
 }
 
-/* Every page of this vCPU's part once; seconds. */
-static double pass(struct vcpu *v, uint64_t val)
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Every page of this vCPU's part once; seconds, and CPU seconds added to *cpu. */
+static double pass(struct vcpu *v, uint64_t val, double *cpu, double scale)
 {
 	uint64_t per = MEM_PAGES / v->nr, first = v->id * per;
-	double t0 = now_s();
+	double t0 = now_s(), c0 = thread_cpu_s();
 
 	for (uint64_t g = first; g < first + per; g++)
 		guest_write(v, g, val);
+	*cpu += (thread_cpu_s() - c0) * scale;
 	return now_s() - t0;
 }
 
@@ -101,12 +138,12 @@ static void *vcpu_main(void *arg)
 	grace_cpu_online(hosted_cpu_id);
 	v->root = ept_root_load_for_vcpu(&vm.ept);
 	pthread_barrier_wait(&barrier);
-	v->secs[POPULATE] = pass(v, 1);
+	v->secs[POPULATE] = pass(v, 1, &v->cpu[POPULATE], 1);
 	pthread_barrier_wait(&barrier);		/* main invalidates every root */
 	pthread_barrier_wait(&barrier);
-	v->secs[REMAP] = pass(v, 2);
+	v->secs[REMAP] = pass(v, 2, &v->cpu[REMAP], 1);
 	for (int i = 0; i < PASSES; i++)
-		v->secs[TOUCH] += pass(v, 3 + i) / PASSES;
+		v->secs[TOUCH] += pass(v, 3 + i, &v->cpu[TOUCH], 1.0 / PASSES) / PASSES;
 	pthread_barrier_wait(&barrier);
 	ept_root_put(&vm.ept, v->root);
 	grace_cpu_offline(hosted_cpu_id);
@@ -128,15 +165,21 @@ static void *ager_main(void *arg)
 			memslot_age(&vm.ms);
 		ager_passes++;
 		grace_quiescent();
-		/* At most half the time, passes at least 200 us apart (a small memslot ages fast). */
-		usleep((useconds_t)((now_s() - t0) * 1e6) + 200);
+		/*
+		 * The mmu_lock baseline, and every ager of the old design (its ms->lock
+		 * back to back starves first touches for seconds): at most half the
+		 * time, passes at least 200 us apart.
+		 */
+		if (mode == AGE_LOCKED || BENCH_V1_PACED)
+			usleep((useconds_t)((now_s() - t0) * 1e6) + 200);
 	}
 	grace_cpu_offline(hosted_cpu_id);
 	return NULL;
 }
 
 /* One run: the slowest thread's seconds per phase (touch: per pass); aging passes made. */
-static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES], long *passes)
+static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES],
+		double cpu[NR_PHASES], long *passes)
 {
 	pthread_t ager;
 
@@ -162,9 +205,11 @@ static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES], lo
 	for (unsigned int i = 0; i < nr; i++)
 		pthread_join(vcpus[i].tid, NULL);
 	for (int p = 0; p < NR_PHASES; p++) {
-		secs[p] = 0;
-		for (unsigned int i = 0; i < nr; i++)
+		secs[p] = cpu[p] = 0;
+		for (unsigned int i = 0; i < nr; i++) {
 			secs[p] = vcpus[i].secs[p] > secs[p] ? vcpus[i].secs[p] : secs[p];
+			cpu[p] = vcpus[i].cpu[p] > cpu[p] ? vcpus[i].cpu[p] : cpu[p];
+		}
 	}
 	*passes = ager_passes;
 	pthread_barrier_destroy(&barrier);
@@ -181,7 +226,12 @@ static int cmp_double(const void *a, const void *b)
 
 static void part1(void)
 {
+#ifdef BENCH_V1
+	/* Only what the figures need: the old design's rows with more threads take minutes. */
+	static const unsigned int threads[] = { 1 };
+#else
 	static const unsigned int threads[] = { 1, 2, 4 };
+#endif
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	static const char *const phase_name[NR_PHASES] = {
 		"populate (ms)", "re-map (ms)", "touch pass (ms)"
@@ -194,26 +244,42 @@ static void part1(void)
 		printf(" %12s", mode_name[m]);
 	printf(" %10s %10s\n", "(b)/(a)", "(c)/(a)");
 	for (size_t ti = 0; ti < sizeof(threads) / sizeof(threads[0]); ti++) {
-		double med[NR_MODES][NR_PHASES];
+		double med[NR_MODES][NR_PHASES], medcpu[NR_MODES][NR_PHASES];
 		long passes[NR_MODES] = { 0 };
 
 		for (int m = 0; m < NR_MODES; m++) {
-			double secs[NR_PHASES][REPEAT];
+			double secs[NR_PHASES][REPEAT], cpus[NR_PHASES][REPEAT];
 
 			for (int r = 0; r < REPEAT; r++) {
-				double s[NR_PHASES];
+				double s[NR_PHASES], c[NR_PHASES];
 				long n;
 
-				run(threads[ti], m, s, &n);
+				run(threads[ti], m, s, c, &n);
 				passes[m] += n;
-				for (int p = 0; p < NR_PHASES; p++)
+				for (int p = 0; p < NR_PHASES; p++) {
 					secs[p][r] = s[p];
+					cpus[p][r] = c[p];
+				}
 			}
 			for (int p = 0; p < NR_PHASES; p++) {
 				qsort(secs[p], REPEAT, sizeof(double), cmp_double);
+				qsort(cpus[p], REPEAT, sizeof(double), cmp_double);
 				med[m][p] = secs[p][REPEAT / 2];
+				medcpu[m][p] = cpus[p][REPEAT / 2];
 			}
 		}
+		for (int p = 0; threads[ti] == 1 && p < NR_PHASES; p++) {
+			static const char *const key[NR_PHASES] = { "populate", "remap", "touch" };
+			char name[64];
+
+			snprintf(name, sizeof(name), "aging_slowdown_%s_pct", key[p]);
+			figure(name, (med[AGE_LOCKLESS][p] / med[AGE_NONE][p] - 1) * 100);
+			/* The same in the vCPU thread's CPU time: without the CPU the ager took from it. */
+			snprintf(name, sizeof(name), "aging_slowdown_%s_cpu_pct", key[p]);
+			figure(name, (medcpu[AGE_LOCKLESS][p] / medcpu[AGE_NONE][p] - 1) * 100);
+		}
+		if (threads[ti] == 1)
+			figure("aging_passes_per_run", (double)passes[AGE_LOCKLESS] / REPEAT);
 		for (int p = 0; p < NR_PHASES; p++) {
 			printf("%u%-2s %-16s", threads[ti], threads[ti] + 1 > ncpus ? "*" : "",
 			       phase_name[p]);
@@ -298,6 +364,10 @@ static void part2(void)
 	printf("\n2. one aging pass over %u pages (%u MiB), best of 10\n", MEM_PAGES,
 	       MEM_PAGES >> 8);
 	printf("%-32s %10s %14s %10s\n", "", "us", "Mpages/s", "x plain");
+	figure("aging_pass_x_plain", best[1] / best[0]);
+	figure("aging_pass_young_x_plain", best[2] / best[0]);
+	figure("aging_pass_us", best[1] * 1e6);
+	figure("plain_read_us", best[0] * 1e6);
 	for (int i = 0; i < 4; i++)
 		printf("%-32s %10.1f %14.1f %10.1f\n", names[i], best[i] * 1e6,
 		       MEM_PAGES / best[i] / 1e6, best[i] / best[0]);
@@ -403,17 +473,24 @@ static void part4(const struct zstore_stats *text)
 	store = (double)text->meta_pages * EPT_PAGE_SIZE / text->handles;
 	printf("\n4. metadata per 4 KiB guest page (%u MiB mapped by one root; store: %d text "
 	       "pages evicted)\n", MEM_PAGES >> 8, EVICT_PAGES);
-	printf("%-44s %8zu\n", "slot word (page / handle)", sizeof(uint64_t));
-	printf("%-44s %8zu\n", "struct gen_page (rmap head, lru link, gen)",
-	       sizeof(struct gen_page));
+#ifdef BENCH_V1
+	size_t per_gfn = sizeof(uint64_t) + sizeof(struct gen_page);
+	const char *what = "struct gen_page (rmap head, lru link, gen)";
+#else
+	size_t per_gfn = sizeof(uint64_t) + sizeof(struct rmap_head);
+	const char *what = "rmap head";
+#endif
+	double desc = (double)desc_live * sizeof(struct env_desc) / MEM_PAGES;
+
+	printf("%-44s %8zu\n", "slot word (page or handle, state, generation)", sizeof(uint64_t));
+	printf("%-44s %8zu\n", what, per_gfn - sizeof(uint64_t));
 	printf("%-44s %8.2f\n", "EPT tables (measured)", tables);
-	printf("%-44s %8.2f\n", "rmap descriptors (one mapping: none)",
-	       (double)desc_live * sizeof(struct env_desc) / MEM_PAGES);
-	printf("%-44s %8.2f\n", "resident page, total",
-	       sizeof(uint64_t) + sizeof(struct gen_page) + tables);
+	printf("%-44s %8.2f\n", "rmap descriptors (one mapping: none)", desc);
+	printf("%-44s %8.2f\n", "resident page, total", per_gfn + tables + desc);
 	printf("%-44s %8.2f\n", "evicted page: store bookkeeping (measured)", store);
-	printf("%-44s %8.2f\n", "evicted page, total (without its data)",
-	       sizeof(uint64_t) + sizeof(struct gen_page) + store);
+	printf("%-44s %8.2f\n", "evicted page, total (without its data)", per_gfn + store);
+	figure("metadata_bytes_resident_4k", per_gfn + tables + desc);
+	figure("metadata_bytes_per_gfn", (double)per_gfn);
 	ept_root_put(&vm.ept, root);
 	tvm_destroy(&vm);
 	grace_barrier();
@@ -434,5 +511,6 @@ int main(void)
 	zstore_destroy(&zs);
 	part3(&text);
 	part4(&text);
+	printf("\n%s", figures);
 	return 0;
 }

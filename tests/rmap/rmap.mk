@@ -48,9 +48,26 @@ $(BUILD)/bench/rmap/bench_aging: tests/rmap/bench_aging.c $(MS_SRC) $(HOSTED_SRC
 	$(HOST_CC) $(filter-out -DDEBUG,$(HOST_CFLAGS)) -o $@ tests/rmap/bench_aging.c $(MS_SRC) \
 	  $(HOSTED_SRC)
 
+# The same benchmark against the design before issue 14 (per-page generation lists under a
+# per-memslot lock), taken from git at BENCH_V1_COMMIT: its figures are printed as baseline_*.
+BENCH_V1_COMMIT	:= cf5f9e8
+BENCH_V1_DIR	:= $(BUILD)/bench/v1
+BENCH_V1_FILES	:= rmap/memslot.c rmap/memslot.h rmap/gen.c rmap/gen.h
+$(BUILD)/bench/rmap/bench_aging_v1: tests/rmap/bench_aging.c $(MS_SRC) $(HOSTED_SRC) $(HDRS) \
+  $(MS_HDRS)
+	@mkdir -p $(dir $@) $(BENCH_V1_DIR)/rmap
+	@for f in $(BENCH_V1_FILES); do git show $(BENCH_V1_COMMIT):$$f > $(BENCH_V1_DIR)/$$f || exit 1; done
+	$(HOST_CC) -I$(BENCH_V1_DIR) -DBENCH_V1 $(filter-out -DDEBUG,$(HOST_CFLAGS)) -o $@ \
+	  tests/rmap/bench_aging.c $(BENCH_V1_DIR)/rmap/memslot.c $(BENCH_V1_DIR)/rmap/gen.c \
+	  $(filter-out rmap/memslot.c rmap/gen.c,$(MS_SRC)) $(HOSTED_SRC)
+
 .PHONY: bench-aging
-bench-aging: $(BUILD)/bench/rmap/bench_aging
-	@$<
+bench-aging: $(BUILD)/bench/rmap/bench_aging $(BUILD)/bench/rmap/bench_aging_v1
+	@echo "== the design before issue 14 ($(BENCH_V1_COMMIT)), as the baseline"
+	@$(BUILD)/bench/rmap/bench_aging_v1 | tee $(BUILD)/bench/rmap/bench_aging_v1.out
+	@echo "== now"
+	@$(BUILD)/bench/rmap/bench_aging
+	@grep '^figure ' $(BUILD)/bench/rmap/bench_aging_v1.out
 
 # The reclaim stress test for longer (default 5 minutes): make soak-reclaim SOAK_SECONDS=N.
 SOAK_SECONDS	?= 300

@@ -294,7 +294,7 @@ static void *vcpu_main(void *arg)
 
 /*
  * Sleep four times as long as the operation that started at @t0 took: the
- * helpers hold ms->lock or mmu_lock for whole passes, and spinning vCPUs
+ * helpers hold mmu_lock (the locked aging baseline, zaps) for whole passes, and spinning vCPUs
  * must not find them holding it most of the time (on few host CPUs, TSan).
  */
 /* Every zapper operation ran; racy reads, only a hint when to stop. */
@@ -452,12 +452,13 @@ static void check_leaves(uint16_t *leaves)
 				continue;
 			}
 			v = vm.ms.slots[g];
-			if (!(v & MS_RESIDENT) || ept_spte_addr(it.old_spte) != (v & ~0xfffull))
+			if (ms_slot_state(v) != MS_RESIDENT ||
+			    ept_spte_addr(it.old_spte) != (v & MS_ADDR_MASK))
 				stress_violation("gfn %llu: leaf maps %#llx, slot %#llx",
 					  (unsigned long long)g,
 					  (unsigned long long)ept_spte_addr(it.old_spte),
 					  (unsigned long long)v);
-			if (!in_rmap(&vm.ms.pages[g].rmap, it.sptep))
+			if (!in_rmap(&vm.ms.rmaps[g], it.sptep))
 				stress_violation("gfn %llu: leaf %p not in the rmap",
 					  (unsigned long long)g, (void *)it.sptep);
 			leaves[g]++;
@@ -465,29 +466,35 @@ static void check_leaves(uint16_t *leaves)
 	}
 }
 
-/* The generation lists hold exactly the tracked pages, in their generation. */
-static size_t check_lru(void)
+/*
+ * The generation counts are exact with the world stopped: every resident
+ * slot's number counted once, none older than a fold lets it get, and the
+ * histogram adds up to the resident pages.
+ */
+static size_t check_gens(void)
 {
-	struct gen_lru *lru = &vm.ms.lru;
-	size_t total = 0;
+	long nr[GEN_SEQ_NR] = { 0 };
+	uint64_t max = gen_max_seq(&vm.ms.gens);
+	size_t total = 0, hist[GEN_NR];
 
-	for (unsigned int gen = 0; gen < GEN_NR; gen++) {
-		size_t n = 0;
+	for (uint64_t g = 0; g < NGFN; g++) {
+		uint64_t v = vm.ms.slots[g];
+		unsigned int idx = ms_slot_gen_idx(v);
 
-		for (struct gen_link *l = lru->gens[gen].next; l != &lru->gens[gen]; l = l->next) {
-			struct gen_page *pg = container_of(l, struct gen_page, link);
-			uint64_t g = pg - vm.ms.pages;
-
-			if (g >= NGFN || !pg->tracked || pg->gen != gen ||
-			    !(vm.ms.slots[g] & MS_RESIDENT))
-				stress_violation("lru %u: bad page %llu", gen, (unsigned long long)g);
-			if (++n > NGFN)
-				break;
-		}
-		if (n != lru->nr[gen])
-			stress_violation("lru %u: %zu pages listed, %zu counted", gen, n, lru->nr[gen]);
-		total += n;
+		if (ms_slot_state(v) != MS_RESIDENT)
+			continue;
+		nr[idx]++;
+		if (gen_age(max, idx) >= GEN_FOLD_AGE + GEN_FOLD_EVERY)
+			stress_violation("gfn %llu: %u passes old, never folded", (unsigned long long)g,
+				  gen_age(max, idx));
 	}
+	for (unsigned int i = 0; i < GEN_SEQ_NR; i++)
+		if (nr[i] != vm.ms.gens.nr[i])
+			stress_violation("generation number %u: %ld pages, %ld counted", i, nr[i],
+				  vm.ms.gens.nr[i]);
+	gen_histogram(&vm.ms.gens, hist);
+	for (unsigned int g = 0; g < GEN_NR; g++)
+		total += hist[g];
 	return total;
 }
 
@@ -505,7 +512,6 @@ static void check_world(void)
 	/* Let queued root frees run first: roots_alive then counts the listed roots. */
 	grace_barrier();
 	write_lock(&vm.ept.mmu_lock);
-	spin_lock(&ms->lock);
 	for (unsigned int i = 0; i < nr_vcpus; i++)
 		held[i] = vcpus[i].root;
 	/* The leaves are checked against the rmaps below. */
@@ -515,33 +521,35 @@ static void check_world(void)
 	check_leaves(leaves);
 	for (uint64_t g = 0; g < NGFN; g++) {
 		uint64_t v = ms->slots[g];
-		struct gen_page *pg = &ms->pages[g];
-		unsigned int maps = rmap_count(&vm.ept.mmu_lock, &pg->rmap);
+		struct rmap_head *rh = &ms->rmaps[g];
+		unsigned int maps = rmap_count(&vm.ept.mmu_lock, rh);
+		uint64_t state = ms_slot_state(v);
 		struct rmap_iter it;
 		uint64_t *sptep;
 
 		if (maps != leaves[g])
 			stress_violation("gfn %llu: %u rmap entries, %u leaves", (unsigned long long)g,
 				  maps, leaves[g]);
-		rmap_for_each(&vm.ept.mmu_lock, &pg->rmap, &it, sptep)
-			if (!ept_spte_present(*sptep) || ept_spte_addr(*sptep) != (v & ~0xfffull))
+		rmap_for_each(&vm.ept.mmu_lock, rh, &it, sptep)
+			if (!ept_spte_present(*sptep) || ept_spte_addr(*sptep) != (v & MS_ADDR_MASK))
 				stress_violation("gfn %llu: rmap entry %#llx", (unsigned long long)g,
 					  (unsigned long long)*sptep);
-		if (v & MS_RESIDENT) {
-			frames[nres++] = v & ~0xfffull;
-			if (!pg->tracked)
-				stress_violation("gfn %llu: resident, not tracked", (unsigned long long)g);
-			if (!pool_owns(ept_pa_to_va(v & ~0xfffull)))
+		if (v & MS_PIN_MASK)
+			stress_violation("gfn %llu: slot %#llx pinned in a stopped world",
+				  (unsigned long long)g, (unsigned long long)v);
+		if (state == MS_RESIDENT) {
+			frames[nres++] = v & MS_ADDR_MASK;
+			if (!pool_owns(ept_pa_to_va(v & MS_ADDR_MASK)))
 				stress_violation("gfn %llu: resident on a foreign page",
 					  (unsigned long long)g);
-			else if (memcmp(ept_pa_to_va(v & ~0xfffull), shadow[g], 4096))
-				report_mismatch("resident page", g, ept_pa_to_va(v & ~0xfffull));
+			else if (memcmp(ept_pa_to_va(v & MS_ADDR_MASK), shadow[g], 4096))
+				report_mismatch("resident page", g, ept_pa_to_va(v & MS_ADDR_MASK));
 			continue;
 		}
-		if (pg->tracked || maps)
-			stress_violation("gfn %llu: slot %#llx, tracked %d, %u mappings",
-				  (unsigned long long)g, (unsigned long long)v, pg->tracked, maps);
-		if (v & MS_EVICTED) {
+		if (maps)
+			stress_violation("gfn %llu: slot %#llx, %u mappings",
+				  (unsigned long long)g, (unsigned long long)v, maps);
+		if (state == MS_EVICTED) {
 			uint64_t h = v >> MS_HANDLE_SHIFT;
 
 			if (zstore_handle_is_zero(h))
@@ -553,12 +561,13 @@ static void check_world(void)
 			if (zstore_get(&zs, h, buf, env_scratch()) || memcmp(buf, shadow[g], 4096))
 				report_mismatch("stored page", g, buf);
 		} else if (v || !page_is(shadow[g], 0)) {
-			stress_violation("gfn %llu: slot %#llx, never populated but written",
+			stress_violation("gfn %llu: slot %#llx claimed in a stopped world, or never populated but written",
 				  (unsigned long long)g, (unsigned long long)v);
 		}
 	}
-	if (check_lru() != nres)
-		stress_violation("%llu resident, lru holds another number", (unsigned long long)nres);
+	if (check_gens() != nres)
+		stress_violation("%llu resident, generations count another number",
+			  (unsigned long long)nres);
 	/* One page per resident gfn; one stored copy per distinct handle (dedup shares them). */
 	qsort(frames, nres, sizeof(*frames), cmp_u64);
 	for (uint64_t i = 1; i < nres; i++)
@@ -590,7 +599,6 @@ static void check_world(void)
 		stress_violation("pool: %ld pages out for %llu resident; %ld written after free, "
 			  "%ld bad frees", pool_live(), (unsigned long long)nres, pool.bad_poison,
 			  pool.bad_free);
-	spin_unlock(&ms->lock);
 	write_unlock(&vm.ept.mmu_lock);
 	if (test_warnings())
 		stress_violation("%lu warnings", test_warnings());

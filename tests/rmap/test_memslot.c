@@ -5,12 +5,17 @@
  * accesses, the leaf hooks and rmap counts, aging into generations, eviction
  * (min_gen, batches, one invalidation per run of gfns, second chance, zero,
  * duplicate and incompressible pages, a full store), bit-exact refaults,
- * direct reclaim and out-of-memory, and two threaded races for TSan.
+ * direct reclaim and out-of-memory; the slot word protocol of
+ * tests/models/gfn_state.pml step by step (young pages moved by one change,
+ * folds, the aging walk, a fault racing an eviction, a refault waiting for
+ * a claimed handle, a populate finding the slot taken, pins, the clock
+ * hand); and two threaded races for TSan.
  */
 #define _GNU_SOURCE
 #include "tests/host/test.h"
 #include "tests/store/zpages.h"
 #include "tests/rmap/ms_env.h"
+#include "ept/age.h"
 
 static struct zstore zs;
 static struct tvm t;
@@ -98,7 +103,7 @@ TEST(init_and_destroy_give_everything_back)
 	struct memslot ms2;
 
 	CHECK(setup(1000, -1));
-	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct gen_page)));
+	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct rmap_head)));
 	for (uint64_t g = 0; g < 40; g++) {
 		fill(buf, g, g % 2 ? ZP_TEXT : ZP_ZERO);
 		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
@@ -116,7 +121,7 @@ TEST(init_and_destroy_give_everything_back)
 	for (long fail_after = 0; fail_after < 2; fail_after++) {
 		meta_fail_after = fail_after;
 		CHECK_EQ(memslot_init(&ms2, &t.ept, &env_ms_ops, &zs, 1 << 20, NULL), -1);
-		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct gen_page)));
+		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct rmap_head)));
 	}
 	meta_fail_after = -1;
 	CHECK(teardown());
@@ -616,6 +621,275 @@ TEST(failed_allocation_without_reclaim_is_nomem)
 	CHECK(teardown());
 }
 
+/* ---- the slot word protocol (tests/models/gfn_state.pml) ---- */
+
+static uint64_t slot(uint64_t gfn)
+{
+	return __atomic_load_n(&t.ms.slots[gfn], __ATOMIC_ACQUIRE);
+}
+
+static bool hist_is(size_t a, size_t b, size_t c, size_t d)
+{
+	size_t h[GEN_NR];
+
+	stats(h);
+	return h[0] == a && h[1] == b && h[2] == c && h[3] == d;
+}
+
+static void set_slot(uint64_t gfn, uint64_t v)
+{
+	__atomic_store_n(&t.ms.slots[gfn], v, __ATOMIC_RELEASE);
+}
+
+TEST(young_page_moves_by_one_slot_change_and_counts_follow)
+{
+	uint64_t before[8];
+	size_t hist[GEN_NR];
+
+	CHECK(setup(8, -1));
+	for (uint64_t g = 0; g < 8; g++)
+		CHECK(tvm_touch(&t, &root, g) != NULL);
+	age_to_oldest();
+	CHECK(hist_is(0, 0, 0, 8));
+	for (uint64_t g = 0; g < 8; g++)
+		before[g] = slot(g);
+	grace_read_lock();
+	for (uint64_t g = 0; g < 3; g++)
+		hw_access(root, g);
+	grace_read_unlock();
+	CHECK_EQ(memslot_age(&t.ms), 3);
+	stats(hist);
+	CHECK(hist[0] == 3 && hist[1] == 0 && hist[2] == 0 && hist[3] == 5);
+	for (uint64_t g = 0; g < 8; g++) {
+		uint64_t v = slot(g);
+
+		/* Only the generation of the young ones changed; the old ones were not written. */
+		CHECK_EQ(v & ~MS_GEN_MASK, before[g] & ~MS_GEN_MASK);
+		if (g < 3)
+			CHECK_EQ(ms_slot_gen_idx(v), gen_seq_idx(gen_max_seq(&t.ms.gens)));
+		else
+			CHECK_EQ(v, before[g]);
+		/* The accessed bits were cleared: no page is young for the next pass. */
+		CHECK(!(*hw_sptep(root, g) & EPT_ACCESSED));
+	}
+	CHECK(teardown());
+}
+
+TEST(cold_pages_fold_before_their_numbers_wrap)
+{
+	long nr[GEN_SEQ_NR] = { 0 };
+
+	CHECK(setup(4, -1));
+	for (uint64_t g = 0; g < 4; g++)
+		CHECK(tvm_touch(&t, &root, g) != NULL);
+	for (unsigned int pass = 0; pass < 3 * GEN_SEQ_NR + 5; pass++) {
+		CHECK_EQ(memslot_age(&t.ms), pass == 0 ? 4 : 0);
+		for (uint64_t g = 0; g < 4; g++) {
+			unsigned int age = gen_age(gen_max_seq(&t.ms.gens), ms_slot_gen_idx(slot(g)));
+
+			if (age >= GEN_FOLD_AGE + GEN_FOLD_EVERY || (pass >= GEN_OLDEST && age < GEN_OLDEST))
+				CHECK(!"a cold page's number wrapped or turned young");
+		}
+	}
+	CHECK(hist_is(0, 0, 0, 4));
+	for (uint64_t g = 0; g < 4; g++)
+		nr[ms_slot_gen_idx(slot(g))]++;
+	for (unsigned int i = 0; i < GEN_SEQ_NR; i++)
+		CHECK_EQ(t.ms.gens.nr[i], nr[i]);
+	CHECK(teardown());
+}
+
+TEST(aging_walk_clears_only_the_accessed_bit_in_gfn_order)
+{
+	static const uint64_t young[] = { 1, 511, 512, 599 };
+	uint64_t bm[10] = { 0 }, saved;
+	ept_spte_t *frozen;
+
+	CHECK(setup(1024, -1));
+	for (uint64_t g = 0; g < 600; g++)
+		CHECK(tvm_touch(&t, &root, g) != NULL);
+	grace_read_lock();
+	CHECK_EQ(ept_test_clear_young(root, 0, 1024, bm), 600);	/* first touches */
+	memset(bm, 0, sizeof(bm));
+	for (size_t i = 0; i < sizeof(young) / sizeof(young[0]); i++)
+		hw_access(root, young[i]);
+	/* A frozen entry has bit 8 set but is not present: never young, never written. */
+	frozen = hw_sptep(root, 7);
+	saved = *frozen;
+	__atomic_store_n(frozen, EPT_FROZEN_SPTE, __ATOMIC_RELAXED);
+	CHECK_EQ(ept_test_clear_young(root, 0, 600, bm), 4);
+	CHECK_EQ(*frozen, EPT_FROZEN_SPTE);
+	__atomic_store_n(frozen, saved, __ATOMIC_RELAXED);
+	CHECK_EQ(bm[0], 1ull << 1);
+	CHECK_EQ(bm[7], 1ull << 63);
+	CHECK_EQ(bm[8], 1ull);
+	CHECK_EQ(bm[9], 1ull << (599 - 576));
+	for (uint64_t g = 0; g < 600; g++) {
+		ept_spte_t s = *hw_sptep(root, g);
+
+		CHECK(ept_spte_present(s) && !(s & EPT_ACCESSED));
+	}
+	/* A range starting inside a leaf table: bits count from its start. */
+	hw_access(root, 512);
+	memset(bm, 0, sizeof(bm));
+	CHECK_EQ(ept_test_clear_young(root, 500, 520, bm), 1);
+	CHECK_EQ(bm[0], 1ull << 12);
+	grace_read_unlock();
+	CHECK(teardown());
+}
+
+TEST(fault_on_a_page_being_evicted_retries_through_the_invalidation)
+{
+	uint64_t v, hpa;
+	bool opened;
+
+	CHECK(setup(16, -1));
+	CHECK(tvm_touch(&t, &root, 5) != NULL);
+	v = slot(5);
+	/* An ager that read the accessed bit before a claim must not undo the claim. */
+	grace_read_lock();
+	hw_access(root, 5);
+	grace_read_unlock();
+	set_slot(5, (v & ~MS_STATE_MASK) | MS_EVICTING);
+	t.ms.gens.max_seq++;		/* so that young would mean a new number */
+	CHECK_EQ(memslot_age(&t.ms), 1);
+	CHECK_EQ(slot(5), (v & ~MS_STATE_MASK) | MS_EVICTING);
+	set_slot(5, v);
+	t.ms.gens.max_seq -= 2;
+	/* Reclaim's steps by hand: open the invalidation, then claim the slot inside it. */
+	opened = ept_invalidate_begin(&t.ept, 5, 6);
+	CHECK(!hw_mapped(root, 5));
+	set_slot(5, (v & ~MS_STATE_MASK) | MS_EVICTING);
+	/* The resolver hands out the claimed page; the fault must not install it. */
+	CHECK(memslot_resolve(&t.ms, 5, &hpa));
+	CHECK_EQ(hpa, v & MS_ADDR_MASK);
+	CHECK_EQ(ept_fault(&t.ept, root, 5 << EPT_PAGE_SHIFT, EPT_RWX), EPT_RETRY);
+	CHECK(!hw_mapped(root, 5));
+	/* Aging and page info leave the claim alone. */
+	memslot_age(&t.ms);
+	CHECK_EQ(slot(5), (v & ~MS_STATE_MASK) | MS_EVICTING);
+	CHECK(!info(5).tracked);
+	/* The store refused it: back to resident, the invalidation ends, the fault maps it. */
+	set_slot(5, v);
+	ept_invalidate_end(&t.ept, 5, 6, opened);
+	CHECK_EQ(ept_fault(&t.ept, root, 5 << EPT_PAGE_SHIFT, EPT_RWX), EPT_FIXED);
+	CHECK(hw_mapped(root, 5));
+	CHECK(teardown());
+}
+
+struct waiter {
+	pthread_t tid;
+	uint64_t gfn, hpa;
+	int done;
+	bool ok;
+};
+
+static void *resolve_one(void *arg)
+{
+	struct waiter *w = arg;
+
+	hosted_cpu_id = 1;
+	grace_cpu_online(1);
+	w->ok = memslot_resolve(&t.ms, w->gfn, &w->hpa);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	grace_cpu_offline(1);
+	return NULL;
+}
+
+TEST(refault_waits_while_another_claims_the_handle)
+{
+	struct waiter w = { .gfn = 3 };
+	uint8_t in[4096], out[4096];
+	uint64_t v;
+
+	CHECK(setup(16, -1));
+	zp_fill(in, ZP_TEXT, 3);
+	CHECK(!memslot_access(&t.ms, 3 << 12, in, sizeof(in), true));
+	age_to_oldest();
+	CHECK_EQ(evict_all(GEN_OLDEST), 1);
+	v = slot(3);
+	CHECK_EQ(ms_slot_state(v), MS_EVICTED);
+	/* Another refault holds the claim: nobody else may read or drop the handle. */
+	set_slot(3, (v & ~MS_STATE_MASK) | MS_LOADING);
+	pthread_create(&w.tid, NULL, resolve_one, &w);
+	usleep(20000);
+	CHECK(!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE));
+	CHECK_EQ(store_stats(&zs).handles, 1);
+	/* The claimer gave up: the waiter claims it and restores the page. */
+	set_slot(3, v);
+	pthread_join(w.tid, NULL);
+	CHECK(w.ok);
+	CHECK_EQ(ms_slot_state(slot(3)), MS_RESIDENT);
+	CHECK_EQ(slot(3) & MS_ADDR_MASK, w.hpa);
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	CHECK(!memslot_access(&t.ms, 3 << 12, out, sizeof(out), false));
+	CHECK(!memcmp(in, out, sizeof(in)));
+	CHECK_EQ(stats(NULL).refaults, 1);
+	CHECK(teardown());
+}
+
+TEST(populate_that_finds_the_slot_taken_frees_its_page)
+{
+	struct waiter w = { .gfn = 9 };
+	void *mine;
+
+	CHECK(setup(16, -1));
+	mine = env_alloc_page(&t.ms);
+	memset(mine, 0x5a, 4096);
+	/* The waiter allocates while we hold the pool, then finds the slot ours. */
+	pthread_mutex_lock(&pool.lock);
+	pthread_create(&w.tid, NULL, resolve_one, &w);
+	usleep(20000);
+	gen_count(&t.ms.gens, gen_seq_idx(gen_max_seq(&t.ms.gens)), 1);
+	__atomic_fetch_add(&t.ms.st.resident, 1, __ATOMIC_RELAXED);
+	set_slot(9, ept_va_to_pa(mine) | MS_RESIDENT);
+	pthread_mutex_unlock(&pool.lock);
+	pthread_join(w.tid, NULL);
+	CHECK(w.ok);
+	CHECK_EQ(w.hpa, ept_va_to_pa(mine));
+	CHECK_EQ(pool_live(), 1);
+	CHECK_EQ(stats(NULL).populated, 0);
+	CHECK(page_is(mine, 0x5a));
+	CHECK(teardown());
+}
+
+TEST(pinned_page_is_not_claimed_by_eviction)
+{
+	uint64_t v;
+
+	CHECK(setup(16, -1));
+	CHECK(tvm_touch(&t, &root, 2) != NULL);
+	age_to_oldest();
+	v = slot(2);
+	set_slot(2, v + MS_PIN_ONE);	/* memslot_access() copying */
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 8, GEN_OLDEST), 0);
+	CHECK_EQ(ms_slot_state(slot(2)), MS_RESIDENT);
+	set_slot(2, v);
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 8, GEN_OLDEST), 1);
+	CHECK_EQ(ms_slot_state(slot(2)), MS_EVICTED);
+	CHECK(teardown());
+}
+
+TEST(reclaim_scan_goes_on_from_its_clock_hand)
+{
+	CHECK(setup(16, -1));
+	for (uint64_t g = 0; g < 16; g++)
+		CHECK(tvm_touch(&t, &root, g) != NULL);
+	age_to_oldest();
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 4, GEN_OLDEST), 4);
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 4, GEN_OLDEST), 4);
+	for (uint64_t g = 0; g < 16; g++)
+		CHECK_EQ(ms_slot_state(slot(g)), g < 8 ? MS_EVICTED : MS_RESIDENT);
+	/* Round the end and back to the start: the run 14, 15, 0 is sorted into two. */
+	CHECK(tvm_touch(&t, &root, 0) != NULL);
+	age_to_oldest();
+	t.ms.clock = 14;
+	CHECK_EQ(memslot_evict_oldest(&t.ms, 3, GEN_OLDEST), 3);
+	CHECK(ms_slot_state(slot(14)) == MS_EVICTED && ms_slot_state(slot(15)) == MS_EVICTED &&
+	      ms_slot_state(slot(0)) == MS_EVICTED && ms_slot_state(slot(8)) == MS_RESIDENT);
+	CHECK(teardown());
+}
+
 /* ---- threads (the TSan twin's business) ---- */
 
 #define RACE_PAGES	256
@@ -662,7 +936,7 @@ TEST(concurrent_first_touches_populate_once)
 
 #define RACE_GFNS	128
 #define RACE_LIMIT	96
-/* More resident pages than an aging batch, so that passes yield. */
+/* More gfns than an aging chunk, so that a pass walks several (a discard may come in between). */
 #define DISCARD_GFNS	1024
 #define DISCARD_LIMIT	640
 
@@ -796,7 +1070,7 @@ TEST(discard_drops_pages_and_copies_then_reads_zero)
 	CHECK(teardown());
 }
 
-/* The aging pass yields its lock between batches: a discard may come in between. */
+/* Aging passes walk chunk by chunk without a lock towards discards: one may come in between. */
 static void *ager(void *arg)
 {
 	struct racer *r = arg;
@@ -872,5 +1146,65 @@ TEST(discard_races_reclaim_aging_and_accesses)
 	CHECK_EQ(stats(NULL).nomem, 0);
 	CHECK_EQ(pool.bad_poison, 0);
 	reclaim_unregister(&race_rc, &t.ms);
+	CHECK(teardown());
+}
+
+static void *discard_gfn(void *arg)
+{
+	struct waiter *w = arg;
+
+	hosted_cpu_id = 1;
+	grace_cpu_online(1);
+	w->hpa = memslot_discard(&t.ms, w->gfn, 1);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	grace_cpu_offline(1);
+	return NULL;
+}
+
+/* Start a discard of @gfn whose slot word is @claimed; it must wait until the word is @v. */
+static bool discard_waits(uint64_t gfn, uint64_t claimed, uint64_t v)
+{
+	struct waiter w = { .gfn = gfn };
+	bool waited;
+
+	set_slot(gfn, claimed);
+	pthread_create(&w.tid, NULL, discard_gfn, &w);
+	usleep(20000);
+	waited = !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE) && slot(gfn) == claimed;
+	set_slot(gfn, v);	/* the claimer is done, or the pin dropped */
+	pthread_join(w.tid, NULL);
+	return waited && w.hpa == 1 && slot(gfn) == MS_EMPTY;
+}
+
+TEST(discard_waits_for_pins_and_claims)
+{
+	uint8_t buf[4096];
+	uint64_t v;
+
+	CHECK(setup(16, -1));
+	for (uint64_t g = 3; g < 6; g++) {
+		fill(buf, g, ZP_TEXT);
+		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
+	}
+	/* Pinned by a copy: the discard claims it once the pin drops. */
+	v = slot(3);
+	CHECK(discard_waits(3, v + MS_PIN_ONE, v));
+	CHECK_EQ(stats(NULL).resident, 2);
+	CHECK_EQ(pool_live(), 2);
+	/* Claimed by reclaim, which the store refused: back to resident, then discarded. */
+	v = slot(4);
+	CHECK(discard_waits(4, (v & ~MS_STATE_MASK) | MS_EVICTING, v));
+	CHECK_EQ(pool_live(), 1);
+	/* Evicted, its handle claimed by a refault that gave up: the discard drops it. */
+	age_to_oldest();
+	CHECK_EQ(evict_all(GEN_OLDEST), 1);
+	v = slot(5);
+	CHECK_EQ(ms_slot_state(v), MS_EVICTED);
+	CHECK(discard_waits(5, (v & ~MS_STATE_MASK) | MS_LOADING, v));
+	CHECK_EQ(store_stats(&zs).handles, 0);
+	CHECK_EQ(stats(NULL).resident, 0);
+	CHECK_EQ(stats(NULL).evicted, 0);
+	CHECK_EQ(stats(NULL).discarded, 3);
+	CHECK_EQ(pool_live(), 0);
 	CHECK(teardown());
 }

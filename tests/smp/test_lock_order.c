@@ -122,7 +122,7 @@ TEST(rwlock_taken_inside_a_later_lock_warns_naming_both)
 	char out[1024];
 
 	CHECK(run_child(memslot_then_mmu, out, sizeof(out)));
-	CHECK_MSG(strstr(out, "lock order: taking mmu_lock while holding memslot lock"), "%s", out);
+	CHECK_MSG(strstr(out, "lock order: taking mmu_lock while holding memslot age_lock"), "%s", out);
 }
 
 TEST(spinlock_taken_inside_the_console_lock_warns)

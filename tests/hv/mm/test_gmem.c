@@ -272,7 +272,7 @@ static unsigned int rmap_entries(struct vm *vm, uint64_t gfn)
 	unsigned int n;
 
 	read_lock(&vm->ept.mmu_lock);
-	n = rmap_count(&vm->ept.mmu_lock, &vm->mem.pages[gfn].rmap);
+	n = rmap_count(&vm->ept.mmu_lock, &vm->mem.rmaps[gfn]);
 	read_unlock(&vm->ept.mmu_lock);
 	return n;
 }
@@ -314,7 +314,8 @@ TEST(fault_maps_a_zeroed_page_and_keeps_the_rmap_in_step)
 	CHECK(!hw_walk(v->root, 5, &hpa));
 	CHECK_EQ(gmem_fault(v, 5 << PAGE_SHIFT, 3), 0);
 	CHECK(hw_walk(v->root, 5, &hpa));
-	CHECK_EQ(vm->mem.slots[5], hpa | MS_RESIDENT);
+	CHECK_EQ(ms_slot_state(vm->mem.slots[5]), MS_RESIDENT);
+	CHECK_EQ(vm->mem.slots[5] & MS_ADDR_MASK, hpa);
 	CHECK(page_is_zero((void *)(uintptr_t)hpa));
 	CHECK_EQ(charged(), c0 + 1);
 	CHECK_EQ(rmap_entries(vm, 5), 1);
@@ -328,7 +329,7 @@ TEST(fault_maps_a_zeroed_page_and_keeps_the_rmap_in_step)
 	CHECK_EQ(gmem_vcpu_load_root(v), 1);
 	CHECK(v->root != old && !v->root->invalid);
 	CHECK_EQ(gmem_fault(v, 5 << PAGE_SHIFT, 1), 0);
-	CHECK(hw_walk(v->root, 5, &hpa) && hpa == (vm->mem.slots[5] & ~MS_RESIDENT));
+	CHECK(hw_walk(v->root, 5, &hpa) && hpa == (vm->mem.slots[5] & MS_ADDR_MASK));
 	CHECK_EQ(rmap_entries(vm, 5), 1);
 	/* Outside guest memory: the guest is stopped. */
 	CHECK_EQ(gmem_fault(v, 64 << PAGE_SHIFT, 1), -1);
@@ -585,7 +586,7 @@ static enum stay_end guest_stay(struct svcpu *t, uint64_t *gpa)
 		t->accesses++;
 		/* While a CPU in guest mode may use gfn -> hpa, the memslot backs gfn with hpa. */
 		slot = __atomic_load_n(&v->vm->mem.slots[gfn], __ATOMIC_RELAXED);
-		if (slot != (hpa | MS_RESIDENT)) {
+		if (ms_slot_state(slot) != MS_RESIDENT || (slot & MS_ADDR_MASK) != hpa) {
 			stress_violation("CPU %u in guest mode reaches gfn %llu at %#llx, the memslot "
 					 "has %#llx", v->cpu, (unsigned long long)gfn,
 					 (unsigned long long)hpa, (unsigned long long)slot);
