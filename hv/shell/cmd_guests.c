@@ -2,6 +2,8 @@
 /* Shell commands for guests: guests, guest, vcpu, vmcs, exits, console, bench. */
 #include "hv/core/vm.h"
 #include "hv/gdb/session.h"
+#include "hv/gdb/vmem.h"
+#include "hv/mm/gmem.h"
 #include "hv/guest/guest.h"
 #include "hv/lib/format.h"
 #include "hv/lib/parse.h"
@@ -117,15 +119,54 @@ static void snapshot_vcpu(void *arg)
 	s->ok = true;
 }
 
+/* Guest RAM for the stack dump: the page walk's tables and the words. */
+static int stack_read_phys(void *opaque, uint64_t gpa, void *buf, unsigned int len)
+{
+	struct vm *vm = opaque;
+
+	return gpa < vm->cfg.memory && len <= vm->cfg.memory - gpa ? gmem_read(vm, gpa, buf, len) : -1;
+}
+
+static int stack_phys(void *opaque, uint64_t gpa, void *buf, size_t n, bool write)
+{
+	return write ? -1 : stack_read_phys(opaque, gpa, buf, (unsigned int)n);
+}
+
+/* @words quadwords from guest-virtual @at (its RSP, say), through its own page tables. */
+static void dump_stack(struct vm *vm, const struct vcpu_snapshot *s, uint64_t at,
+		       unsigned int words)
+{
+	struct gdb_vmem m = {
+		.mmu = { .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4, .efer = s->efer,
+			 .rflags = s->rflags, .read_phys = stack_read_phys, .opaque = vm },
+		.phys = stack_phys,
+		.opaque = vm,
+	};
+	uint64_t w[4];
+
+	for (unsigned int i = 0; i < words; i += 4) {
+		size_t got = gdb_vmem_access(&m, at + 8ull * i, w, sizeof(w), false);
+
+		if (got < sizeof(w)) {
+			pr_info("%016llx: not mapped\n", (unsigned long long)(at + 8ull * i));
+			return;
+		}
+		pr_info("%016llx: %016llx %016llx %016llx %016llx\n",
+			(unsigned long long)(at + 8ull * i), (unsigned long long)w[0],
+			(unsigned long long)w[1], (unsigned long long)w[2], (unsigned long long)w[3]);
+	}
+}
+
 int cmd_vcpu(int argc, char **argv)
 {
 	struct vcpu_snapshot s = { 0 };
 	struct vm *vm;
-	uint64_t n;
+	uint64_t n, words = 0, at = 0;
 	const struct guest_regs *r;
 
-	if (argc != 3) {
-		pr_info("usage: vcpu NAME N\n");
+	if (argc < 3 || argc > 5 || (argc >= 4 && (!parse_u64(argv[3], &words) || words > 512)) ||
+	    (argc == 5 && !parse_u64(argv[4], &at))) {
+		pr_info("usage: vcpu NAME N [WORDS [GVA]]  (WORDS <= 512 quadwords from RSP or GVA)\n");
 		return -1;
 	}
 	if (!(vm = find_or_complain(argv[1])))
@@ -182,6 +223,8 @@ int cmd_vcpu(int argc, char **argv)
 		(unsigned long long)r->r11, (unsigned long long)r->r12);
 	pr_info("R13 %016llx R14 %016llx R15 %016llx\n", (unsigned long long)r->r13,
 		(unsigned long long)r->r14, (unsigned long long)r->r15);
+	if (words && s.ok && READ_ONCE(vm->mem_ready))
+		dump_stack(vm, &s, argc == 5 ? at : s.rsp, (unsigned int)words);
 	return 0;
 }
 

@@ -319,7 +319,7 @@ const struct shell_cmd shell_cmds[] = {
 	{ "reclaim", "N", "evict N guest pages (oldest generation first) to the store", cmd_reclaim },
 	{ "rmap", "HPA", "which guest page a host page backs, and its EPT mappings", cmd_rmap },
 	{ "uptime", NULL, "time since the hypervisor started", cmd_uptime },
-	{ "vcpu", "NAME N", "registers of a guest's vCPU", cmd_vcpu },
+	{ "vcpu", "NAME N [WORDS [GVA]]", "registers of a guest's vCPU; WORDS quadwords at RSP or GVA", cmd_vcpu },
 	{ "version", NULL, "hypervisor and loader versions", cmd_version },
 	{ "virtio", "NAME", "a guest's virtio devices: status, queues, requests, errors", cmd_virtio },
 	{ "vmcs", "CPU", "decoded fields of the VMCS current on a CPU", cmd_vmcs },

@@ -428,10 +428,21 @@ def diagnose(m, names):
         cmds = ['guests', 'mem']
         for name in names:
             cmds += [f'exits {name}', f'virtio {name}']
-            cmds += [f'vcpu {name} {i}' for i in range(2 if name == 'linux2' else 1)]
+            cmds += [f'vcpu {name} {i} 256' for i in range(2 if name == 'linux2' else 1)]
         for cmd in cmds:
-            for line in m.shell(cmd, 30).splitlines():
+            out = m.shell(cmd, 30)
+            for line in out.splitlines():
                 log(f'diag: {line}')
+            # Linux's IRQ stacks (16 KiB) keep the interrupted RSP in their last word.
+            mt = re.search(r'RSP ([0-9a-f]{16})', out)
+            if cmd.startswith('vcpu') and mt:
+                rsp = int(mt.group(1), 16)
+                off = (rsp | 0x3fff) - 7 - rsp
+                mw = re.search(rf'(?m)^{rsp + off - off % 32:016x}: (?:\S+ ){{{off % 32 // 8}}}(\S+)',
+                               out)
+                if mw:
+                    for line in m.shell(f'{cmd.rsplit(" ", 1)[0]} 128 0x{mw.group(1)}', 30).splitlines():
+                        log(f'diag: {line}')
     except Timeout as e:
         log(f'diag: the shell did not answer: {e}')
 
