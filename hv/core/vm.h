@@ -78,9 +78,8 @@ struct vcpu {
 	bool apicv;			/* on for this vCPU's VMCS */
 	bool apic_access_on;		/* "virtualize APIC accesses" is set now */
 	uint64_t eoi_exit[4];		/* the EOI-exit bitmap as last written */
-	/* SVI at the last slow-path entry; stale IDT-vectoring reports replaced (apicv_idt_vectoring()). */
-	uint8_t entry_svi;
-	uint64_t stale_idt_fixed;
+	bool apicv_vid;			/* the CPU delivers the APIC's interrupts (not under Bochs) */
+	uint8_t tpr_threshold;		/* without it: TPR_THRESHOLD as last written */
 	/* The debugger's hold on it (hv/vmx/debug.h); NULL unless debugged since its start. */
 	struct vcpu_debug *debug;
 	/* Last exit, for `vcpu` and failure dumps. */

@@ -114,7 +114,7 @@ static void snapshot_vcpu(void *arg)
 	s->activity = (uint32_t)vmread(GUEST_ACTIVITY_STATE);
 	s->entry_event = (uint32_t)vmread(VM_ENTRY_INTR_INFO_FIELD);
 	s->proc = (uint32_t)vmread(CPU_BASED_VM_EXEC_CONTROL);
-	if (s->v->apicv)
+	if (s->v->apicv_vid)
 		s->intr_status = (uint16_t)vmread(GUEST_INTR_STATUS);
 	s->ok = true;
 }
@@ -208,9 +208,9 @@ int cmd_vcpu(int argc, char **argv)
 			(s.proc & CPU_NMI_WINDOW_EXITING) ? "NMI " : "",
 			(s.proc & (CPU_INTR_WINDOW_EXITING | CPU_NMI_WINDOW_EXITING)) ? "" : "none");
 		if (s.v->apicv)
-			pr_info("APICv: RVI %02x SVI %02x; stale IDT-vectoring events replaced: %llu\n",
-				s.intr_status & 0xff, s.intr_status >> 8,
-				(unsigned long long)s.v->stale_idt_fixed);
+			pr_info("APICv: virtual-interrupt delivery %s, RVI %02x SVI %02x, TPR threshold %u\n",
+				s.v->apicv_vid ? "on" : "off", s.intr_status & 0xff,
+				s.intr_status >> 8, s.v->tpr_threshold);
 	}
 	pr_info("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
 		(unsigned long long)r->rax, (unsigned long long)r->rbx,

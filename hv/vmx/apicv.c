@@ -48,24 +48,46 @@ static uint64_t apic_access_page(struct vm *vm)
 	return fresh;
 }
 
+/*
+ * Bochs's VT-x, known by the VMCS revision its sources pick to be unique
+ * (0x2B).  Bochs 2.7 delivers a pending virtual interrupt when a host
+ * interrupt (a kick) arrives, whatever the guest's RFLAGS.IF:
+ * InterruptAcknowledge() tests that one is pending, not that it is
+ * unmasked.  A Linux guest then took its timer interrupt inside
+ * spin_lock_irqsave() and deadlocked.  Its exits during such a delivery also
+ * report a stale event.  Under Bochs the hypervisor injects the APIC's
+ * interrupts itself, with the TPR shadow and register virtualization kept
+ * (docs/guest-platform.md).
+ */
+#define VMCS_REVISION_BOCHS	0x2b
+
+static bool virtual_intr_delivery_usable(void)
+{
+	return (vmx_caps.basic & 0x7fffffff) != VMCS_REVISION_BOCHS;
+}
+
 void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2)
 {
 	uint64_t access;
 
-	v->apicv = false;
+	v->apicv = v->apicv_vid = false;
 	if (!v->vm->cfg.apicv || !apicv_supported() || !(access = apic_access_page(v->vm)))
 		return;
 	v->apicv = true;
+	v->apicv_vid = virtual_intr_delivery_usable();
 	/* CR8 goes to the shadowed TPR: no exits for it either. */
 	*proc = (*proc | CPU_TPR_SHADOW) & ~(CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING);
-	*proc2 |= APICV_PROC2;
+	*proc2 |= v->apicv_vid ? APICV_PROC2 : APICV_PROC2 & ~SEC_VIRT_INTR_DELIVERY;
 	v->apic_access_on = true;
 	vmwrite(VIRTUAL_APIC_PAGE_ADDR, v->lapic->regs_pa);
 	vmwrite(APIC_ACCESS_ADDR, access);
 	vmwrite(TPR_THRESHOLD, 0);
+	v->tpr_threshold = 0;
+	memset(v->eoi_exit, 0, sizeof(v->eoi_exit));
+	if (!v->apicv_vid)
+		return;
 	for (unsigned int i = 0; i < 4; i++)
 		vmwrite(EOI_EXIT_BITMAP0 + 2 * i, 0);
-	memset(v->eoi_exit, 0, sizeof(v->eoi_exit));
 	vmwrite(GUEST_INTR_STATUS, 0);
 }
 
@@ -91,12 +113,50 @@ static void stop_apic_page(struct vm *vm)
 		unmap_apic_page(vm);
 }
 
-void apicv_before_entry(struct vcpu *v)
+/*
+ * RVI: the highest requested vector, which the CPU delivers when the guest
+ * can take it; nothing while the APIC is software-disabled, which the CPU
+ * does not look at.  SVI: the highest in service.  Level-triggered vectors
+ * end with an exit, for the I/O APIC's Remote IRR.
+ */
+static void set_intr_status(struct vcpu *v)
 {
 	struct vlapic *l = v->lapic;
-	int rvi, svi;
-	uint16_t status;
+	int rvi = lapic_sw_enabled(v) ? lapic_highest_irr(l) : -1, svi = lapic_highest_isr(l);
 	uint64_t tmr[4];
+
+	/* Always written: the CPU moves RVI and SVI itself as it delivers and retires. */
+	vmwrite(GUEST_INTR_STATUS, (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8));
+	lapic_get_tmr(l, tmr);
+	for (unsigned int i = 0; i < 4; i++) {
+		if (tmr[i] != v->eoi_exit[i]) {
+			vmwrite(EOI_EXIT_BITMAP0 + 2 * i, tmr[i]);
+			v->eoi_exit[i] = tmr[i];
+		}
+	}
+}
+
+/*
+ * Without virtual-interrupt delivery the hypervisor injects, and the guest
+ * lowers its TPR without an exit: a vector that only the TPR holds back
+ * sets the threshold, so that lowering the TPR below its class exits.
+ */
+static void set_tpr_threshold(struct vcpu *v)
+{
+	struct vlapic *l = v->lapic;
+	int irr = lapic_highest_irr(l), isr = lapic_highest_isr(l);
+	uint32_t tpr = lapic_get_cr8(v), want = 0;
+
+	if (irr >= 0 && (uint32_t)irr >> 4 <= tpr && (isr < 0 || irr >> 4 > isr >> 4))
+		want = (uint32_t)irr >> 4;
+	if (want != v->tpr_threshold) {
+		vmwrite(TPR_THRESHOLD, want);
+		v->tpr_threshold = (uint8_t)want;
+	}
+}
+
+void apicv_before_entry(struct vcpu *v)
+{
 	bool xapic = lapic_xapic_mmio(v) &&
 		     (v->lapic->apic_base & ~0xfffULL) == GUEST_LAPIC_BASE;
 
@@ -105,25 +165,10 @@ void apicv_before_entry(struct vcpu *v)
 		stop_apic_page(v->vm);
 	xapic = xapic && !READ_ONCE(v->vm->apic_page_off);
 	lapic_sync_posted(v);
-	/*
-	 * RVI: the highest requested vector, which the CPU delivers when the
-	 * guest can take it; nothing while the APIC is software-disabled, which
-	 * the CPU does not look at.  SVI: the highest in service.
-	 */
-	rvi = lapic_sw_enabled(v) ? lapic_highest_irr(l) : -1;
-	svi = lapic_highest_isr(l);
-	/* Always written: the CPU moves RVI and SVI itself as it delivers and retires. */
-	status = (uint16_t)((rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
-	vmwrite(GUEST_INTR_STATUS, status);
-	v->entry_svi = (uint8_t)(status >> 8);
-	/* Level-triggered vectors end with an exit, for the I/O APIC's Remote IRR. */
-	lapic_get_tmr(l, tmr);
-	for (unsigned int i = 0; i < 4; i++) {
-		if (tmr[i] != v->eoi_exit[i]) {
-			vmwrite(EOI_EXIT_BITMAP0 + 2 * i, tmr[i]);
-			v->eoi_exit[i] = tmr[i];
-		}
-	}
+	if (v->apicv_vid)
+		set_intr_status(v);
+	else
+		set_tpr_threshold(v);
 	/* In x2APIC mode, disabled or moved, the xAPIC page is not the APIC's (SDM 29.5). */
 	if (xapic != v->apic_access_on) {
 		uint32_t proc2 = (uint32_t)vmread(SECONDARY_VM_EXEC_CONTROL);
@@ -132,47 +177,6 @@ void apicv_before_entry(struct vcpu *v)
 							   proc2 & ~SEC_VIRT_APIC_ACCESSES);
 		v->apic_access_on = xapic;
 	}
-}
-
-/*
- * Bochs's VT-x, known by the VMCS revision its sources pick to be unique
- * (0x2B): its IDT-vectoring information is stale after an exit during the
- * delivery of a virtual interrupt (docs/guest-platform.md).
- */
-#define VMCS_REVISION_BOCHS	0x2b
-
-static bool stale_idt_vectoring(void)
-{
-	return (vmx_caps.basic & 0x7fffffff) == VMCS_REVISION_BOCHS;
-}
-
-/*
- * Virtual-interrupt delivery of V sets SVI to V before the IDT is read
- * (SDM 29.2.2); an exit during it reports an external interrupt with vector
- * V (SDM 27.2.4), and V is still SVI.  Bochs 2.7 records nothing for this
- * delivery (VMX_Deliver_Virtual_Interrupt() never calls VMexit_Event()) and
- * reports the last event it did record, of any type and vector, which
- * re-injected would be a stale fault or NMI, with V stuck in service.
- * There, the delivery was V's when a virtual interrupt came in this run
- * (SVI moved: a delivery raises it above what was in service) and the
- * interrupted context could take it (RFLAGS.IF, which the cut-short
- * delivery did not clear).  A recorded event in delivery looks the same
- * only inside a handler that set IF before its EOI and then faulted: not
- * Linux, and only under Bochs.  The CPUs the SDM describes report V: theirs
- * is taken as is.
- */
-uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt)
-{
-	uint8_t svi;
-
-	if (!v->apicv || !stale_idt_vectoring())
-		return idt;
-	svi = (uint8_t)(vmread(GUEST_INTR_STATUS) >> 8);
-	if (!svi || svi == v->entry_svi || !(vmread(GUEST_RFLAGS) & RFLAGS_IF))
-		return idt;
-	if (((idt >> 8) & 7) != 0)	/* a fault, NMI or software event: Bochs's stale one */
-		v->stale_idt_fixed++;
-	return INTR_INFO_VALID | INTR_TYPE_EXT_INTR | svi;
 }
 
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa)
@@ -211,6 +215,13 @@ int apicv_handle_access(struct vcpu *v)
 		return 1;
 	}
 	return mmio_emulate(v, dev, gpa);
+}
+
+/* The guest lowered its TPR below a held-back vector's class: the entry injects it. */
+int apicv_handle_tpr_below(struct vcpu *v)
+{
+	(void)v;
+	return 0;
 }
 
 int apicv_handle_eoi(struct vcpu *v)

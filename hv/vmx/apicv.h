@@ -21,23 +21,19 @@ bool apicv_supported(void);
 /* At VMCS set-up on v's CPU: turn the controls on in @proc/@proc2 when the guest wants them. */
 void apicv_setup(struct vcpu *v, uint32_t *proc, uint32_t *proc2);
 /*
- * Before an entry (the slow path): posted interrupts into IRR, RVI/SVI and
- * the EOI-exit bitmap from the page, and virtualized accesses only while the
- * xAPIC page answers.
+ * Before an entry (the slow path): posted interrupts into IRR; with
+ * virtual-interrupt delivery RVI/SVI and the EOI-exit bitmap from the page,
+ * without it the TPR threshold; virtualized accesses only while the xAPIC
+ * page answers.
  */
 void apicv_before_entry(struct vcpu *v);
-/*
- * After an exit during event delivery: the IDT-vectoring information to
- * re-inject, @idt as the CPU reported it or the virtual interrupt whose
- * delivery the exit cut short.
- */
-uint32_t apicv_idt_vectoring(struct vcpu *v, uint32_t idt);
 /* Is the xAPIC page at @gpa to be mapped (to the APIC-access page) rather than emulated? */
 bool apicv_maps_apic_page(struct vcpu *v, uint64_t gpa);
 /* Map it, on an EPT violation there; 1: the guest was stopped. */
 int apicv_fault_apic_page(struct vcpu *v, uint64_t gpa, uint64_t qual);
 
-/* Exits 44 (APIC access), 45 (virtualized EOI), 56 (APIC write). */
+/* Exits 43 (TPR below threshold), 44 (APIC access), 45 (virtualized EOI), 56 (APIC write). */
+int apicv_handle_tpr_below(struct vcpu *v);
 int apicv_handle_access(struct vcpu *v);
 int apicv_handle_eoi(struct vcpu *v);
 int apicv_handle_write(struct vcpu *v);

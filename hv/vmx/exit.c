@@ -39,6 +39,7 @@
 #define EXIT_WRMSR		32
 #define EXIT_INVALID_STATE	33
 #define EXIT_MTF		37
+#define EXIT_TPR_BELOW		43
 #define EXIT_APIC_ACCESS	44
 #define EXIT_VIRTUALIZED_EOI	45
 #define EXIT_EPT_VIOLATION	48
@@ -423,6 +424,7 @@ static const exit_handler_t handlers[EXIT_REASONS] = {
 	[EXIT_RDMSR] = exit_rdmsr,
 	[EXIT_WRMSR] = exit_wrmsr,
 	[EXIT_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_TPR_BELOW] = apicv_handle_tpr_below,
 	[EXIT_APIC_ACCESS] = apicv_handle_access,
 	[EXIT_VIRTUALIZED_EOI] = apicv_handle_eoi,
 	[EXIT_APIC_WRITE] = apicv_handle_write,

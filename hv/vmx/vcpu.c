@@ -489,7 +489,7 @@ static void vmcs_load(struct vcpu *v)
  * ended NMI blocking (exit qualification bit 12): it runs again, so the
  * blocking comes back (SDM 27.2.3).
  */
-static void complete_exit(struct vcpu *v, uint32_t reason)
+static void complete_exit(uint32_t reason)
 {
 	uint32_t idt = (uint32_t)vmread(IDT_VECTORING_INFO_FIELD);
 	uint32_t type;
@@ -501,7 +501,6 @@ static void complete_exit(struct vcpu *v, uint32_t reason)
 				vmread(GUEST_INTERRUPTIBILITY_INFO) | BLOCK_NMI);
 		return;
 	}
-	idt = apicv_idt_vectoring(v, idt);
 	type = (idt >> 8) & 7;
 	if (type == 2)
 		vmwrite(GUEST_INTERRUPTIBILITY_INFO,
@@ -561,13 +560,10 @@ static void inject_events(struct vcpu *v)
 		return;
 	}
 	lapic_timer_update(v);
-	if (v->apicv) {
-		/* The CPU delivers the APIC's interrupts itself (virtual-interrupt delivery). */
+	if (v->apicv)
 		apicv_before_entry(v);
-		vec = -1;
-	} else {
-		vec = lapic_pending_vector(v);
-	}
+	/* With virtual-interrupt delivery the CPU delivers the APIC's interrupts itself. */
+	vec = v->apicv_vid ? -1 : lapic_pending_vector(v);
 	if (vec < 0 && !v->nmi_pending && !READ_ONCE(v->nmi_queued)) {
 		set_windows(v, false, false);	/* the common exit: nothing to deliver */
 		return;
@@ -720,7 +716,7 @@ void vcpu_run_slice(struct vcpu *v)
 			break;
 		}
 		if (fast == FASTPATH_NONE) {
-			complete_exit(v, reason);
+			complete_exit(reason);
 			/* Let pending host interrupts (IPIs) in; sti's shadow needs the nop. */
 			__asm__ __volatile__("sti; nop; cli" ::: "memory");
 			if (vmx_exit_dispatch(v, reason))

@@ -436,12 +436,12 @@ def diagnose(m, names):
             # Linux's IRQ stacks (16 KiB) keep the interrupted RSP in their last word.
             mt = re.search(r'RSP ([0-9a-f]{16})', out)
             if cmd.startswith('vcpu') and mt:
-                rsp = int(mt.group(1), 16)
-                off = (rsp | 0x3fff) - 7 - rsp
-                mw = re.search(rf'(?m)^{rsp + off - off % 32:016x}: (?:\S+ ){{{off % 32 // 8}}}(\S+)',
-                               out)
+                base = cmd.rsplit(' ', 1)[0]
+                top = (int(mt.group(1), 16) | 0x3fff) + 1
+                last = m.shell(f'{base} 4 0x{top - 32:x}', 30)
+                mw = re.search(rf'(?m)^{top - 32:016x}: \S+ \S+ \S+ (\S+)', last)
                 if mw:
-                    for line in m.shell(f'{cmd.rsplit(" ", 1)[0]} 128 0x{mw.group(1)}', 30).splitlines():
+                    for line in m.shell(f'{base} 128 0x{mw.group(1)}', 30).splitlines():
                         log(f'diag: {line}')
     except Timeout as e:
         log(f'diag: the shell did not answer: {e}')
