@@ -87,7 +87,8 @@ CHECKS = {
         tsc_deadline_tmcct_zero tsc_deadline_msr_readback tsc_deadline_zero_disarms
         tsc_deadline_fires tsc_deadline_not_early tsc_deadline_clears_on_fire
         tsc_deadline_past_fires vcpu1_ready id_register_vcpu1 ipi_roundtrip_vcpu1
-        ipi_delivered_to_vcpu1 hlt_wakes_on_timer apic_base_extd_gp_without_x2apic
+        ipi_delivered_to_vcpu1 vcpu1_sent_ipi_while_if_clear ipi_kick_delivers_nothing_while_if_clear
+        held_ipi_delivered_after_sti held_self_ipi_delivered_after_sti hlt_wakes_on_timer apic_base_extd_gp_without_x2apic
         x2apic_enable x2apic_id_msr x2apic_version_msr x2apic_tpr_msr x2apic_svr_msr
         x2apic_self_ipi_msr x2apic_icr_self_ipi x2apic_read_eoi_gp x2apic_write_id_gp
         x2apic_eoi_nonzero_gp x2apic_to_xapic_gp''',

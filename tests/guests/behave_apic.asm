@@ -515,6 +515,36 @@ start:
 	cmp r8, 1
 	CHECK e, "ipi_delivered_to_vcpu1", "vCPU 1 did not get vector 0x50 once", r8, 1
 
+	; --- vCPU 1's IPI while IF=0 and a self-IPI waits: neither is taken
+	; before STI, though the IPI reaches this CPU as an interrupt of the
+	; host (the kick) while the guest runs ---
+	cli
+	COUNT r14, 0x40
+	COUNT r15, 0x53
+	AWR A_ICR_LO, 0x40040		; a self-IPI: it waits, IF=0
+	mov qword [poke_req], 1		; vCPU 1 sends 0x53
+	lea rdi, [poke_req]
+	mov rsi, 2
+	mov rdx, 200000000
+	call behave_wait
+	CHECK e, "vcpu1_sent_ipi_while_if_clear", "vCPU 1 did not send vector 0x53"
+	DELAY 200000
+	COUNT r8, 0x40
+	sub r8, r14
+	COUNT r9, 0x53
+	sub r9, r15
+	add r8, r9
+	CHECK z, "ipi_kick_delivers_nothing_while_if_clear", "interrupts taken with IF=0 (0x40 and 0x53)", r8, 0
+	lea r15, [r15 + 1]
+	sti
+	WAITV 0x53, r15, [wait_ticks]
+	cli
+	CHECK e, "held_ipi_delivered_after_sti", "vector 0x53 not taken after STI"
+	COUNT r8, 0x40
+	sub r8, r14
+	cmp r8, 1
+	CHECK e, "held_self_ipi_delivered_after_sti", "vector 0x40 not taken once after STI", r8, 1
+
 	; --- HLT ends with the timer interrupt (vCPU 1 sends 0x52 should
 	; the timer never come) ---
 	AWR A_LVTT, 0x4c
@@ -778,7 +808,8 @@ isr_hook:
 	ret
 
 ; vCPU 1: enable its APIC, report its ID, wait in HLT for vector 0x50,
-; answer with 0x51; then stand by to wake vCPU 0 (0x52) at alarm_at.
+; answer with 0x51; then stand by to send 0x53 when poke_req asks, and to
+; wake vCPU 0 (0x52) at alarm_at.
 vcpu1:
 	lea rdi, [mapped]
 .w:	cmp qword [rdi], 0
@@ -798,7 +829,12 @@ vcpu1:
 	je .h
 	AWR A_ICR_HI, 0
 	AWR A_ICR_LO, 0x4051
-.a:	cmp qword [alarm_cancel], 0
+.a:	cmp qword [poke_req], 1		; vCPU 0 waits with IF=0: an IPI now
+	jne .np
+	AWR A_ICR_HI, 0
+	AWR A_ICR_LO, 0x4053
+	mov qword [poke_req], 2
+.np:	cmp qword [alarm_cancel], 0
 	jne .done
 	mov rbx, [alarm_at]
 	test rbx, rbx
@@ -821,6 +857,7 @@ ready1:		dq 0
 vcpu1_id:	dq -1
 alarm_at:	dq 0
 alarm_cancel:	dq 0
+poke_req:	dq 0
 apic_base:	dq 0
 version:	dq 0
 isr_in_handler:	dq 0
