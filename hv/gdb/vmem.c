@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Debugger accesses to guest-virtual memory, a page at a time (see vmem.h). */
 #include "hv/gdb/vmem.h"
+#include "hv/lib/x86.h"
 
 #define PAGE		4096ULL
-#define EFER_LMA	(1ULL << 10)
-#define CR4_LA57	(1ULL << 12)
 
 /* An address the CPU could use in the current mode. */
 static bool addressable(const struct gva_mmu *mmu, uint64_t la)

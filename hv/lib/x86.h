@@ -9,16 +9,30 @@
 #define CR0_MP		(1ULL << 1)
 #define CR0_NE		(1ULL << 5)
 #define CR0_WP		(1ULL << 16)
+#define CR0_AM		(1ULL << 18)
 #define CR0_NW		(1ULL << 29)
 #define CR0_CD		(1ULL << 30)
 #define CR0_PG		(1ULL << 31)
+#define CR4_PSE		(1ULL << 4)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_PGE		(1ULL << 7)
 #define CR4_PCE		(1ULL << 8)
 #define CR4_LA57	(1ULL << 12)
 #define CR4_VMXE	(1ULL << 13)
 #define CR4_PCIDE	(1ULL << 17)
+#define CR4_SMEP	(1ULL << 20)
+#define CR4_SMAP	(1ULL << 21)
+#define CR4_PKE		(1ULL << 22)
 #define CR4_CET		(1ULL << 23)
+
+/* Paging-structure entries (SDM 4.3-4.5). */
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_US		(1ULL << 2)
+#define PTE_A		(1ULL << 5)
+#define PTE_D		(1ULL << 6)
+#define PTE_PS		(1ULL << 7)
+#define PTE_XD		(1ULL << 63)
 
 #define MSR_APIC_BASE		0x1b
 #define MSR_FEATURE_CONTROL	0x3a
@@ -32,6 +46,8 @@
 #define RFLAGS_TF	(1ULL << 8)
 #define RFLAGS_IF	(1ULL << 9)
 #define RFLAGS_RF	(1ULL << 16)
+#define RFLAGS_VM	(1ULL << 17)
+#define RFLAGS_AC	(1ULL << 18)
 
 #define DR6_INIT	0xffff0ff0ULL	/* DR6 after RESET or INIT (SDM table 9-1) */
 

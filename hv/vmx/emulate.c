@@ -6,17 +6,10 @@
  * iteration) has completed, so a fault leaves the guest state as the CPU
  * would: every operand is checked and translated before the first access.
  */
+#include "hv/lib/x86.h"
 #include "hv/vmx/emulate.h"
 #include "hv/vmx/emulate_insn.h"
 #include "hv/vmx/gva.h"
-
-#define CR0_PE		(1ULL << 0)
-#define CR0_AM		(1ULL << 18)
-#define CR4_LA57	(1ULL << 12)
-#define EFER_LMA	(1ULL << 10)
-#define RFLAGS_RF	(1ULL << 16)
-#define RFLAGS_VM	(1ULL << 17)
-#define RFLAGS_AC	(1ULL << 18)
 
 #define VEC_UD		6
 #define VEC_SS		12

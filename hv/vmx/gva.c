@@ -5,27 +5,8 @@
  * combined rights of the whole walk; accessed and dirty bits are set only
  * once the access is known to be allowed, as KVM's walker does.
  */
+#include "hv/lib/x86.h"
 #include "hv/vmx/gva.h"
-
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_US		(1ULL << 2)
-#define PTE_A		(1ULL << 5)
-#define PTE_D		(1ULL << 6)
-#define PTE_PS		(1ULL << 7)
-#define PTE_XD		(1ULL << 63)
-
-#define CR0_WP		(1ULL << 16)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PSE		(1ULL << 4)
-#define CR4_PAE		(1ULL << 5)
-#define CR4_LA57	(1ULL << 12)
-#define CR4_SMEP	(1ULL << 20)
-#define CR4_SMAP	(1ULL << 21)
-#define CR4_PKE		(1ULL << 22)
-#define EFER_LMA	(1ULL << 10)
-#define EFER_NXE	(1ULL << 11)
-#define RFLAGS_AC	(1ULL << 18)
 
 enum paging { PG_32, PG_PAE, PG_4, PG_5 };
 
