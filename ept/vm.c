@@ -38,6 +38,7 @@ void ept_vm_stats(struct ept_vm *vm, struct ept_stats *out)
 		out->spurious += READ_ONCE(vm->pcpu[i].spurious);
 	}
 	out->zapped = READ_ONCE(vm->zapped);
+	out->splits = READ_ONCE(vm->splits);
 	out->flushes = READ_ONCE(vm->flushes);
 	out->roots_alive = READ_ONCE(vm->roots_alive);
 	out->table_pages = READ_ONCE(vm->table_pages);

@@ -40,6 +40,7 @@ struct ept_cpu_stats {
 struct ept_stats {
 	uint64_t faults, fixed, retries, spurious;
 	uint64_t zapped;		/* leaves zapped */
+	uint64_t splits;		/* large leaves split to parts by a partial zap */
 	uint64_t flushes;		/* ops->flush() calls */
 	uint64_t roots_alive;		/* allocated and not yet freed */
 	uint64_t table_pages;		/* EPT table pages allocated and not yet freed */
@@ -95,7 +96,7 @@ struct ept_vm {
 	unsigned int zap_batch;
 
 	/* Statistics: atomic adds, except max_write_hold_ns (mmu_lock write). */
-	uint64_t zapped, flushes, roots_alive, table_pages, max_write_hold_ns;
+	uint64_t zapped, splits, flushes, roots_alive, table_pages, max_write_hold_ns;
 	struct ept_cpu_stats pcpu[SMP_MAX_CPUS];
 };
 

@@ -13,8 +13,9 @@
 #include "ept/vm.h"
 
 /**
- * ept_zap_root_range - zap the leaves of @root overlapping gfns [@start,
- * @end) (a large leaf goes whole).  Caller holds mmu_lock for write and a
+ * ept_zap_root_range - zap the leaves of @root in gfns [@start, @end).  A
+ * large leaf partly outside the range is split into a table of smaller
+ * leaves first (or, without memory for the table, zapped whole).  Caller holds mmu_lock for write and a
  * reference on @root (or the MMU's, which it owes).  If @can_yield and others
  * wait, it flushes what it zapped and lets them in every vm->zap_batch
  * entries.  Returns whether zapped entries still need a flush.

@@ -47,6 +47,17 @@ static void stat_add(uint64_t *c, int64_t d)
 	__atomic_fetch_add(c, (uint64_t)d, __ATOMIC_RELAXED);
 }
 
+static uint64_t nr_blocks(const struct memslot *ms)
+{
+	return (ms->nr_pages + MS_HUGE_PAGES - 1) / MS_HUGE_PAGES;
+}
+
+/* The rmap head of the 2 MiB leaves over @gfn. */
+static struct rmap_head *rmap_2m(struct memslot *ms, uint64_t gfn)
+{
+	return &ms->rmaps_2m[gfn / MS_HUGE_PAGES];
+}
+
 int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_ops *ops,
 		 struct zstore *store, uint64_t nr_pages, void *priv)
 {
@@ -60,7 +71,8 @@ int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_op
 	gen_seqs_init(&ms->gens);
 	ms->slots = ops->alloc_meta(nr_pages * sizeof(*ms->slots));
 	ms->rmaps = ops->alloc_meta(nr_pages * sizeof(*ms->rmaps));
-	if (!ms->slots || !ms->rmaps) {
+	ms->rmaps_2m = ops->alloc_meta(nr_blocks(ms) * sizeof(*ms->rmaps_2m));
+	if (!ms->slots || !ms->rmaps || !ms->rmaps_2m) {
 		memslot_destroy(ms);
 		return -1;
 	}
@@ -74,8 +86,8 @@ void memslot_destroy(struct memslot *ms)
 
 		switch (ms_slot_state(v)) {
 		case MS_RESIDENT:
-			WARN_ONCE(ms->rmaps[g].val, "memslot: gfn %llx still mapped at destroy",
-				  (unsigned long long)g);
+			WARN_ONCE(ms->rmaps[g].val || rmap_2m(ms, g)->val,
+				  "memslot: gfn %llx still mapped at destroy", (unsigned long long)g);
 			ms->ops->free_page(ms, slot_page(v));
 			break;
 		case MS_EVICTED:
@@ -90,8 +102,11 @@ void memslot_destroy(struct memslot *ms)
 		ms->ops->free_meta(ms->slots, ms->nr_pages * sizeof(*ms->slots));
 	if (ms->rmaps)
 		ms->ops->free_meta(ms->rmaps, ms->nr_pages * sizeof(*ms->rmaps));
+	if (ms->rmaps_2m)
+		ms->ops->free_meta(ms->rmaps_2m, nr_blocks(ms) * sizeof(*ms->rmaps_2m));
 	ms->slots = NULL;
 	ms->rmaps = NULL;
+	ms->rmaps_2m = NULL;
 }
 
 /* A page for @ms, reclaiming when none is left (rmap/reclaim.h says from whom). */
@@ -190,6 +205,98 @@ static bool populate(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 	}
 }
 
+/* Is every slot of the 2 MiB block at @base empty?  A racy look: populate_huge() rechecks. */
+static bool block_empty(struct memslot *ms, uint64_t base)
+{
+	for (uint64_t g = base; g < base + MS_HUGE_PAGES; g++)
+		if (READ_ONCE(ms->slots[g]) != MS_EMPTY)
+			return false;
+	return true;
+}
+
+/*
+ * First touch of @gfn with its whole block empty: give the block a 2 MiB
+ * host block if one is at hand, a page per gfn, each published by its own
+ * EMPTY -> RESIDENT compare-and-exchange as populate() does.  A slot
+ * populated meanwhile keeps its page and ours goes back; the block is then
+ * mapped 4 KiB by 4 KiB.  The generation count goes up by the block first
+ * (publish()'s rule), down by the slots lost.
+ */
+static void populate_huge(struct memslot *ms, uint64_t gfn)
+{
+	uint64_t base = gfn & ~(uint64_t)(MS_HUGE_PAGES - 1), pa;
+	unsigned int idx, won = 0;
+	char *block;
+
+	if (!ms->huge || !ms->ops->alloc_huge || base + MS_HUGE_PAGES > ms->nr_pages ||
+	    !block_empty(ms, base))
+		return;
+	block = ms->ops->alloc_huge(ms);
+	if (!block)
+		return;
+	memset(block, 0, MS_HUGE_PAGES * EPT_PAGE_SIZE);
+	pa = ept_va_to_pa(block);
+	idx = gen_seq_idx(gen_max_seq(&ms->gens));
+	gen_count(&ms->gens, idx, MS_HUGE_PAGES);
+	for (unsigned int i = 0; i < MS_HUGE_PAGES; i++) {
+		uint64_t old = MS_EMPTY;
+
+		if (slot_cmpxchg(&ms->slots[base + i], &old,
+				 make_resident(pa + i * EPT_PAGE_SIZE, idx)))
+			won++;
+		else
+			ms->ops->free_page(ms, block + i * EPT_PAGE_SIZE);
+	}
+	gen_count(&ms->gens, idx, (long)won - MS_HUGE_PAGES);
+	stat_add(&ms->st.resident, won);
+	stat_add(&ms->st.populated, won);
+	stat_add(&ms->st.huge_populated, 1);
+}
+
+/*
+ * 2 if @gfn's block is resident on one 2 MiB-aligned, contiguous host range
+ * (@v: gfn's slot word, resident); else 1.  Racy reads: an eviction or
+ * discard in the block after the fault's snapshot is caught by its
+ * invalidation check over the block.
+ */
+static int block_level(struct memslot *ms, uint64_t gfn, uint64_t v)
+{
+	uint64_t base = gfn & ~(uint64_t)(MS_HUGE_PAGES - 1);
+	uint64_t pa = (v & MS_ADDR_MASK) - (gfn - base) * EPT_PAGE_SIZE;
+
+	if (!ms->huge || base + MS_HUGE_PAGES > ms->nr_pages ||
+	    (pa & (MS_HUGE_PAGES * EPT_PAGE_SIZE - 1)))
+		return 1;
+	for (unsigned int i = 0; i < MS_HUGE_PAGES; i++) {
+		uint64_t w = READ_ONCE(ms->slots[base + i]);
+
+		if (ms_slot_state(w) != MS_RESIDENT || (w & MS_ADDR_MASK) != pa + i * EPT_PAGE_SIZE)
+			return 1;
+	}
+	return 2;
+}
+
+bool memslot_resolve_level(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int *level)
+{
+	uint64_t v;
+
+	*level = 1;
+	if (gfn >= ms->nr_pages)
+		return false;
+	/* Acquire: pairs with the release in publish(), the page's contents are in place. */
+	v = load_acquire(&ms->slots[gfn]);
+	if (v == MS_EMPTY) {
+		populate_huge(ms, gfn);
+		v = load_acquire(&ms->slots[gfn]);
+	}
+	if (ms_slot_state(v) == MS_RESIDENT) {
+		*hpa = v & MS_ADDR_MASK;
+		*level = block_level(ms, gfn, v);
+		return true;
+	}
+	return populate(ms, gfn, hpa);
+}
+
 bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 {
 	uint64_t v;
@@ -263,20 +370,38 @@ int memslot_access(struct memslot *ms, uint64_t gpa, void *buf, uint64_t len, bo
 	return 0;
 }
 
+/* The rmap head for a leaf of @level over @gfn; NULL for a level the memslot never maps. */
+static struct rmap_head *leaf_rmap(struct memslot *ms, uint64_t gfn, int level)
+{
+	if (gfn >= ms->nr_pages)
+		return NULL;
+	if (level == 1)
+		return &ms->rmaps[gfn];
+	if (level == 2 && !(gfn % MS_HUGE_PAGES))
+		return rmap_2m(ms, gfn);
+	return NULL;
+}
+
 void memslot_leaf_set(struct memslot *ms, uint64_t gfn, int level, uint64_t *sptep)
 {
-	if (WARN_ONCE(level != 1 || gfn >= ms->nr_pages,
-		      "memslot: leaf for gfn %llx at level %d", (unsigned long long)gfn, level))
+	struct rmap_head *head = leaf_rmap(ms, gfn, level);
+
+	if (WARN_ONCE(!head, "memslot: leaf for gfn %llx at level %d", (unsigned long long)gfn,
+		      level))
 		return;
-	WARN_ONCE(!rmap_add(ms->rmap_ops, &ms->ept->mmu_lock, &ms->rmaps[gfn], sptep),
+	WARN_ONCE(!rmap_add(ms->rmap_ops, &ms->ept->mmu_lock, head, sptep),
 		  "memslot: no rmap descriptor for gfn %llx", (unsigned long long)gfn);
+	stat_add(level == 1 ? &ms->st.leaves_4k : &ms->st.leaves_2m, 1);
 }
 
 void memslot_leaf_clear(struct memslot *ms, uint64_t gfn, int level, uint64_t *sptep)
 {
-	if (level != 1 || gfn >= ms->nr_pages)
+	struct rmap_head *head = leaf_rmap(ms, gfn, level);
+
+	if (!head)
 		return;
-	rmap_remove(ms->rmap_ops, &ms->ept->mmu_lock, &ms->rmaps[gfn], sptep);
+	rmap_remove(ms->rmap_ops, &ms->ept->mmu_lock, head, sptep);
+	stat_add(level == 1 ? &ms->st.leaves_4k : &ms->st.leaves_2m, -1);
 }
 
 /*
@@ -404,8 +529,8 @@ static bool evict_one(struct memslot *ms, uint64_t gfn, unsigned int gen)
 	} while (!slot_cmpxchg(slot, &v, (v & ~MS_STATE_MASK) | MS_EVICTING));
 	idx = ms_slot_gen_idx(v);
 	/* The invalidation zapped every mapping: the guest cannot change the page now. */
-	WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val), "memslot: gfn %llx still mapped while evicted",
-		  (unsigned long long)gfn);
+	WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val) || READ_ONCE(rmap_2m(ms, gfn)->val),
+		  "memslot: gfn %llx still mapped while evicted", (unsigned long long)gfn);
 	page = slot_page(v);
 	rc = zstore_put(ms->store, page, ms->ops->scratch(), &handle);
 	if (rc) {
@@ -437,6 +562,14 @@ static bool evict_one(struct memslot *ms, uint64_t gfn, unsigned int gen)
  * the last pass gets a second chance: it moves to the youngest generation
  * instead (its accessed bits cleared, as a pass would).
  */
+/* Was @gfn accessed since the last look, through a 4 KiB or a 2 MiB leaf?  Clears both. */
+static bool gfn_test_clear_young(struct memslot *ms, uint64_t gfn)
+{
+	bool young = rmap_test_clear_young(&ms->rmaps[gfn]);
+
+	return rmap_test_clear_young(rmap_2m(ms, gfn)) || young;
+}
+
 static size_t pick_old(struct memslot *ms, size_t n, unsigned int gen, uint64_t *out)
 {
 	uint64_t g = ms->clock, max = gen_max_seq(&ms->gens);
@@ -451,7 +584,7 @@ static size_t pick_old(struct memslot *ms, size_t n, unsigned int gen, uint64_t 
 
 		if (ms_slot_state(v) == MS_RESIDENT && !(v & MS_PIN_MASK) &&
 		    gen_of_age(gen_age(max, ms_slot_gen_idx(v))) >= gen) {
-			if (gen == GEN_YOUNGEST || !rmap_test_clear_young(&ms->rmaps[g])) {
+			if (gen == GEN_YOUNGEST || !gfn_test_clear_young(ms, g)) {
 				out[taken++] = g;
 			} else {
 				int old = move_gen(ms, g, v, young);
@@ -532,7 +665,7 @@ static bool discard_one(struct memslot *ms, uint64_t gfn)
 				break;	/* memslot_access() is copying: wait for it */
 			if (!slot_cmpxchg(slot, &v, (v & ~MS_STATE_MASK) | MS_EVICTING))
 				continue;	/* v is the new word */
-			WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val),
+			WARN_ONCE(READ_ONCE(ms->rmaps[gfn].val) || READ_ONCE(rmap_2m(ms, gfn)->val),
 				  "memslot: gfn %llx still mapped while discarded",
 				  (unsigned long long)gfn);
 			gen_count(&ms->gens, ms_slot_gen_idx(v), -1);
@@ -612,6 +745,9 @@ void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN
 	st->nomem = stat_read(&ms->st.nomem);
 	st->incompressible = stat_read(&ms->st.incompressible);
 	st->discarded = stat_read(&ms->st.discarded);
+	st->huge_populated = stat_read(&ms->st.huge_populated);
+	st->leaves_4k = stat_read(&ms->st.leaves_4k);
+	st->leaves_2m = stat_read(&ms->st.leaves_2m);
 	if (hist)
 		gen_histogram(&ms->gens, hist);
 }
@@ -645,6 +781,10 @@ bool memslot_page_info(struct memslot *ms, uint64_t gfn, struct memslot_page_inf
 	for (uint64_t *p = rmap_iter_first(&it, old); p; p = rmap_iter_next(&it))
 		out->mappings++;
 	rmap_unlock_readonly(&ms->rmaps[gfn], old);
+	old = rmap_lock_readonly(rmap_2m(ms, gfn));
+	for (uint64_t *p = rmap_iter_first(&it, old); p; p = rmap_iter_next(&it))
+		out->mappings_2m++;
+	rmap_unlock_readonly(rmap_2m(ms, gfn), old);
 	return true;
 }
 

@@ -9,9 +9,18 @@
  * Per gfn it keeps a slot word, changed only by compare-and-exchange (no
  * per-memslot lock: populate, refault, aging and eviction race on it as the
  * model tests/models/gfn_state.pml says), and the rmap head of its host page
- * (the EPT entries mapping it, filled by the ept leaf hooks).  Host pages
- * back single gfns, never shared, so the rmap head of a gfn is the rmap head
- * of its host page.
+ * (the 4 KiB EPT leaves mapping it, filled by the ept leaf hooks); per 2 MiB
+ * block of gfns, the rmap head of its 2 MiB leaves.  Host pages back single
+ * gfns, never shared, so the rmap head of a gfn is the rmap head of its host
+ * page.
+ *
+ * 2 MiB leaves: the first touch of an empty, whole 2 MiB block of gfns takes
+ * a 2 MiB host block when ops->alloc_huge() has one, and gives each gfn its
+ * own 4 KiB page of it (each freed on its own later).  A block whose 512
+ * slots are resident on one aligned, contiguous host range may be mapped by
+ * one 2 MiB leaf; it ages as one unit, since the one accessed bit is every
+ * page's.  Evicting part of it splits the leaf under the invalidation
+ * (ept/zap.c) and the rest stays mapped by 4 KiB leaves.
  *
  * Lock order: mmu_lock -> ms->age_lock (one aging pass at a time; only the
  * aging baseline takes it inside mmu_lock) -> ept roots_lock, and mmu_lock ->
@@ -75,6 +84,12 @@ struct memslot_ops {
 	/* A 4 KiB page for guest data (contents undefined), or NULL: at or over the limit. */
 	void *(*alloc_page)(struct memslot *ms);
 	void (*free_page)(struct memslot *ms, void *page);
+	/*
+	 * Optional: 512 pages at one 2 MiB-aligned host address, each given
+	 * back on its own through free_page(), or NULL when none is at hand
+	 * (never reclaims for one).  NULL op: 4 KiB leaves only.
+	 */
+	void *(*alloc_huge)(struct memslot *ms);
 	/* Zeroed memory for the per-gfn arrays, and its release. */
 	void *(*alloc_meta)(size_t bytes);
 	void (*free_meta)(void *p, size_t bytes);
@@ -92,7 +107,12 @@ struct memslot_stats {
 	uint64_t nomem;		/* resolves that found no page even after reclaim */
 	uint64_t incompressible;/* victims kept because the store refused them */
 	uint64_t discarded;	/* pages dropped by memslot_discard() that held memory */
+	uint64_t huge_populated;/* 2 MiB blocks taken at a first touch */
+	uint64_t leaves_4k;	/* EPT leaves mapping the memslot now: 4 KiB... */
+	uint64_t leaves_2m;	/* ... and 2 MiB */
 };
+
+#define MS_HUGE_PAGES		512	/* gfns a 2 MiB leaf maps */
 
 struct memslot {
 	struct ept_vm *ept;
@@ -101,11 +121,15 @@ struct memslot {
 	struct reclaim *reclaim;	/* asked for pages when alloc_page() fails; may be NULL */
 	void *priv;
 	uint64_t nr_pages;
+	/* 2 MiB leaves wanted (needs ops->alloc_huge); set by the owner after init. */
+	bool huge;
 
 	/* The slot words (above); atomics only. */
 	uint64_t *slots;
-	/* The rmap heads, one per gfn (rmap/rmap.h says how they are locked). */
+	/* The rmap heads, one per gfn (rmap/rmap.h says how they are locked)... */
 	struct rmap_head *rmaps;
+	/* ... and one per 2 MiB block of gfns, for its 2 MiB leaves. */
+	struct rmap_head *rmaps_2m;
 	/* Generation numbers and their counts (rmap/gen.h). */
 	struct gen_seqs gens;
 	/* One aging pass at a time; faults and eviction never take it. */
@@ -141,6 +165,14 @@ void memslot_destroy(struct memslot *ms);
  * before the claim).
  */
 bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa);
+
+/**
+ * memslot_resolve_level - the same, and in *@level the largest leaf that
+ * may map it: 2 when its 2 MiB block is resident on one aligned host block
+ * (populating one at a first touch, see above), else 1.  The fault's
+ * invalidation check must then cover the whole block (ept/fault.c does).
+ */
+bool memslot_resolve_level(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int *level);
 
 /**
  * memslot_access - copy @len bytes at guest physical @gpa to or from @buf,
@@ -210,6 +242,7 @@ struct memslot_page_info {
 	unsigned int gen;	/* generation, if tracked */
 	bool tracked;		/* resident and not claimed by reclaim */
 	unsigned int mappings;	/* EPT entries in the rmap */
+	unsigned int mappings_2m;	/* 2 MiB leaves over its block */
 };
 /** memslot_page_info - the state of @gfn; false outside the memslot. */
 bool memslot_page_info(struct memslot *ms, uint64_t gfn, struct memslot_page_info *out);

@@ -24,6 +24,7 @@
 #define barrier()	__asm__ __volatile__("" ::: "memory")
 
 #define atomic_inc_return(p)	__atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
+#define atomic_add_return(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define atomic_dec_return(p)	__atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define atomic_add(p, v)	((void)__atomic_add_fetch((p), (v), __ATOMIC_RELAXED))
 #define atomic_xchg(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)

@@ -134,6 +134,7 @@ static void start_guest(struct parser *p, char *hdr)
 	g->vcpus = 1;
 	g->autostart = true;
 	g->apicv = true;
+	g->hugepages = true;
 	g->line = p->line;
 	p->g = g;
 }
@@ -355,6 +356,9 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 	} else if (!strcmp(key, "apicv")) {
 		if (!parse_bool(val, &g->apicv))
 			error(p, "bad apicv '%s' (expected on or off)", val);
+	} else if (!strcmp(key, "hugepages")) {
+		if (!parse_bool(val, &g->hugepages))
+			error(p, "bad hugepages '%s' (expected on or off)", val);
 	} else if (!strcmp(key, "unassigned")) {
 		int u = name_index(val, unassigned_names, 2);
 
@@ -371,7 +375,7 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 			error(p, "bad balloon '%s' (expected yes or no)", val);
 	} else {
 		error(p, "unknown guest key '%s' (expected image, memory, vcpus, cpus, mode, "
-		      "load, entry, autostart, apicv, unassigned, initrd, cmdline, module, disk, net or balloon)", key);
+		      "load, entry, autostart, apicv, hugepages, unassigned, initrd, cmdline, module, disk, net or balloon)", key);
 	}
 }
 

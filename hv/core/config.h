@@ -66,6 +66,7 @@ struct guest_config {
 	uint64_t entry;			/* entry point; 0: the ELF entry or the load address */
 	bool autostart;
 	bool apicv;			/* APIC virtualization where the CPU has it (default on) */
+	bool hugepages;			/* 2 MiB EPT leaves where a host block is free (default on) */
 	int unassigned;			/* enum unassigned_policy */
 	int line;			/* where its section starts */
 };

@@ -299,6 +299,22 @@ static uint32_t free_order(struct page *pg, unsigned int order)
 	return seen;
 }
 
+bool page_split(uint64_t pa, unsigned int order)
+{
+	struct page *pg = page_of(pa);
+	bool ok;
+
+	if (!pg || order > PAGE_MAX_ORDER || (pa & ((PAGE_SIZE << order) - 1)))
+		return false;
+	spin_lock(&lock);
+	ok = get_state(pg) == STATE(PAGE_ALLOCATED, order);
+	/* Each page its own allocated block: page_free(..., 0) takes them one by one. */
+	for (uint64_t i = 0; ok && i < (1ULL << order); i++)
+		set_state(pg + i, PAGE_ALLOCATED, 0);
+	spin_unlock(&lock);
+	return ok;
+}
+
 static const char *state_name(uint32_t state)
 {
 	static const char *const names[] = {

@@ -123,6 +123,14 @@ uint64_t page_alloc(unsigned int order);
  */
 void page_free(uint64_t pa, unsigned int order);
 
+/*
+ * Turn the block page_alloc(@order) returned at @pa into 2^@order single
+ * allocated pages, each given back by page_free(pa, 0) on its own (a 2 MiB
+ * block of guest memory whose pages are evicted one at a time).  False if
+ * @pa is not such a block; nothing changes then.
+ */
+bool page_split(uint64_t pa, unsigned int order);
+
 /* The struct page of the frame holding @pa, NULL outside the span. */
 struct page *page_of(uint64_t pa);
 

@@ -186,6 +186,32 @@ static void ms_free_page(struct memslot *ms, void *page)
 	uncharge_page(page);
 }
 
+/*
+ * A 2 MiB block when one is free and memory is not low (no reclaim for it:
+ * 4 KiB pages do then), split at once into single pages that reclaim frees
+ * one by one.  Charged as its 512 pages.
+ */
+static void *ms_alloc_huge(struct memslot *ms)
+{
+	uint64_t pa;
+
+	(void)ms;
+	if (page_alloc_below_low())
+		return NULL;
+	if (atomic_add_return(&charged, MS_HUGE_PAGES) > limit_pages) {
+		atomic_add(&charged, -MS_HUGE_PAGES);
+		return NULL;
+	}
+	pa = page_alloc(9);
+	if (!pa || !page_split(pa, 9)) {
+		if (pa)
+			page_free(pa, 9);
+		atomic_add(&charged, -MS_HUGE_PAGES);
+		return NULL;
+	}
+	return (void *)(uintptr_t)pa;
+}
+
 static unsigned int meta_order(size_t bytes)
 {
 	unsigned int order = 0;
@@ -218,6 +244,7 @@ static struct zstore_scratch *ms_scratch(void)
 static const struct memslot_ops memslot_ops = {
 	.alloc_page = ms_alloc_page,
 	.free_page = ms_free_page,
+	.alloc_huge = ms_alloc_huge,
 	.alloc_meta = ms_alloc_meta,
 	.free_meta = ms_free_meta,
 	.scratch = ms_scratch,
@@ -272,14 +299,13 @@ static bool op_resolve(struct ept_vm *ept, uint64_t gfn, uint64_t *hpa, int *max
 {
 	struct vm *vm = ept_to_vm(ept);
 
-	/* Pages are evicted one by one: 4 KiB leaves only. */
 	*max_level = 1;
 	/* The xAPIC page under APIC virtualization (hv/vmx/apicv.c): the APIC-access page. */
 	if (gfn == GUEST_LAPIC_BASE >> PAGE_SHIFT) {
 		*hpa = READ_ONCE(vm->apic_access_pa);
 		return *hpa != 0;
 	}
-	return memslot_resolve(&vm->mem, gfn, hpa);
+	return memslot_resolve_level(&vm->mem, gfn, hpa, max_level);
 }
 
 /* Leaves outside the memslot (the APIC-access page) have no rmap. */
@@ -365,6 +391,7 @@ int gmem_init(struct vm *vm, char *err, unsigned int n)
 		return -1;
 	}
 	vm->mem.rmap_ops = &rmap_pool_ops;
+	vm->mem.huge = vm->cfg.hugepages;
 	/* The xAPIC page, for APIC virtualization, unless guest RAM covers it. */
 	if (ept_add_region(&vm->ept, 0, pages) ||
 	    (pages <= GUEST_LAPIC_BASE >> PAGE_SHIFT &&

@@ -43,7 +43,56 @@ TEST(zap_clears_leaves_in_range_and_keeps_tables)
 	CHECK(env_teardown(&vm));
 }
 
-TEST(zap_takes_a_large_leaf_whole)
+/* The entry for @gfn at @level in @root (the tables exist down to it). */
+static ept_spte_t *entry_at(struct ept_root *root, uint64_t gfn, int level)
+{
+	ept_spte_t *table = ept_pa_to_va(root->table_pa);
+
+	for (int l = EPT_ROOT_LEVEL; l > level; l--)
+		table = ept_pa_to_va(ept_spte_addr(table[ept_index(gfn, l)]));
+	return &table[ept_index(gfn, level)];
+}
+
+/* A zap of part of a 2 MiB leaf splits it: only that part goes, the rest stays mapped 4 KiB. */
+TEST(zap_of_part_of_a_large_leaf_splits_it)
+{
+	struct ept_vm vm;
+	struct ept_root *root;
+	uint64_t hpa, a;
+	long sets;
+	int level;
+
+	env_setup(&vm, 4096);
+	env.max_level = 2;
+	root = ept_root_load_for_vcpu(&vm);
+	CHECK_EQ(ept_fault(&vm, root, 1024ull << 12, EPT_R), EPT_FIXED);
+	CHECK(env_mapped(&vm, root, 1500, &hpa, &level));
+	CHECK_EQ(level, 2);
+	/* Accessed by the "CPU": the parts inherit it. */
+	*entry_at(root, 1024, 2) |= EPT_ACCESSED;
+	sets = env.leaf_sets;
+	write_lock(&vm.mmu_lock);
+	CHECK(ept_zap_range(&vm, 1100, 1102));
+	write_unlock(&vm.mmu_lock);
+	CHECK_EQ(vm.splits, 1);
+	CHECK_EQ(vm.zapped, 2);
+	CHECK_EQ(env.leaf_sets - sets, 512);
+	for (uint64_t g = 1024; g < 1536; g++) {
+		bool m = env_mapped(&vm, root, g, &a, &level);
+
+		CHECK_EQ(m, g < 1100 || g >= 1102);
+		if (m) {
+			CHECK_EQ(level, 1);
+			CHECK_EQ(a, env.hpa_base + g * 4096);
+			CHECK(*entry_at(root, g, 1) & EPT_ACCESSED);
+		}
+	}
+	ept_root_put(&vm, root);
+	CHECK(env_teardown(&vm));
+}
+
+/* With no page for the table, a partial zap takes the large leaf whole. */
+TEST(zap_of_part_of_a_large_leaf_without_memory_takes_it_whole)
 {
 	struct ept_vm vm;
 	struct ept_root *root;
@@ -53,10 +102,33 @@ TEST(zap_takes_a_large_leaf_whole)
 	root = ept_root_load_for_vcpu(&vm);
 	ept_fault(&vm, root, 1024ull << 12, EPT_R);
 	CHECK(env_mapped(&vm, root, 1500, NULL, NULL));
+	env.alloc_budget = 0;
 	write_lock(&vm.mmu_lock);
 	CHECK(ept_zap_range(&vm, 1100, 1101));
 	write_unlock(&vm.mmu_lock);
+	CHECK_EQ(vm.splits, 0);
 	CHECK(!env_mapped(&vm, root, 1024, NULL, NULL));
+	CHECK(!env_mapped(&vm, root, 1500, NULL, NULL));
+	env.alloc_budget = -1;
+	ept_root_put(&vm, root);
+	CHECK(env_teardown(&vm));
+}
+
+/* A zap covering the whole large leaf takes it whole, no split. */
+TEST(zap_of_a_whole_large_leaf_does_not_split)
+{
+	struct ept_vm vm;
+	struct ept_root *root;
+
+	env_setup(&vm, 4096);
+	env.max_level = 2;
+	root = ept_root_load_for_vcpu(&vm);
+	ept_fault(&vm, root, 1024ull << 12, EPT_R);
+	write_lock(&vm.mmu_lock);
+	CHECK(ept_zap_range(&vm, 1000, 1600));
+	write_unlock(&vm.mmu_lock);
+	CHECK_EQ(vm.splits, 0);
+	CHECK_EQ(vm.zapped, 1);
 	CHECK(!env_mapped(&vm, root, 1500, NULL, NULL));
 	ept_root_put(&vm, root);
 	CHECK(env_teardown(&vm));

@@ -77,7 +77,8 @@ static struct pool pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static inline void pool_init(long nframes, long limit, bool check_poison)
 {
-	pool.base = aligned_alloc(4096, nframes * 4096);
+	/* 2 MiB-aligned, so that aligned runs of 512 frames are 2 MiB host blocks. */
+	pool.base = aligned_alloc(2 << 20, ((nframes * 4096) + (2 << 20) - 1) & ~((2l << 20) - 1));
 	pool.stack = malloc(nframes * sizeof(*pool.stack));
 	pool.used = calloc(nframes, 1);
 	pool.nframes = pool.nfree = nframes;
@@ -161,6 +162,44 @@ static inline void env_free_page(struct memslot *ms, void *p)
 	pthread_mutex_unlock(&pool.lock);
 }
 
+/*
+ * 512 free frames at a 2 MiB-aligned address, taken off the free stack; each
+ * goes back on its own through env_free_page().  NULL when no such run is
+ * free or the limit would be passed (a linear scan: small pools only).
+ */
+static inline void *env_alloc_huge(struct memslot *ms)
+{
+	void *p = NULL;
+
+	(void)ms;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.limit >= 0 && pool.live + 512 > pool.limit)
+		goto out;
+	for (long f = 0; f + 512 <= pool.nframes && !p; f += 512) {
+		long i = 0, n = 0;
+
+		while (i < 512 && !pool.used[f + i])
+			i++;
+		if (i < 512)
+			continue;
+		for (long k = 0; k < 512; k++) {
+			if (pool.check_poison && !page_is(pool.base + (f + k) * 4096, POISON))
+				pool.bad_poison++;
+			pool.used[f + k] = 1;
+		}
+		/* Drop the run's frames from the free stack. */
+		for (long k = 0; k < pool.nfree; k++)
+			if (!(pool.stack[k] >= f && pool.stack[k] < f + 512))
+				pool.stack[n++] = pool.stack[k];
+		pool.nfree = n;
+		__atomic_store_n(&pool.live, pool.live + 512, __ATOMIC_RELAXED);
+		p = pool.base + f * 4096;
+	}
+out:
+	pthread_mutex_unlock(&pool.lock);
+	return p;
+}
+
 /* ---- metadata, store pages, scratch ---- */
 
 static long meta_live, meta_fail_after = -1;
@@ -191,6 +230,7 @@ static inline struct zstore_scratch *env_scratch(void)
 static const struct memslot_ops env_ms_ops = {
 	.alloc_page = env_alloc_page,
 	.free_page = env_free_page,
+	.alloc_huge = env_alloc_huge,
 	.alloc_meta = env_alloc_meta,
 	.free_meta = env_free_meta,
 	.scratch = env_scratch,
@@ -292,9 +332,8 @@ static inline void env_kick(struct ept_vm *vm)
 static inline bool env_resolve(struct ept_vm *vm, uint64_t gfn, uint64_t *hpa, int *max_level)
 {
 	struct tvm *t = tvm_of(vm);
-	bool ok = memslot_resolve(&t->ms, gfn, hpa);
+	bool ok = memslot_resolve_level(&t->ms, gfn, hpa, max_level);
 
-	*max_level = 1;
 	if (t->resolve_hook)
 		t->resolve_hook(t, gfn);
 	return ok;
@@ -343,28 +382,48 @@ static inline void tvm_destroy(struct tvm *t)
 
 /* ---- the hardware ---- */
 
-/* The 4 KiB entry for @gfn in @root, or NULL if a table on the way is missing; under grace. */
-static inline ept_spte_t *hw_sptep(struct ept_root *root, uint64_t gfn)
+/*
+ * The leaf entry for @gfn in @root: the 4 KiB one, or the 2 MiB leaf over it
+ * (*level says which, when asked).  NULL if a table on the way is missing.
+ * Under grace.
+ */
+static inline ept_spte_t *hw_leafp(struct ept_root *root, uint64_t gfn, int *level)
 {
 	ept_spte_t *table = ept_pa_to_va(root->table_pa), s;
+	int l;
 
-	for (int level = EPT_ROOT_LEVEL; level > 1; level--) {
-		s = ept_spte_read(&table[ept_index(gfn, level)]);
-		if (!ept_spte_present(s) || ept_spte_is_leaf(s, level))
+	for (l = EPT_ROOT_LEVEL; l > 1; l--) {
+		s = ept_spte_read(&table[ept_index(gfn, l)]);
+		if (ept_spte_is_leaf(s, l))
+			break;
+		if (!ept_spte_present(s))
 			return NULL;
 		table = ept_pa_to_va(ept_spte_addr(s));
 	}
-	return &table[ept_index(gfn, 1)];
+	if (level)
+		*level = l;
+	return &table[ept_index(gfn, l)];
+}
+
+/* The 4 KiB entry for @gfn in @root, or NULL if a table on the way is missing; under grace. */
+static inline ept_spte_t *hw_sptep(struct ept_root *root, uint64_t gfn)
+{
+	int level = 0;
+	ept_spte_t *p = hw_leafp(root, gfn, &level);
+
+	return level == 1 ? p : NULL;
 }
 
 /*
- * The CPU's access through @root to @gfn: a present leaf gets its accessed
- * bit (atomically, only while it is still that leaf); returns the page, or
- * NULL where the access would take an EPT violation.  Under grace.
+ * The CPU's access through @root to @gfn: a present leaf (4 KiB or 2 MiB)
+ * gets its accessed bit (atomically, only while it is still that leaf);
+ * returns the page, or NULL where the access would take an EPT violation.
+ * Under grace.
  */
 static inline void *hw_access(struct ept_root *root, uint64_t gfn)
 {
-	ept_spte_t *sptep = hw_sptep(root, gfn), v;
+	int level;
+	ept_spte_t *sptep = hw_leafp(root, gfn, &level), v;
 
 	if (!sptep)
 		return NULL;
@@ -373,7 +432,10 @@ static inline void *hw_access(struct ept_root *root, uint64_t gfn)
 	       !__atomic_compare_exchange_n(sptep, &v, v | EPT_ACCESSED, false, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE))
 		;
-	return ept_spte_present(v) ? ept_pa_to_va(ept_spte_addr(v)) : NULL;
+	if (!ept_spte_present(v))
+		return NULL;
+	return (char *)ept_pa_to_va(ept_spte_addr(v)) +
+	       ((gfn & (ept_level_pages(level) - 1)) << EPT_PAGE_SHIFT);
 }
 
 /*
@@ -402,14 +464,14 @@ static inline void *tvm_touch(struct tvm *t, struct ept_root **root, uint64_t gf
 	return NULL;
 }
 
-/* Is @gfn mapped (a present leaf) in @root? */
+/* Is @gfn mapped (a present leaf, 4 KiB or 2 MiB) in @root? */
 static inline bool hw_mapped(struct ept_root *root, uint64_t gfn)
 {
 	ept_spte_t *sptep;
 	bool m;
 
 	grace_read_lock();
-	sptep = hw_sptep(root, gfn);
+	sptep = hw_leafp(root, gfn, NULL);
 	m = sptep && ept_spte_present(ept_spte_read(sptep));
 	grace_read_unlock();
 	return m;

@@ -103,7 +103,9 @@ TEST(init_and_destroy_give_everything_back)
 	struct memslot ms2;
 
 	CHECK(setup(1000, -1));
-	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct rmap_head)));
+	/* A slot word and an rmap head per gfn, an rmap head per 2 MiB block. */
+	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct rmap_head)) +
+			    2 * sizeof(struct rmap_head));
 	for (uint64_t g = 0; g < 40; g++) {
 		fill(buf, g, g % 2 ? ZP_TEXT : ZP_ZERO);
 		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
@@ -121,7 +123,8 @@ TEST(init_and_destroy_give_everything_back)
 	for (long fail_after = 0; fail_after < 2; fail_after++) {
 		meta_fail_after = fail_after;
 		CHECK_EQ(memslot_init(&ms2, &t.ept, &env_ms_ops, &zs, 1 << 20, NULL), -1);
-		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct rmap_head)));
+		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct rmap_head)) +
+				    sizeof(struct rmap_head));
 	}
 	meta_fail_after = -1;
 	CHECK(teardown());
@@ -887,6 +890,157 @@ TEST(reclaim_scan_goes_on_from_its_clock_hand)
 	CHECK_EQ(memslot_evict_oldest(&t.ms, 3, GEN_OLDEST), 3);
 	CHECK(ms_slot_state(slot(14)) == MS_EVICTED && ms_slot_state(slot(15)) == MS_EVICTED &&
 	      ms_slot_state(slot(0)) == MS_EVICTED && ms_slot_state(slot(8)) == MS_RESIDENT);
+	CHECK(teardown());
+}
+
+/* ---- 2 MiB leaves ---- */
+
+/* The level of the leaf mapping @gfn in root, 0 if none. */
+static int leaf_level(uint64_t gfn)
+{
+	int level = 0;
+	ept_spte_t *p;
+
+	grace_read_lock();
+	p = hw_leafp(root, gfn, &level);
+	if (!p || !ept_spte_present(ept_spte_read(p)))
+		level = 0;
+	grace_read_unlock();
+	return level;
+}
+
+TEST(first_touch_of_an_empty_whole_block_maps_2m)
+{
+	uint8_t buf[4096];
+	struct memslot_stats st;
+	uint8_t *p;
+
+	CHECK(setup(2048 + 100, -1));
+	t.ms.huge = true;
+	p = tvm_touch(&t, &root, 600);
+	CHECK(p && page_is(p, 0));
+	CHECK_EQ(leaf_level(600), 2);
+	CHECK_EQ(leaf_level(1023), 2);
+	st = stats(NULL);
+	CHECK_EQ(st.huge_populated, 1);
+	CHECK_EQ(st.populated, 512);
+	CHECK_EQ(st.resident, 512);
+	CHECK_EQ(st.leaves_2m, 1);
+	CHECK_EQ(st.leaves_4k, 0);
+	CHECK_EQ(pool_live(), 512);
+	CHECK_EQ(info(1000).state, MS_PAGE_RESIDENT);
+	CHECK_EQ(info(1000).mappings_2m, 1);
+	CHECK_EQ(info(1000).mappings, 0);
+	/* Each gfn has its own page of the block: the leaf maps them in order. */
+	CHECK_EQ(info(601).hpa, info(600).hpa + 4096);
+	CHECK_EQ(info(512).hpa % (2 << 20), 0);
+	/* Another gfn of the block: already mapped, nothing new. */
+	CHECK(tvm_touch(&t, &root, 700));
+	CHECK_EQ(stats(NULL).populated, 512);
+	/* A block with one gfn populated already goes 4 KiB by 4 KiB. */
+	fill(buf, 1030, ZP_TEXT);
+	CHECK(!memslot_access(&t.ms, 1030ull << 12, buf, sizeof(buf), true));
+	CHECK(tvm_touch(&t, &root, 1024));
+	CHECK_EQ(leaf_level(1024), 1);
+	CHECK_EQ(leaf_level(1030), 0);
+	/* The last block is not whole: 4 KiB. */
+	CHECK(tvm_touch(&t, &root, 2050));
+	CHECK_EQ(leaf_level(2050), 1);
+	st = stats(NULL);
+	CHECK_EQ(st.huge_populated, 1);
+	CHECK_EQ(st.leaves_4k, 2);
+	CHECK_EQ(st.resident, 515);
+	CHECK(teardown());
+
+	/* Off: 4 KiB leaves only. */
+	CHECK(setup(2048, -1));
+	CHECK(tvm_touch(&t, &root, 600));
+	CHECK_EQ(leaf_level(600), 1);
+	CHECK_EQ(stats(NULL).huge_populated, 0);
+	CHECK_EQ(pool_live(), 1);
+	CHECK(teardown());
+}
+
+TEST(no_free_2m_block_maps_4k)
+{
+	CHECK(setup(2048, 300));	/* 300 frames: no aligned run of 512 */
+	t.ms.huge = true;
+	CHECK(tvm_touch(&t, &root, 600));
+	CHECK_EQ(leaf_level(600), 1);
+	CHECK_EQ(stats(NULL).huge_populated, 0);
+	CHECK_EQ(pool_live(), 1);
+	CHECK(teardown());
+}
+
+/* Reclaim takes part of a 2 MiB block: the leaf is split, the rest stays mapped, data comes back. */
+TEST(evicting_part_of_a_2m_leaf_splits_it_and_refaults_bit_exact)
+{
+	uint8_t want[4096];
+	size_t hist[GEN_NR];
+
+	CHECK(setup(1024, -1));
+	t.ms.huge = true;
+	for (uint64_t g = 512; g < 1024; g++) {
+		uint8_t *p = tvm_touch(&t, &root, g);
+
+		CHECK(p);
+		fill(p, g, g % 3 ? ZP_TEXT : ZP_ZERO);
+	}
+	CHECK_EQ(stats(NULL).leaves_2m, 1);
+	/* A young 2 MiB leaf ages as one unit: all 512 pages young together. */
+	age_to_oldest();
+	CHECK(tvm_touch(&t, &root, 700));
+	CHECK_EQ(memslot_age(&t.ms), 512);
+	stats(hist);
+	CHECK_EQ(hist[GEN_YOUNGEST], 512);
+	age_to_oldest();
+	CHECK_EQ(memslot_evict_oldest(&t.ms, MEMSLOT_EVICT_BATCH, GEN_OLDEST), MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(t.ept.splits, 1);
+	CHECK_EQ(stats(NULL).leaves_2m, 0);
+	CHECK_EQ(stats(NULL).leaves_4k, 512 - MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(pool_live(), 512 - MEMSLOT_EVICT_BATCH);
+	for (uint64_t g = 512; g < 1024; g++) {
+		CHECK_EQ(leaf_level(g), g < 512 + MEMSLOT_EVICT_BATCH ? 0 : 1);
+		CHECK_EQ(info(g).mappings, g < 512 + MEMSLOT_EVICT_BATCH ? 0 : 1);
+	}
+	/* Every page reads back what was written, through the guest's mapping. */
+	for (uint64_t g = 512; g < 1024; g++) {
+		uint8_t *p = tvm_touch(&t, &root, g);
+
+		fill(want, g, g % 3 ? ZP_TEXT : ZP_ZERO);
+		CHECK(p && !memcmp(p, want, sizeof(want)));
+	}
+	CHECK_EQ(stats(NULL).refaults, MEMSLOT_EVICT_BATCH);
+	CHECK_EQ(pool_live(), 512);
+	/* The rest goes too, and comes back again. */
+	age_to_oldest();
+	CHECK_EQ(evict_all(GEN_OLDEST), 512 - stats(NULL).incompressible);
+	CHECK_EQ(stats(NULL).leaves_4k + stats(NULL).leaves_2m, stats(NULL).incompressible);
+	for (uint64_t g = 512; g < 1024; g++) {
+		fill(want, g, g % 3 ? ZP_TEXT : ZP_ZERO);
+		CHECK(!memslot_access(&t.ms, g << 12, want + 0, 0, false));
+		CHECK(!memcmp(tvm_touch(&t, &root, g), want, sizeof(want)));
+	}
+	CHECK(teardown());
+}
+
+/* A discard of a whole 2 MiB-mapped block zaps the leaf whole and frees every page. */
+TEST(discard_of_a_2m_block_takes_the_leaf_whole)
+{
+	CHECK(setup(1024, -1));
+	t.ms.huge = true;
+	CHECK(tvm_touch(&t, &root, 513));
+	CHECK_EQ(stats(NULL).leaves_2m, 1);
+	CHECK_EQ(memslot_discard(&t.ms, 512, 512), 512);
+	CHECK_EQ(t.ept.splits, 0);
+	CHECK_EQ(stats(NULL).leaves_2m, 0);
+	CHECK_EQ(stats(NULL).resident, 0);
+	CHECK_EQ(pool_live(), 0);
+	CHECK_EQ(leaf_level(513), 0);
+	/* Touched again: a fresh block, zeroed. */
+	CHECK(page_is(tvm_touch(&t, &root, 900), 0));
+	CHECK_EQ(leaf_level(900), 2);
+	CHECK_EQ(stats(NULL).huge_populated, 2);
 	CHECK(teardown());
 }
 

@@ -38,6 +38,7 @@ TEST(defaults)
 	CHECK_EQ(cfg.guests[0].mode, MODE_LONG);
 	CHECK(cfg.guests[0].autostart);
 	CHECK(cfg.guests[0].apicv);
+	CHECK(cfg.guests[0].hugepages);
 	CHECK_EQ(cfg.guests[0].unassigned, UNASSIGNED_IGNORE);
 	CHECK_EQ(cfg.log_level, -1);
 	CHECK_EQ(cfg.gdb_port, 1);
@@ -60,6 +61,15 @@ TEST(apicv_on_off_and_bad_value)
 	CHECK(cfg.guests[1].apicv);
 	CHECK_EQ(parse("[guest c]\nimage = c\napicv = maybe\n"), 1);
 	CHECK(strstr(cfg.errors, "hv.cfg:3: bad apicv 'maybe'") != NULL);
+}
+
+TEST(hugepages_on_off_and_bad_value)
+{
+	CHECK_EQ(parse("[guest a]\nimage = a\nhugepages = off\n[guest b]\nimage = b\nhugepages = on\n"), 0);
+	CHECK(!cfg.guests[0].hugepages);
+	CHECK(cfg.guests[1].hugepages);
+	CHECK_EQ(parse("[guest c]\nimage = c\nhugepages = 2M\n"), 1);
+	CHECK(strstr(cfg.errors, "hv.cfg:3: bad hugepages '2M' (expected on or off)") != NULL);
 }
 
 TEST(bad_value_names_line_and_drops_only_that_guest)
@@ -193,7 +203,7 @@ TEST(unknown_key_lists_every_key)
 {
 	CHECK_EQ(parse("[guest x]\nimage = a\nkernel = b\n"), 1);
 	CHECK(strstr(cfg.errors, "unknown guest key 'kernel' (expected image, memory, vcpus, cpus, "
-		     "mode, load, entry, autostart, apicv, unassigned, initrd, cmdline, module, disk, net or balloon)"));
+		     "mode, load, entry, autostart, apicv, hugepages, unassigned, initrd, cmdline, module, disk, net or balloon)"));
 }
 
 TEST(virtio_keys_disk_net_balloon)

@@ -264,6 +264,46 @@ TEST(every_order_allocates_an_aligned_block_and_frees_back)
 	CHECK_EQ(st.invalid_frees, 0);
 }
 
+/* A split block's pages are single pages: freed one by one, out of order, they merge back. */
+TEST(split_block_frees_page_by_page_and_coalesces)
+{
+	struct page_alloc_stats init, st;
+	uint64_t pa, rng = 7;
+	bool freed[512] = { false };
+
+	setup(0x1000, 0x1000 + 4096);
+	page_alloc_add_free(0x1000, 4096);
+	init = stats();
+	pa = page_alloc(9);
+	CHECK(pa != 0);
+	CHECK(!page_split(pa + PAGE_SIZE, 9));		/* not the start of a block */
+	CHECK(!page_split(pa, 8));			/* wrong order */
+	CHECK(page_split(pa, 9));
+	CHECK(!page_split(pa, 9));			/* already split */
+	for (unsigned int i = 0; i < 512; i++) {
+		CHECK_EQ(page_state(page_of(pa + i * PAGE_SIZE)), PAGE_ALLOCATED);
+		CHECK_EQ(page_order(page_of(pa + i * PAGE_SIZE)), 0);
+	}
+	CHECK(page_alloc_check());
+	test_allow_warnings(1);
+	page_free(pa, 9);				/* no longer a 2 MiB block */
+	CHECK_EQ(stats().invalid_frees, 1);
+	for (unsigned int n = 0; n < 512;) {
+		unsigned int i = (unsigned int)(rng_next(&rng) % 512);
+
+		if (freed[i])
+			continue;
+		page_free(pa + i * PAGE_SIZE, 0);
+		freed[i] = true;
+		n++;
+	}
+	drain_all();
+	st = stats();
+	CHECK(same_blocks(&init, &st));
+	CHECK(page_alloc_check());
+	CHECK_EQ(st.frees, 512);
+}
+
 /* Fill the span with random orders, then free it all in random order. */
 TEST(exhausting_then_freeing_in_random_order_coalesces_back)
 {
