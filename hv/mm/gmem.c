@@ -417,7 +417,7 @@ void gmem_destroy(struct vm *vm)
 	reclaim_unregister(&gmem_reclaim, &vm->mem);
 	memslot_stats(&vm->mem, &ms, NULL);
 	/* What it holds now goes with it: only the event counts carry over. */
-	ms.resident = ms.evicted = 0;
+	ms.resident = ms.evicted = ms.leaves_4k = ms.leaves_2m = 0;
 	stats_add(&retired, &ms);
 	/* Zaps every root (rmaps emptied) and waits until their tables are freed. */
 	ept_vm_destroy(&vm->ept);
@@ -425,8 +425,10 @@ void gmem_destroy(struct vm *vm)
 	vm->mem_ready = false;
 	ept_vm_stats(&vm->ept, &st);
 	pr_info("guest %s: memory freed; EPT roots alive %llu, table pages %llu; "
-		"%llu pages charged to guests\n", vm->cfg.name, (unsigned long long)st.roots_alive,
-		(unsigned long long)st.table_pages, (unsigned long long)READ_ONCE(charged));
+		"%llu pages charged to guests; 2 MiB blocks taken %llu, 2 MiB leaves split %llu\n",
+		vm->cfg.name, (unsigned long long)st.roots_alive,
+		(unsigned long long)st.table_pages, (unsigned long long)READ_ONCE(charged),
+		(unsigned long long)ms.huge_populated, (unsigned long long)st.splits);
 }
 
 void gmem_totals(struct memslot_stats *t)

@@ -65,9 +65,9 @@ static void ept_roots(struct vm *vm)
 	}
 	ept_vm_stats(&vm->ept, &st);
 	pr_info("  roots alive %llu, table pages %llu; faults %llu (fixed %llu, retried %llu, "
-		"spurious %llu); zapped %llu, flushes %llu, longest write hold %llu us\n",
+		"spurious %llu); zapped %llu, split %llu, flushes %llu, longest write hold %llu us\n",
 		(ull)st.roots_alive, (ull)st.table_pages, (ull)st.faults, (ull)st.fixed,
-		(ull)st.retries, (ull)st.spurious, (ull)st.zapped, (ull)st.flushes,
+		(ull)st.retries, (ull)st.spurious, (ull)st.zapped, (ull)st.splits, (ull)st.flushes,
 		(ull)st.max_write_hold_ns / 1000);
 }
 
@@ -196,16 +196,25 @@ int cmd_reclaim(int argc, char **argv)
 	return 0;
 }
 
-static void show_rmap(struct vm *vm, uint64_t gfn)
+/* The entries of one rmap head; how many. */
+static unsigned int show_rmap_head(struct rmap_head *head, const char *size)
 {
-	struct rmap_head *head = &vm->mem.rmaps[gfn];
 	struct rmap_iter it;
 	unsigned long old = rmap_lock_readonly(head);
 	unsigned int n = 0;
 
 	for (uint64_t *p = rmap_iter_first(&it, old); p; p = rmap_iter_next(&it), n++)
-		pr_info("  EPT entry at %llx = %016llx\n", (ull)(uintptr_t)p, (ull)READ_ONCE(*p));
+		pr_info("  EPT entry at %llx = %016llx (%s leaf)\n", (ull)(uintptr_t)p,
+			(ull)READ_ONCE(*p), size);
 	rmap_unlock_readonly(head, old);
+	return n;
+}
+
+static void show_rmap(struct vm *vm, uint64_t gfn)
+{
+	unsigned int n = show_rmap_head(&vm->mem.rmaps[gfn], "4 KiB");
+
+	n += show_rmap_head(&vm->mem.rmaps_2m[gfn / MS_HUGE_PAGES], "2 MiB");
 	pr_info("  %u mapping(s)\n", n);
 }
 
@@ -254,7 +263,8 @@ int cmd_page(int argc, char **argv)
 	pr_info("GPA %llx of %s: %s", (ull)(gpa & ~(PAGE_SIZE - 1)), vm->cfg.name,
 		states[pi.state]);
 	if (pi.state == MS_PAGE_RESIDENT)
-		pr_info(" at HPA %llx, %u EPT mapping(s)", (ull)pi.hpa, pi.mappings);
+		pr_info(" at HPA %llx, %u EPT mapping(s) by 4 KiB leaves, %u by 2 MiB leaves",
+			(ull)pi.hpa, pi.mappings, pi.mappings_2m);
 	if (pi.state == MS_PAGE_EVICTED)
 		pr_info(", handle %llx", (ull)pi.handle);
 	if (pi.tracked)
@@ -269,6 +279,7 @@ void shell_mem_reclaim_report(void)
 	uint64_t charged, limit, reserve;
 	struct memslot_stats tot;
 	struct reclaim_stats rs;
+	struct ept_stats es;
 	struct zstore_stats zs;
 	struct tlb_stats ts;
 
@@ -288,6 +299,10 @@ void shell_mem_reclaim_report(void)
 			"refaults %llu, zero %llu, given back %llu\n", vms[i].cfg.name,
 			(ull)st.resident, (ull)st.evicted, (ull)st.populated, (ull)st.evictions,
 			(ull)st.refaults, (ull)st.zero_evictions, (ull)st.discarded);
+		ept_vm_stats(&vms[i].ept, &es);
+		pr_info("  %-16s EPT leaves: 4 KiB %llu, 2 MiB %llu; 2 MiB blocks taken %llu, "
+			"2 MiB leaves split %llu\n", "", (ull)st.leaves_4k, (ull)st.leaves_2m,
+			(ull)st.huge_populated, (ull)es.splits);
 		shell_mem_devices_report(&vms[i]);
 	}
 	gmem_totals(&tot);

@@ -68,6 +68,7 @@ struct pool {
 	uint8_t *used;
 	long nframes, nfree;
 	long limit;		/* frames out at once; < 0: nframes */
+	long huge_from;		/* frames from here on only for env_alloc_huge() */
 	bool check_poison;
 	/* Under lock; live also read without it (atomic). */
 	long live, bad_poison, bad_free;
@@ -81,13 +82,32 @@ static inline void pool_init(long nframes, long limit, bool check_poison)
 	pool.base = aligned_alloc(2 << 20, ((nframes * 4096) + (2 << 20) - 1) & ~((2l << 20) - 1));
 	pool.stack = malloc(nframes * sizeof(*pool.stack));
 	pool.used = calloc(nframes, 1);
-	pool.nframes = pool.nfree = nframes;
+	pool.nframes = pool.nfree = pool.huge_from = nframes;
 	pool.limit = limit;
 	pool.check_poison = check_poison;
 	pool.live = pool.bad_poison = pool.bad_free = 0;
 	memset(pool.base, POISON, nframes * 4096);
 	for (long i = 0; i < nframes; i++)
 		pool.stack[i] = (uint32_t)(nframes - 1 - i);
+}
+
+/*
+ * Keep the frames from @from on for 2 MiB blocks: never handed out as single
+ * pages, and not put back on the free stack when freed, so that a block
+ * whose pages all came back is whole again (the hosted pool has no buddy
+ * allocator to merge them).
+ */
+static inline void pool_reserve_huge(long from)
+{
+	long n = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	for (long k = 0; k < pool.nfree; k++)
+		if (pool.stack[k] < from)
+			pool.stack[n++] = pool.stack[k];
+	pool.nfree = n;
+	pool.huge_from = from;
+	pthread_mutex_unlock(&pool.lock);
 }
 
 static inline void pool_fini(void)
@@ -156,7 +176,8 @@ static inline void env_free_page(struct memslot *ms, void *p)
 		if (pool.check_poison)
 			memset(p, POISON, 4096);
 		pool.used[f] = 0;
-		pool.stack[pool.nfree++] = (uint32_t)f;
+		if (f < pool.huge_from)
+			pool.stack[pool.nfree++] = (uint32_t)f;
 		__atomic_store_n(&pool.live, pool.live - 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&pool.lock);

@@ -33,6 +33,13 @@
  *
  * RECLAIM_STRESS_S sets the run time (default 5 s, 10 s under TSan),
  * RECLAIM_STRESS_VCPUS the vCPU threads (default 3, 2 under TSan; at most 8).
+ *
+ * 2 MiB leaves are on (RECLAIM_STRESS_HUGE=0 turns them off): beyond its
+ * NFRAMES single pages the pool has two 2 MiB blocks (under the same limit),
+ * for first touches of empty blocks; the zapper gives whole blocks back;
+ * reclaim and the zapper's partial invalidations split the leaves.
+ * check_world() also checks every 2 MiB leaf against its 512 slots and its
+ * block's rmap.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -79,6 +86,7 @@ static uint8_t shadow[NGFN][4096];
 static uint32_t version[NGFN];
 
 static int stop;
+static long n_blocks_given;
 static long n_age, n_young, n_reclaim, n_freed, n_inval, n_zap, n_inval_all, n_info, n_checks;
 
 static bool stopping(void)
@@ -269,9 +277,9 @@ static void *vcpu_main(void *arg)
 		uint64_t gfn = v->id + k * nr_vcpus;
 		bool write = (r >> 1) & 1;
 
+		stress_op_begin();
 		if (write)
 			make_content(next, gfn, version[gfn] + 1);
-		stress_op_begin();
 		enter(v);
 		if ((r >> 2) % 64 == 1)
 			give_back(v, gfn);
@@ -300,7 +308,9 @@ static void *vcpu_main(void *arg)
 /* Every zapper operation ran; racy reads, only a hint when to stop. */
 static bool covered(void)
 {
-	return __atomic_load_n(&n_inval, __ATOMIC_RELAXED) &&
+	return (!vm.ms.huge || (__atomic_load_n(&vm.ept.splits, __ATOMIC_RELAXED) &&
+				__atomic_load_n(&vm.ms.st.huge_populated, __ATOMIC_RELAXED))) &&
+	       __atomic_load_n(&n_inval, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&n_zap, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&n_inval_all, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&n_info, __ATOMIC_RELAXED);
@@ -358,6 +368,40 @@ static void *reclaimer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The guest gives a whole 2 MiB block back (a balloon's, or Linux's free page
+ * report's unit), with the world stopped since its gfns have several owners.
+ * Then either its owners race to touch the block first when the world
+ * resumes, or (@fill) the block is populated at once, as a hypervisor access
+ * would, after a reclaim made room for a 2 MiB block under the limit, and
+ * the roots are replaced so that the next touch can map it with one leaf.
+ */
+static void give_back_block(uint64_t block, bool fill)
+{
+	uint64_t base = block * MS_HUGE_PAGES, hpa;
+	int level;
+
+	stress_world_stop();
+	memslot_discard(&vm.ms, base, MS_HUGE_PAGES);
+	for (uint64_t g = base; g < base + MS_HUGE_PAGES; g++) {
+		memset(shadow[g], 0, 4096);
+		version[g]++;
+	}
+	if (fill) {
+		reclaim_run(&rc, MS_HUGE_PAGES);
+		if (!memslot_resolve_level(&vm.ms, base, &hpa, &level))
+			stress_violation("block %llu: no page after a reclaim", (unsigned long long)block);
+		/*
+		 * New roots: the old ones keep the block's 4 KiB table (zaps free
+		 * leaves only), where a fault maps 4 KiB beside it, as KVM does.
+		 */
+		if (level == 2)
+			ept_invalidate_all_roots(&vm.ept);
+	}
+	n_blocks_given++;
+	stress_world_resume();
+}
+
 static void *zapper_main(void *arg)
 {
 	uint64_t seed = 0x2545f4914f6cdd1dull;
@@ -373,6 +417,12 @@ static void *zapper_main(void *arg)
 		double t0 = now_s();
 		uint64_t gfn;
 
+		if (op >= 85 && op < 88) {
+			give_back_block(start / MS_HUGE_PAGES, op == 85);
+			grace_quiescent();
+			pace(t0);
+			continue;
+		}
 		stress_op_begin();
 		if (op < 55) {
 			bool opened = ept_invalidate_begin(&vm.ept, start, end);
@@ -432,8 +482,38 @@ static bool in_rmap(struct rmap_head *head, uint64_t *sptep)
 	return false;
 }
 
-/* Every EPT leaf is a resident gfn's page and in its rmap; counts them per gfn. */
-static void check_leaves(uint16_t *leaves)
+/*
+ * A 2 MiB leaf over gfns [@g, @g + 512): every one resident on its page of
+ * the leaf's host block, and the leaf in the block's rmap.
+ */
+static void check_large_leaf(struct ept_iter *it)
+{
+	uint64_t g = it->gfn;
+
+	if (g % MS_HUGE_PAGES || g + MS_HUGE_PAGES > NGFN) {
+		stress_violation("gfn %llu: leaf at level %d", (unsigned long long)g, it->level);
+		return;
+	}
+	for (uint64_t i = 0; i < MS_HUGE_PAGES; i++) {
+		uint64_t v = vm.ms.slots[g + i];
+
+		if (ms_slot_state(v) != MS_RESIDENT ||
+		    (v & MS_ADDR_MASK) != ept_spte_addr(it->old_spte) + i * EPT_PAGE_SIZE)
+			stress_violation("gfn %llu: 2 MiB leaf maps %#llx, slot %#llx",
+				  (unsigned long long)(g + i),
+				  (unsigned long long)(ept_spte_addr(it->old_spte) + i * EPT_PAGE_SIZE),
+				  (unsigned long long)v);
+	}
+	if (!in_rmap(&vm.ms.rmaps_2m[g / MS_HUGE_PAGES], it->sptep))
+		stress_violation("gfn %llu: 2 MiB leaf %p not in the rmap", (unsigned long long)g,
+			  (void *)it->sptep);
+}
+
+/*
+ * Every EPT leaf is a resident gfn's page and in its rmap; counts them per
+ * gfn (4 KiB) and per block (2 MiB).
+ */
+static void check_leaves(uint16_t *leaves, uint16_t *leaves_2m)
 {
 	struct ept_root *root;
 	struct ept_iter it;
@@ -446,6 +526,11 @@ static void check_leaves(uint16_t *leaves)
 				stress_violation("gfn %llu: frozen entry left", (unsigned long long)g);
 			if (!ept_spte_is_leaf(it.old_spte, it.level))
 				continue;
+			if (it.level == 2) {
+				check_large_leaf(&it);
+				leaves_2m[g / MS_HUGE_PAGES]++;
+				continue;
+			}
 			if (it.level != 1 || g >= NGFN) {
 				stress_violation("gfn %llu: leaf at level %d", (unsigned long long)g,
 					  it.level);
@@ -500,7 +585,8 @@ static size_t check_gens(void)
 
 static void check_world(void)
 {
-	static uint16_t leaves[NGFN];
+	static uint16_t leaves[NGFN], leaves_2m[NGFN / MS_HUGE_PAGES];
+	uint64_t n4k = 0, n2m = 0;
 	static uint64_t handles[NGFN], frames[NGFN];
 	static uint8_t buf[4096];
 	struct ept_root *held[MAX_VCPUS];
@@ -509,6 +595,7 @@ static void check_world(void)
 	struct zstore_stats zst;
 
 	memset(leaves, 0, sizeof(leaves));
+	memset(leaves_2m, 0, sizeof(leaves_2m));
 	/* Let queued root frees run first: roots_alive then counts the listed roots. */
 	grace_barrier();
 	write_lock(&vm.ept.mmu_lock);
@@ -518,7 +605,15 @@ static void check_world(void)
 	ept_check_quiescent(&vm.ept, held, nr_vcpus, __atomic_load_n(&tables_live, __ATOMIC_RELAXED),
 			    -1, stress_violation);
 	soft_tlb_check_quiescent(&vm.ept, tlbs, nr_vcpus, stress_violation);
-	check_leaves(leaves);
+	check_leaves(leaves, leaves_2m);
+	for (uint64_t b = 0; b < NGFN / MS_HUGE_PAGES; b++) {
+		unsigned int maps = rmap_count(&vm.ept.mmu_lock, &ms->rmaps_2m[b]);
+
+		if (maps != leaves_2m[b])
+			stress_violation("block %llu: %u 2 MiB rmap entries, %u leaves",
+				  (unsigned long long)b, maps, leaves_2m[b]);
+		n2m += leaves_2m[b];
+	}
 	for (uint64_t g = 0; g < NGFN; g++) {
 		uint64_t v = ms->slots[g];
 		struct rmap_head *rh = &ms->rmaps[g];
@@ -527,6 +622,7 @@ static void check_world(void)
 		struct rmap_iter it;
 		uint64_t *sptep;
 
+		n4k += leaves[g];
 		if (maps != leaves[g])
 			stress_violation("gfn %llu: %u rmap entries, %u leaves", (unsigned long long)g,
 				  maps, leaves[g]);
@@ -565,6 +661,10 @@ static void check_world(void)
 				  (unsigned long long)g, (unsigned long long)v);
 		}
 	}
+	if (ms->st.leaves_4k != n4k || ms->st.leaves_2m != n2m)
+		stress_violation("leaves: %llu 4 KiB and %llu 2 MiB counted, %llu and %llu found",
+			  (unsigned long long)ms->st.leaves_4k, (unsigned long long)ms->st.leaves_2m,
+			  (unsigned long long)n4k, (unsigned long long)n2m);
 	if (check_gens() != nres)
 		stress_violation("%llu resident, generations count another number",
 			  (unsigned long long)nres);
@@ -621,7 +721,7 @@ static bool longer(double elapsed)
 TEST(reclaim_races_guests_faults_and_zaps)
 {
 	pthread_t ager, reclaimer, zapper;
-	const char *nv = getenv("RECLAIM_STRESS_VCPUS");
+	const char *nv = getenv("RECLAIM_STRESS_VCPUS"), *huge = getenv("RECLAIM_STRESS_HUGE");
 	double t0, secs = run_seconds();
 	long touches = 0, faults = 0, writes = 0, msa = 0, nomem = 0, reloads = 0, discards = 0;
 	struct memslot_stats st;
@@ -633,7 +733,9 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	if (nv && atoi(nv) > 0)
 		nr_vcpus = atoi(nv) < MAX_VCPUS ? atoi(nv) : MAX_VCPUS;
 	stress_world_init();
-	pool_init(NFRAMES, NFRAMES, true);
+	/* NFRAMES single pages, and two 2 MiB blocks beyond them, all under one limit. */
+	pool_init(NFRAMES + 2 * MS_HUGE_PAGES, NFRAMES, true);
+	pool_reserve_huge(NFRAMES);
 	zstore_init(&zs, &env_store_ops, NULL);
 	/* As in the hypervisor: the store refuses what it cannot compress. */
 	zs.reject_incompressible = true;
@@ -645,6 +747,7 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	vm.free_table_hook = stress_free_table;
 	vm.kick_hook = stress_kick;
 	vm.resolve_hook = stress_resolve;
+	vm.ms.huge = !huge || strcmp(huge, "0");
 	reclaim_register(&rc, &vm.ms);
 
 	for (unsigned int i = 0; i < nr_vcpus; i++) {
@@ -707,12 +810,17 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	       (unsigned long long)rst.runs, (unsigned long long)rst.direct_runs,
 	       (unsigned long long)rst.freed, (unsigned long long)rst.age_passes, n_age, n_young,
 	       n_inval, n_zap, n_inval_all, n_info, n_checks, stress_violations);
+	printf("# 2 MiB leaves %s: %llu blocks taken at first touches, %llu leaves split; "
+	       "%ld whole blocks given back\n", vm.ms.huge ? "on" : "off",
+	       (unsigned long long)st.huge_populated, (unsigned long long)est.splits,
+	       n_blocks_given);
 	CHECK_EQ(stress_violations, 0);
 	CHECK(touches > 1000 && faults > 100 && msa > 10 && st.discarded > 0);
 	CHECK(st.evictions > 100 && st.refaults > 100 && st.zero_evictions > 0);
 	CHECK(st.incompressible > 0);
 	CHECK(zst.dedup_hits > 0 && n_inval > 0 && n_zap > 0 && n_inval_all > 0);
 	CHECK(n_checks >= 2);
+	CHECK(!vm.ms.huge || (st.huge_populated > 0 && est.splits > 0));
 
 	reclaim_unregister(&rc, &vm.ms);
 	tvm_destroy(&vm);
