@@ -251,7 +251,9 @@ static inline struct zstore_scratch *env_scratch(void)
 static const struct memslot_ops env_ms_ops = {
 	.alloc_page = env_alloc_page,
 	.free_page = env_free_page,
+#ifndef BENCH_V1	/* the design before issue 14 had no 2 MiB leaves */
 	.alloc_huge = env_alloc_huge,
+#endif
 	.alloc_meta = env_alloc_meta,
 	.free_meta = env_free_meta,
 	.scratch = env_scratch,
@@ -353,7 +355,13 @@ static inline void env_kick(struct ept_vm *vm)
 static inline bool env_resolve(struct ept_vm *vm, uint64_t gfn, uint64_t *hpa, int *max_level)
 {
 	struct tvm *t = tvm_of(vm);
+#ifdef BENCH_V1
+	bool ok = memslot_resolve(&t->ms, gfn, hpa);
+
+	*max_level = 1;
+#else
 	bool ok = memslot_resolve_level(&t->ms, gfn, hpa, max_level);
+#endif
 
 	if (t->resolve_hook)
 		t->resolve_hook(t, gfn);

@@ -46,7 +46,7 @@ $(BUILD)/host/rmap/stress_reclaim $(BUILD)/host/rmap/stress_reclaim-tsan: tests/
 $(BUILD)/bench/rmap/bench_aging: tests/rmap/bench_aging.c $(MS_SRC) $(HOSTED_SRC) $(HDRS) $(MS_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(filter-out -DDEBUG,$(HOST_CFLAGS)) -o $@ tests/rmap/bench_aging.c $(MS_SRC) \
-	  $(HOSTED_SRC)
+	  $(HOSTED_SRC) -llz4
 
 # The same benchmark against the design before issue 14 (per-page generation lists under a
 # per-memslot lock), taken from git at BENCH_V1_COMMIT: its figures are printed as baseline_*.
@@ -59,7 +59,7 @@ $(BUILD)/bench/rmap/bench_aging_v1: tests/rmap/bench_aging.c $(MS_SRC) $(HOSTED_
 	@for f in $(BENCH_V1_FILES); do git show $(BENCH_V1_COMMIT):$$f > $(BENCH_V1_DIR)/$$f || exit 1; done
 	$(HOST_CC) -I$(BENCH_V1_DIR) -DBENCH_V1 $(filter-out -DDEBUG,$(HOST_CFLAGS)) -o $@ \
 	  tests/rmap/bench_aging.c $(BENCH_V1_DIR)/rmap/memslot.c $(BENCH_V1_DIR)/rmap/gen.c \
-	  $(filter-out rmap/memslot.c rmap/gen.c,$(MS_SRC)) $(HOSTED_SRC)
+	  $(filter-out rmap/memslot.c rmap/gen.c,$(MS_SRC)) $(HOSTED_SRC) -llz4
 
 .PHONY: bench-aging
 bench-aging: $(BUILD)/bench/rmap/bench_aging $(BUILD)/bench/rmap/bench_aging_v1
