@@ -1044,6 +1044,74 @@ TEST(discard_of_a_2m_block_takes_the_leaf_whole)
 	CHECK(teardown());
 }
 
+/* Between the fault's resolve (which saw the block whole) and its install: a discard in the block. */
+static void discard_in_block(struct tvm *tv, uint64_t gfn)
+{
+	(void)gfn;
+	tv->resolve_hook = NULL;
+	CHECK_EQ(memslot_discard(&tv->ms, 512 + 5, 1), 1);
+}
+
+/*
+ * A 2 MiB fault whose block loses a page after the fault's snapshot must
+ * retry: its own gfn's invalidation check would pass, the block's does not
+ * (the leaf would map the freed page).
+ */
+TEST(a_2m_fault_racing_a_discard_in_its_block_retries)
+{
+	uint64_t freed, hpa;
+	int level;
+
+	CHECK(setup(1024, -1));
+	t.ms.huge = true;
+	CHECK(memslot_resolve_level(&t.ms, 512, &hpa, &level));
+	CHECK_EQ(level, 2);
+	freed = info(512 + 5).hpa;
+	CHECK(freed);
+	t.resolve_hook = discard_in_block;
+	CHECK_EQ(ept_fault(&t.ept, root, 600ull << 12, EPT_RWX), EPT_RETRY);
+	CHECK_EQ(leaf_level(517), 0);
+	/* Again: the block is not whole any more, so 4 KiB. */
+	CHECK(tvm_touch(&t, &root, 600));
+	CHECK_EQ(leaf_level(600), 1);
+	CHECK(page_is(tvm_touch(&t, &root, 517), 0));
+	CHECK(info(517).hpa != freed || leaf_level(517) == 1);
+	CHECK(teardown());
+}
+
+static bool inval_opened;
+
+/* Between the fault's resolve and its install: an invalidation of one gfn of the block opens. */
+static void open_inval_in_block(struct tvm *tv, uint64_t gfn)
+{
+	(void)gfn;
+	tv->resolve_hook = NULL;
+	inval_opened = ept_invalidate_begin(&tv->ept, 512 + 5, 512 + 6);
+}
+
+/*
+ * An invalidation open over another gfn of the block (an eviction claiming
+ * it) when the fault takes mmu_lock: the fault's own gfn may be mapped, but
+ * only by 4 KiB; a 2 MiB leaf would map the page being evicted.
+ */
+TEST(a_2m_fault_beside_an_open_invalidation_maps_4k)
+{
+	uint64_t hpa;
+	int level;
+
+	CHECK(setup(1024, -1));
+	t.ms.huge = true;
+	CHECK(memslot_resolve_level(&t.ms, 512, &hpa, &level));
+	CHECK_EQ(level, 2);
+	t.resolve_hook = open_inval_in_block;
+	CHECK_EQ(ept_fault(&t.ept, root, 600ull << 12, EPT_RWX), EPT_FIXED);
+	CHECK(inval_opened);
+	CHECK_EQ(leaf_level(600), 1);
+	CHECK_EQ(leaf_level(517), 0);
+	ept_invalidate_end(&t.ept, 512 + 5, 512 + 6, inval_opened);
+	CHECK(teardown());
+}
+
 /* ---- threads (the TSan twin's business) ---- */
 
 #define RACE_PAGES	256
