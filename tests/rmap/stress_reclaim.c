@@ -810,6 +810,11 @@ TEST(reclaim_races_guests_faults_and_zaps)
 	       (unsigned long long)rst.runs, (unsigned long long)rst.direct_runs,
 	       (unsigned long long)rst.freed, (unsigned long long)rst.age_passes, n_age, n_young,
 	       n_inval, n_zap, n_inval_all, n_info, n_checks, stress_violations);
+	printf("# operations: %llu (guest touches, hypervisor accesses, discards, evictions, "
+	       "refaults, aging passes, invalidations, zaps, root invalidations, page infos, "
+	       "blocks given back)\n",
+	       (unsigned long long)(touches + msa + discards + st.evictions + st.refaults + n_age +
+				    n_inval + n_zap + n_inval_all + n_info + n_blocks_given));
 	printf("# 2 MiB leaves %s: %llu blocks taken at first touches, %llu leaves split; "
 	       "%ld whole blocks given back\n", vm.ms.huge ? "on" : "off",
 	       (unsigned long long)st.huge_populated, (unsigned long long)est.splits,
