@@ -60,7 +60,7 @@ static struct zstore zs;
 static struct tvm vm;
 
 /* The `figure` lines, printed at the end. */
-static char figures[2048];
+static char figures[4096];
 
 static void figure(const char *name, double v)
 {
@@ -82,6 +82,7 @@ struct vcpu {
 } __attribute__((aligned(64)));
 
 static struct vcpu vcpus[MAX_T];
+static bool bench_huge;		/* run() maps with 2 MiB leaves */
 static pthread_barrier_t barrier;
 static int ager_stop;
 static long ager_passes;
@@ -188,6 +189,9 @@ static void run(unsigned int nr, enum ager_mode mode, double secs[NR_PHASES],
 
 	if (tvm_init(&vm, &zs, MEM_PAGES))
 		exit(1);
+#ifndef BENCH_V1
+	vm.ms.huge = bench_huge;
+#endif
 	pthread_barrier_init(&barrier, NULL, nr + 1);
 	ager_stop = 0;
 	ager_passes = 0;
@@ -226,6 +230,44 @@ static int cmp_double(const void *a, const void *b)
 
 	return x < y ? -1 : x > y;
 }
+
+#ifndef BENCH_V1
+/* One vCPU thread over memory mapped by 2 MiB leaves, without and with the lockless ager. */
+static void part1_huge(void)
+{
+	static const char *const key[NR_PHASES] = { "populate", "remap", "touch" };
+	static const enum ager_mode modes[] = { AGE_NONE, AGE_LOCKLESS };
+	double med[2][NR_PHASES];
+
+	bench_huge = true;
+	for (int m = 0; m < 2; m++) {
+		double secs[NR_PHASES][REPEAT];
+
+		for (int r = 0; r < REPEAT; r++) {
+			double s[NR_PHASES], c[NR_PHASES];
+			long n;
+
+			run(1, modes[m], s, c, &n);
+			for (int p = 0; p < NR_PHASES; p++)
+				secs[p][r] = s[p];
+		}
+		for (int p = 0; p < NR_PHASES; p++) {
+			qsort(secs[p], REPEAT, sizeof(double), cmp_double);
+			med[m][p] = secs[p][REPEAT / 2];
+		}
+	}
+	bench_huge = false;
+	printf("\n1b. the same, 1 vCPU thread, memory mapped by 2 MiB leaves (ms): ");
+	for (int p = 0; p < NR_PHASES; p++) {
+		char name[64];
+
+		printf("%s %.3f / %.3f (%+.1f%%)%s", key[p], med[0][p] * 1e3, med[1][p] * 1e3,
+		       (med[1][p] / med[0][p] - 1) * 100, p + 1 < NR_PHASES ? ", " : "\n");
+		snprintf(name, sizeof(name), "aging_slowdown_%s_2m_pct", key[p]);
+		figure(name, (med[1][p] / med[0][p] - 1) * 100);
+	}
+}
+#endif
 
 static void part1(void)
 {
@@ -584,6 +626,9 @@ int main(void)
 	grace_cpu_online(0);
 	zstore_init(&zs, &env_store_ops, NULL);
 	part1();
+#ifndef BENCH_V1
+	part1_huge();
+#endif
 	part2();
 	zstore_destroy(&zs);
 	part3(&text);
