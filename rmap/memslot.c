@@ -349,9 +349,15 @@ int memslot_access(struct memslot *ms, uint64_t gpa, void *buf, uint64_t len, bo
 
 		if (n > len)
 			n = len;
-		/* The pin keeps reclaim from claiming (storing, freeing) the page. */
+		/*
+		 * The pin keeps reclaim from claiming (storing, freeing) the page.
+		 * A first touch of an empty block populates it whole, as a guest's
+		 * would: the images the hypervisor loads end up under 2 MiB leaves.
+		 */
 		for (;;) {
-			if (!memslot_resolve(ms, gfn, &hpa))
+			int level;
+
+			if (!memslot_resolve_level(ms, gfn, &hpa, &level))
 				return -1;
 			v = pin(ms, gfn);
 			if (v)

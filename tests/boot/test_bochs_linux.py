@@ -481,8 +481,12 @@ def quick_session():
             # EPT violation maps a whole 2 MiB block; with 4 KiB leaves the boot took ~22 K.
             for name in ('linux1', 'linux2'):
                 ev = exit_counts(m, name)[0].get('EPT violation', 0)
-                log(f'{name}: {ev} EPT violations up to its shell')
+                fixed = re.search(r'faults \d+ \(fixed (\d+)', m.shell(f'ept roots {name}'))
+                log(f'{name}: {ev} EPT violations up to its shell (MMIO included), '
+                    f'{fixed.group(1) if fixed else "?"} of them mapped memory')
                 log(f'figure linux_boot_ept_violations_{name} {ev}')
+                if fixed:
+                    log(f'figure linux_boot_ept_leaves_installed_{name} {fixed.group(1)}')
             mem = m.shell('mem')
             for line in mem.splitlines():
                 if 'EPT leaves' in line or re.search(r'^\s+linux[12]\s+resident', line):

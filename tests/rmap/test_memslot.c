@@ -912,6 +912,7 @@ static int leaf_level(uint64_t gfn)
 TEST(first_touch_of_an_empty_whole_block_maps_2m)
 {
 	uint8_t buf[4096];
+	uint64_t hpa;
 	struct memslot_stats st;
 	uint8_t *p;
 
@@ -937,9 +938,8 @@ TEST(first_touch_of_an_empty_whole_block_maps_2m)
 	/* Another gfn of the block: already mapped, nothing new. */
 	CHECK(tvm_touch(&t, &root, 700));
 	CHECK_EQ(stats(NULL).populated, 512);
-	/* A block with one gfn populated already goes 4 KiB by 4 KiB. */
-	fill(buf, 1030, ZP_TEXT);
-	CHECK(!memslot_access(&t.ms, 1030ull << 12, buf, sizeof(buf), true));
+	/* A block with one gfn populated already (4 KiB) goes 4 KiB by 4 KiB. */
+	CHECK(memslot_resolve(&t.ms, 1030, &hpa));
 	CHECK(tvm_touch(&t, &root, 1024));
 	CHECK_EQ(leaf_level(1024), 1);
 	CHECK_EQ(leaf_level(1030), 0);
@@ -950,6 +950,12 @@ TEST(first_touch_of_an_empty_whole_block_maps_2m)
 	CHECK_EQ(st.huge_populated, 1);
 	CHECK_EQ(st.leaves_4k, 2);
 	CHECK_EQ(st.resident, 515);
+	/* The hypervisor's write into an empty block (an image it loads) takes the whole block. */
+	fill(buf, 1600, ZP_TEXT);
+	CHECK(!memslot_access(&t.ms, 1600ull << 12, buf, sizeof(buf), true));
+	CHECK_EQ(stats(NULL).huge_populated, 2);
+	CHECK(!memcmp(tvm_touch(&t, &root, 1600), buf, sizeof(buf)));
+	CHECK_EQ(leaf_level(1600), 2);
 	CHECK(teardown());
 
 	/* Off: 4 KiB leaves only. */
