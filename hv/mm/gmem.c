@@ -12,8 +12,10 @@
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
+#include "hv/cpu/vmap.h"
 #include "hv/cpu/vmx_caps.h"
 #include "hv/lib/format.h"
+#include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/mm/tlb.h"
 #include "lib/check.h"
@@ -210,6 +212,23 @@ static void ms_free_meta(void *p, size_t bytes)
 	page_free((uint64_t)(uintptr_t)p, meta_order(bytes));
 }
 
+/* The per-gfn arrays: in the vmap area, backed a chunk at a time (rmap/memslot.h). */
+static void *ms_reserve_meta(size_t bytes)
+{
+	return vmap_reserve(bytes);
+}
+
+static int ms_back_meta(void *p, size_t bytes)
+{
+	return vmap_populate(p, bytes);
+}
+
+static void ms_release_meta(void *p, size_t bytes)
+{
+	(void)bytes;
+	vmap_release(p);
+}
+
 static struct zstore_scratch *ms_scratch(void)
 {
 	return scratch[smp_processor_id()];
@@ -220,6 +239,9 @@ static const struct memslot_ops memslot_ops = {
 	.free_page = ms_free_page,
 	.alloc_meta = ms_alloc_meta,
 	.free_meta = ms_free_meta,
+	.reserve_meta = ms_reserve_meta,
+	.back_meta = ms_back_meta,
+	.release_meta = ms_release_meta,
 	.scratch = ms_scratch,
 };
 
@@ -346,28 +368,55 @@ void gmem_limits(uint64_t *charged_pages, uint64_t *limit, uint64_t *reserve)
 	*reserve = reserve_pages;
 }
 
+/*
+ * The guest-physical address width a guest can have: the host's (CPUID
+ * 0x80000008, which guests see unchanged), at most the 48 bits a 4-level EPT
+ * translates.
+ */
+unsigned int gmem_phys_bits(void)
+{
+	unsigned int bits = 36;		/* without leaf 0x80000008 */
+
+	if (cpuid(0x80000000, 0).eax >= 0x80000008)
+		bits = cpuid(0x80000008, 0).eax & 0xff;
+	return bits < 48 ? bits : 48;
+}
+
+/* Bits needed to address every byte below @top (> 0). */
+static unsigned int bits_for(uint64_t top)
+{
+	return 64 - (unsigned int)__builtin_clzll(top - 1);
+}
+
 int gmem_init(struct vm *vm, char *err, unsigned int n)
 {
-	uint64_t pages = vm->cfg.memory >> PAGE_SHIFT;
+	uint64_t top = guest_ram_top(vm->cfg.memory), pages = top >> PAGE_SHIFT;
+	uint64_t low = guest_low_ram_end(vm->cfg.memory) >> PAGE_SHIFT;
 
-	/* Each per-gfn array (slot words, rmap heads) is one buddy block: at most 4 MiB. */
-	if (pages * sizeof(uint64_t) > (PAGE_SIZE << PAGE_MAX_ORDER)) {
-		hv_snprintf(err, n, "%llu MiB of guest memory is more than this hypervisor "
-			    "supports (%llu MiB)", (unsigned long long)(vm->cfg.memory >> 20),
-			    (unsigned long long)((PAGE_SIZE << PAGE_MAX_ORDER) /
-						 sizeof(uint64_t) * PAGE_SIZE >> 20));
+	/* Metadata is backed as it is touched: only address width and space are limits here. */
+	if (bits_for(top) > gmem_phys_bits()) {
+		hv_snprintf(err, n, "%llu MiB of guest memory (RAM up to 0x%llx) needs %u physical "
+			    "address bits, this CPU has %u", (unsigned long long)(vm->cfg.memory >> 20),
+			    (unsigned long long)top, bits_for(top), gmem_phys_bits());
 		return -1;
 	}
 	ept_vm_init(&vm->ept, &hv_ept_ops, vm);
 	if (memslot_init(&vm->mem, &vm->ept, &memslot_ops, &gmem_store, pages, vm)) {
-		hv_snprintf(err, n, "out of memory for the metadata of %llu MiB of guest memory",
-			    (unsigned long long)(vm->cfg.memory >> 20));
+		hv_snprintf(err, n, "no room for the metadata of %llu MiB of guest memory "
+			    "(%llu MiB of address space, %llu MiB if all of it were touched)",
+			    (unsigned long long)(vm->cfg.memory >> 20),
+			    (unsigned long long)(pages * (sizeof(uint64_t) + sizeof(struct rmap_head)) >> 20),
+			    (unsigned long long)(memslot_meta_bytes(pages) >> 20));
 		return -1;
 	}
 	vm->mem.rmap_ops = &rmap_pool_ops;
-	/* The xAPIC page, for APIC virtualization, unless guest RAM covers it. */
-	if (ept_add_region(&vm->ept, 0, pages) ||
-	    (pages <= GUEST_LAPIC_BASE >> PAGE_SHIFT &&
+	/*
+	 * RAM below 3 GiB and, for a larger guest, from 4 GiB up (hv/core/guest_boot.h);
+	 * the xAPIC page, for APIC virtualization, unless guest RAM covers it.
+	 */
+	if (ept_add_region(&vm->ept, 0, low) ||
+	    (pages > low && ept_add_region(&vm->ept, GUEST_HIGH_RAM_BASE >> PAGE_SHIFT, pages)) ||
+	    (!guest_gpa_is_ram(vm->cfg.memory, GUEST_LAPIC_BASE) &&
 	     ept_add_region(&vm->ept, GUEST_LAPIC_BASE >> PAGE_SHIFT,
 			    (GUEST_LAPIC_BASE >> PAGE_SHIFT) + 1))) {
 		memslot_destroy(&vm->mem);
@@ -390,7 +439,7 @@ void gmem_destroy(struct vm *vm)
 	reclaim_unregister(&gmem_reclaim, &vm->mem);
 	memslot_stats(&vm->mem, &ms, NULL);
 	/* What it holds now goes with it: only the event counts carry over. */
-	ms.resident = ms.evicted = 0;
+	ms.resident = ms.evicted = ms.meta_bytes = 0;
 	stats_add(&retired, &ms);
 	/* Zaps every root (rmaps emptied) and waits until their tables are freed. */
 	ept_vm_destroy(&vm->ept);

@@ -200,8 +200,15 @@ static void show_rmap(struct vm *vm, uint64_t gfn)
 {
 	struct rmap_head *head = &vm->mem.rmaps[gfn];
 	struct rmap_iter it;
-	unsigned long old = rmap_lock_readonly(head);
+	unsigned long old;
 	unsigned int n = 0;
+
+	/* An unbacked chunk of metadata: never touched, nothing maps it. */
+	if (!memslot_meta_backed(&vm->mem, gfn)) {
+		pr_info("  0 mapping(s)\n");
+		return;
+	}
+	old = rmap_lock_readonly(head);
 
 	for (uint64_t *p = rmap_iter_first(&it, old); p; p = rmap_iter_next(&it), n++)
 		pr_info("  EPT entry at %llx = %016llx\n", (ull)(uintptr_t)p, (ull)READ_ONCE(*p));
@@ -288,6 +295,10 @@ void shell_mem_reclaim_report(void)
 			"refaults %llu, zero %llu, given back %llu\n", vms[i].cfg.name,
 			(ull)st.resident, (ull)st.evicted, (ull)st.populated, (ull)st.evictions,
 			(ull)st.refaults, (ull)st.zero_evictions, (ull)st.discarded);
+		/* Backed a chunk at a time as gfns are first touched (rmap/memslot.h). */
+		pr_info("  %-16s metadata %llu KiB backed, %llu KiB if every page were touched\n",
+			vms[i].cfg.name, (ull)st.meta_bytes >> 10,
+			(ull)memslot_meta_bytes(vms[i].mem.nr_pages) >> 10);
 		shell_mem_devices_report(&vms[i]);
 	}
 	gmem_totals(&tot);

@@ -24,7 +24,9 @@
  * (default 2 s, 4 s under TSan).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 
 #include "tests/ept/soft_tlb.h"
 #include "tests/host/affinity.h"
@@ -60,6 +62,48 @@ uint64_t time_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * hv/cpu/vmap.c edits the live page tables: here the metadata's area is a
+ * PROT_NONE reservation, made readable and writable where it is backed.
+ */
+static struct { void *va; uint64_t len; } vmaps[64];
+static pthread_mutex_t vmaps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *vmap_reserve(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	pthread_mutex_lock(&vmaps_lock);
+	for (unsigned int i = 0; i < 64; i++) {
+		if (!vmaps[i].va) {
+			vmaps[i].va = p;
+			vmaps[i].len = bytes;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vmaps_lock);
+	return p;
+}
+
+int vmap_populate(void *va, uint64_t bytes)
+{
+	return mprotect(va, bytes, PROT_READ | PROT_WRITE) ? -1 : 0;
+}
+
+void vmap_release(void *va)
+{
+	pthread_mutex_lock(&vmaps_lock);
+	for (unsigned int i = 0; i < 64; i++) {
+		if (vmaps[i].va == va) {
+			munmap(va, vmaps[i].len);
+			vmaps[i].va = NULL;
+		}
+	}
+	pthread_mutex_unlock(&vmaps_lock);
 }
 
 /* As hv/core/request.c: an IPI to each vCPU's CPU but this one. */
