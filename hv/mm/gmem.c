@@ -304,23 +304,27 @@ static bool op_resolve(struct ept_vm *ept, uint64_t gfn, uint64_t *hpa, int *max
 	return memslot_resolve(&vm->mem, gfn, hpa);
 }
 
-/* Leaves outside the memslot (the APIC-access page) have no rmap. */
+/*
+ * Leaves outside guest RAM (the APIC-access page, in the hole below 4 GiB
+ * that a guest of more than 3 GiB has inside its memslot) have no rmap: their
+ * metadata chunk may not even be backed.
+ */
 static void op_leaf_set(struct ept_vm *ept, uint64_t gfn, int level, uint64_t *sptep)
 {
-	struct memslot *ms = &ept_to_vm(ept)->mem;
+	struct vm *vm = ept_to_vm(ept);
 
-	if (gfn < ms->nr_pages)
-		memslot_leaf_set(ms, gfn, level, sptep);
+	if (guest_gpa_is_ram(vm->cfg.memory, gfn << PAGE_SHIFT))
+		memslot_leaf_set(&vm->mem, gfn, level, sptep);
 }
 
 static void op_leaf_clear(struct ept_vm *ept, uint64_t gfn, int level, uint64_t *sptep,
 			  uint64_t old)
 {
-	struct memslot *ms = &ept_to_vm(ept)->mem;
+	struct vm *vm = ept_to_vm(ept);
 
 	(void)old;
-	if (gfn < ms->nr_pages)
-		memslot_leaf_clear(ms, gfn, level, sptep);
+	if (guest_gpa_is_ram(vm->cfg.memory, gfn << PAGE_SHIFT))
+		memslot_leaf_clear(&vm->mem, gfn, level, sptep);
 }
 
 static const struct ept_ops hv_ept_ops = {
@@ -435,9 +439,11 @@ void gmem_destroy(struct vm *vm)
 	if (!vm->mem_ready)
 		return;
 	struct memslot_stats ms;
+	uint64_t meta;
 
 	reclaim_unregister(&gmem_reclaim, &vm->mem);
 	memslot_stats(&vm->mem, &ms, NULL);
+	meta = ms.meta_bytes;
 	/* What it holds now goes with it: only the event counts carry over. */
 	ms.resident = ms.evicted = ms.meta_bytes = 0;
 	stats_add(&retired, &ms);
@@ -447,8 +453,10 @@ void gmem_destroy(struct vm *vm)
 	vm->mem_ready = false;
 	ept_vm_stats(&vm->ept, &st);
 	pr_info("guest %s: memory freed; EPT roots alive %llu, table pages %llu; "
-		"%llu pages charged to guests\n", vm->cfg.name, (unsigned long long)st.roots_alive,
-		(unsigned long long)st.table_pages, (unsigned long long)READ_ONCE(charged));
+		"%llu pages charged to guests; metadata %llu KiB backed of %llu KiB\n", vm->cfg.name,
+		(unsigned long long)st.roots_alive, (unsigned long long)st.table_pages,
+		(unsigned long long)READ_ONCE(charged), (unsigned long long)meta >> 10,
+		(unsigned long long)memslot_meta_bytes(guest_ram_top(vm->cfg.memory) >> PAGE_SHIFT) >> 10);
 }
 
 void gmem_totals(struct memslot_stats *t)
