@@ -417,6 +417,39 @@ static inline void tvm_destroy(struct tvm *t)
 	memslot_destroy(&t->ms);
 }
 
+/*
+ * A test's world on CPU 0: every counter zeroed, @frames guest pages (at most
+ * @limit in use; < 0: no limit), the store @zs.  env_world_end() takes it
+ * down after the VMs and says whether every page, store page, table,
+ * descriptor and byte of metadata came back.
+ */
+static inline void env_world_begin(struct zstore *zs, long frames, long limit)
+{
+	tables_live = desc_live = meta_live = store_live = meta_reserved = 0;
+	meta_fail_after = store_budget = -1;
+	pool_init(frames, limit, true);
+	zstore_init(zs, &env_store_ops, NULL);
+	hosted_cpu_id = 0;
+	grace_cpu_online(0);
+}
+
+static inline bool env_world_end(struct zstore *zs)
+{
+	bool ok;
+
+	grace_barrier();
+	zstore_destroy(zs);
+	ok = pool_live() == 0 && store_live == 0 && tables_live == 0 && desc_live == 0 &&
+	     meta_live == 0 && meta_reserved == 0 && pool.bad_poison == 0 && pool.bad_free == 0;
+	if (!ok)
+		printf("# left: pages %ld, store pages %ld, tables %ld, descriptors %ld, "
+		       "metadata %ld B (%ld B reserved)\n", pool_live(), store_live, tables_live,
+		       desc_live, meta_live, meta_reserved);
+	pool_fini();
+	grace_cpu_offline(0);
+	return ok;
+}
+
 /* ---- the hardware ---- */
 
 /* The 4 KiB entry for @gfn in @root, or NULL if a table on the way is missing; under grace. */

@@ -24,12 +24,7 @@ static struct ept_root *root;
 
 static bool setup(long frames)
 {
-	tables_live = desc_live = meta_live = store_live = meta_reserved = 0;
-	meta_fail_after = store_budget = -1;
-	pool_init(frames, -1, true);
-	zstore_init(&zs, &env_store_ops, NULL);
-	hosted_cpu_id = 0;
-	grace_cpu_online(0);
+	env_world_begin(&zs, frames, -1);
 	if (tvm_init(&t, &zs, BIG_PAGES))
 		return false;
 	root = ept_root_load_for_vcpu(&t.ept);
@@ -38,22 +33,11 @@ static bool setup(long frames)
 
 static bool teardown(void)
 {
-	bool ok;
-
 	if (root)
 		ept_root_put(&t.ept, root);
 	root = NULL;
 	tvm_destroy(&t);
-	grace_barrier();
-	zstore_destroy(&zs);
-	ok = pool_live() == 0 && store_live == 0 && tables_live == 0 && desc_live == 0 &&
-	     meta_live == 0 && meta_reserved == 0 && pool.bad_free == 0;
-	if (!ok)
-		printf("# left: pages %ld, store %ld, tables %ld, descs %ld, meta %ld, reserved %ld\n",
-		       pool_live(), store_live, tables_live, desc_live, meta_live, meta_reserved);
-	pool_fini();
-	grace_cpu_offline(0);
-	return ok;
+	return env_world_end(&zs);
 }
 
 static struct memslot_stats stats(void)

@@ -24,12 +24,7 @@ static struct ept_root *root;
 /* A VM of @nr_pages gfns on CPU 0, its guest pages limited to @limit (< 0: none). */
 static bool setup(uint64_t nr_pages, long limit)
 {
-	tables_live = desc_live = meta_live = store_live = 0;
-	meta_fail_after = store_budget = -1;
-	pool_init(limit < 0 ? (long)nr_pages + 64 : limit, limit, true);
-	zstore_init(&zs, &env_store_ops, NULL);
-	hosted_cpu_id = 0;
-	grace_cpu_online(0);
+	env_world_begin(&zs, limit < 0 ? (long)nr_pages + 64 : limit, limit);
 	if (tvm_init(&t, &zs, nr_pages))
 		return false;
 	root = ept_root_load_for_vcpu(&t.ept);
@@ -49,12 +44,7 @@ static bool teardown(void)
 	grace_barrier();
 	st = store_stats(&zs);
 	ok = st.handles == 0 && st.entries == 0 && st.data_pages == 0;
-	zstore_destroy(&zs);
-	ok = ok && pool_live() == 0 && store_live == 0 && tables_live == 0 && desc_live == 0 &&
-	     meta_live == 0 && meta_reserved == 0 && pool.bad_poison == 0 && pool.bad_free == 0;
-	pool_fini();
-	grace_cpu_offline(0);
-	return ok;
+	return env_world_end(&zs) && ok;
 }
 
 static struct memslot_stats stats(size_t hist[GEN_NR])
