@@ -451,6 +451,11 @@ static void check_leaves(uint16_t *leaves)
 					  it.level);
 				continue;
 			}
+			if (!memslot_meta_backed(&vm.ms, g)) {
+				stress_violation("gfn %llu: leaf in a chunk never backed",
+					  (unsigned long long)g);
+				continue;
+			}
 			v = vm.ms.slots[g];
 			if (ms_slot_state(v) != MS_RESIDENT ||
 			    ept_spte_addr(it.old_spte) != (v & MS_ADDR_MASK))
@@ -478,7 +483,8 @@ static size_t check_gens(void)
 	size_t total = 0, hist[GEN_NR];
 
 	for (uint64_t g = 0; g < NGFN; g++) {
-		uint64_t v = vm.ms.slots[g];
+		/* An unbacked chunk is EMPTY (and would fault if read). */
+		uint64_t v = memslot_meta_backed(&vm.ms, g) ? vm.ms.slots[g] : MS_EMPTY;
 		unsigned int idx = ms_slot_gen_idx(v);
 
 		if (ms_slot_state(v) != MS_RESIDENT)
@@ -520,12 +526,17 @@ static void check_world(void)
 	soft_tlb_check_quiescent(&vm.ept, tlbs, nr_vcpus, stress_violation);
 	check_leaves(leaves);
 	for (uint64_t g = 0; g < NGFN; g++) {
-		uint64_t v = ms->slots[g];
 		struct rmap_head *rh = &ms->rmaps[g];
-		unsigned int maps = rmap_count(&vm.ept.mmu_lock, rh);
-		uint64_t state = ms_slot_state(v);
+		uint64_t v, state, *sptep;
 		struct rmap_iter it;
-		uint64_t *sptep;
+		unsigned int maps;
+
+		/* Never touched: EMPTY, nothing maps it (check_leaves() said so). */
+		if (!memslot_meta_backed(ms, g))
+			continue;
+		v = ms->slots[g];
+		state = ms_slot_state(v);
+		maps = rmap_count(&vm.ept.mmu_lock, rh);
 
 		if (maps != leaves[g])
 			stress_violation("gfn %llu: %u rmap entries, %u leaves", (unsigned long long)g,
