@@ -67,6 +67,12 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
         r.ok('smp2_two_vcpus', '[smp2] report 0 = 40000' in out and
              'guest smp2 exited with status 0' in out, out[-3000:])
 
+        # Their memory is freed by the shell's idle poll: let its lines pass before a command.
+        for name in ('hello', 'hello16', 'elf64', 'elf32', 'cpuid', 'msr', 'smp2', 'mem',
+                     'multiboot', 'mblow'):
+            m.pos = 0
+            m.expect(rf'guest {name}: memory freed', 120)
+        m.pos = len(m.out)
         g = m.command('guests', 120)
         r.ok('guests_list', re.search(r'^mem\s+exited', g, re.M) and
              re.search(r'^missing\s+failed', g, re.M), g)
