@@ -102,7 +102,7 @@ with Machine('bochs', 'iso', cpus=2, mem=256, timeout=1100, iso='hv-cguests.iso'
             meta = None
         mem = m.out[start:].decode(errors='replace')
         if meta:
-            print(f'# cg_big metadata: {meta.group(1)} KiB backed of {meta.group(2)} KiB')
+            print(f'# cg_big metadata: {int(meta.group(1))} KiB backed of {int(meta.group(2))} KiB')
         # 69 pages touched and their neighbours: some dozens of 8 KiB chunks, against 130 MiB.
         r.ok('big_guest_metadata_lazily_backed',
              meta and int(meta.group(1)) < 2048 and int(meta.group(2)) > 100 * 1024, mem[-3000:])
