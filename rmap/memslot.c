@@ -98,21 +98,26 @@ int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_op
 	spin_lock_init_order(&ms->age_lock, LOCK_ORDER_MEMSLOT);
 	spin_lock_init_order(&ms->meta_lock, LOCK_ORDER_MEMSLOT_META);
 	gen_seqs_init(&ms->gens);
-	/* Address space only: chunks are backed by their first resolve (back_chunk()). */
+	/*
+	 * Address space only, one reservation: the slot words, then the rmap
+	 * heads (page aligned: a chunk's slot words are 4 KiB).  Chunks are
+	 * backed by their first resolve (back_chunk()).
+	 */
 	ms->backed = ops->alloc_meta(bitmap_bytes(nr_pages));
-	ms->slots = ms->backed ? ops->reserve_meta(slots_bytes(nr_pages)) : NULL;
-	ms->rmaps = ms->slots ? ops->reserve_meta(rmaps_bytes(nr_pages)) : NULL;
-	if (!ms->rmaps) {
+	ms->slots = ms->backed ? ops->reserve_meta(slots_bytes(nr_pages) + rmaps_bytes(nr_pages))
+			       : NULL;
+	if (!ms->slots) {
 		memslot_destroy(ms);
 		return -1;
 	}
+	ms->rmaps = (struct rmap_head *)((char *)ms->slots + slots_bytes(nr_pages));
 	ms->st.meta_bytes = bitmap_bytes(nr_pages);
 	return 0;
 }
 
 void memslot_destroy(struct memslot *ms)
 {
-	for (uint64_t g = 0; ms->rmaps && g < ms->nr_pages; g++) {
+	for (uint64_t g = 0; ms->slots && g < ms->nr_pages; g++) {
 		uint64_t v;
 
 		if (!memslot_meta_backed(ms, g)) {
@@ -136,9 +141,7 @@ void memslot_destroy(struct memslot *ms)
 		}
 	}
 	if (ms->slots)
-		ms->ops->release_meta(ms->slots, slots_bytes(ms->nr_pages));
-	if (ms->rmaps)
-		ms->ops->release_meta(ms->rmaps, rmaps_bytes(ms->nr_pages));
+		ms->ops->release_meta(ms->slots, slots_bytes(ms->nr_pages) + rmaps_bytes(ms->nr_pages));
 	if (ms->backed)
 		ms->ops->free_meta(ms->backed, bitmap_bytes(ms->nr_pages));
 	ms->slots = NULL;

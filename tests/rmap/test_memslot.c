@@ -117,7 +117,7 @@ TEST(init_and_destroy_give_everything_back)
 	/* No metadata: -1, and what was had is given back. */
 	CHECK(setup(16, -1));
 	reserved = meta_reserved;
-	for (long fail_after = 0; fail_after < 3; fail_after++) {
+	for (long fail_after = 0; fail_after < 2; fail_after++) {
 		meta_fail_after = fail_after;
 		CHECK_EQ(memslot_init(&ms2, &t.ept, &env_ms_ops, &zs, 1 << 20, NULL), -1);
 		CHECK_EQ(meta_live, sizeof(uint64_t));
