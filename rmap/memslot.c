@@ -47,12 +47,76 @@ static void stat_add(uint64_t *c, int64_t d)
 	__atomic_fetch_add(c, (uint64_t)d, __ATOMIC_RELAXED);
 }
 
-static uint64_t nr_blocks(const struct memslot *ms)
+static uint64_t nr_chunks(uint64_t nr_pages)
 {
-	return (ms->nr_pages + MS_HUGE_PAGES - 1) / MS_HUGE_PAGES;
+	return (nr_pages + MEMSLOT_META_CHUNK - 1) / MEMSLOT_META_CHUNK;
 }
 
-/* The rmap head of the 2 MiB leaves over @gfn. */
+_Static_assert(MEMSLOT_META_CHUNK == MS_HUGE_PAGES, "a chunk is one 2 MiB block");
+
+/* Pages of 2 MiB rmap heads: one per 512 chunks (1 GiB of guest memory). */
+#define RMAPS_2M_PER_PAGE	(4096 / sizeof(struct rmap_head))
+
+static uint64_t nr_rmap_2m_pages(uint64_t nr_pages)
+{
+	return (nr_chunks(nr_pages) + RMAPS_2M_PER_PAGE - 1) / RMAPS_2M_PER_PAGE;
+}
+
+/*
+ * Bytes of the backed bitmap: a bit per chunk, then (from word
+ * chunk_words()) a bit per page of 2 MiB rmap heads.
+ */
+static uint64_t chunk_words(uint64_t nr_pages)
+{
+	return (nr_chunks(nr_pages) + 63) / 64;
+}
+
+static size_t bitmap_bytes(uint64_t nr_pages)
+{
+	return (chunk_words(nr_pages) + (nr_rmap_2m_pages(nr_pages) + 63) / 64) * sizeof(uint64_t);
+}
+
+/* Bytes of the address space of each per-gfn array, and of the 2 MiB rmap heads. */
+static size_t slots_bytes(uint64_t nr_pages)
+{
+	return nr_chunks(nr_pages) * MEMSLOT_META_CHUNK * sizeof(uint64_t);
+}
+
+static size_t rmaps_bytes(uint64_t nr_pages)
+{
+	return nr_chunks(nr_pages) * MEMSLOT_META_CHUNK * sizeof(struct rmap_head);
+}
+
+static size_t rmaps_2m_bytes(uint64_t nr_pages)
+{
+	return nr_rmap_2m_pages(nr_pages) * 4096;
+}
+
+static size_t reserved_bytes(uint64_t nr_pages)
+{
+	return slots_bytes(nr_pages) + rmaps_bytes(nr_pages) + rmaps_2m_bytes(nr_pages);
+}
+
+/* Scans in runs (aging, discard) keep each run inside one chunk. */
+_Static_assert(MEMSLOT_META_CHUNK % MEMSLOT_AGE_CHUNK == 0, "an aging run spans chunks");
+
+#define CHUNK_BYTES	(MEMSLOT_META_CHUNK * (sizeof(uint64_t) + sizeof(struct rmap_head)))
+
+uint64_t memslot_meta_bytes(uint64_t nr_pages)
+{
+	return nr_chunks(nr_pages) * CHUNK_BYTES + rmaps_2m_bytes(nr_pages) +
+	       bitmap_bytes(nr_pages);
+}
+
+/* The last gfn of @gfn's chunk inside the memslot: scans step over an unbacked chunk to it. */
+static uint64_t chunk_last(const struct memslot *ms, uint64_t gfn)
+{
+	uint64_t last = gfn | (MEMSLOT_META_CHUNK - 1);
+
+	return last < ms->nr_pages ? last : ms->nr_pages - 1;
+}
+
+/* The rmap head of the 2 MiB leaves over @gfn (its chunk is backed). */
 static struct rmap_head *rmap_2m(struct memslot *ms, uint64_t gfn)
 {
 	return &ms->rmaps_2m[gfn / MS_HUGE_PAGES];
@@ -68,21 +132,36 @@ int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_op
 	ms->priv = priv;
 	ms->nr_pages = nr_pages;
 	spin_lock_init_order(&ms->age_lock, LOCK_ORDER_MEMSLOT);
+	spin_lock_init_order(&ms->meta_lock, LOCK_ORDER_MEMSLOT_META);
 	gen_seqs_init(&ms->gens);
-	ms->slots = ops->alloc_meta(nr_pages * sizeof(*ms->slots));
-	ms->rmaps = ops->alloc_meta(nr_pages * sizeof(*ms->rmaps));
-	ms->rmaps_2m = ops->alloc_meta(nr_blocks(ms) * sizeof(*ms->rmaps_2m));
-	if (!ms->slots || !ms->rmaps || !ms->rmaps_2m) {
+	/*
+	 * Address space only, one reservation: the slot words, then the rmap
+	 * heads, then the 2 MiB rmap heads (all page aligned: a chunk's slot
+	 * words are 4 KiB).  Chunks are backed by their first resolve
+	 * (back_chunk()).
+	 */
+	ms->backed = ops->alloc_meta(bitmap_bytes(nr_pages));
+	ms->slots = ms->backed ? ops->reserve_meta(reserved_bytes(nr_pages)) : NULL;
+	if (!ms->slots) {
 		memslot_destroy(ms);
 		return -1;
 	}
+	ms->rmaps = (struct rmap_head *)((char *)ms->slots + slots_bytes(nr_pages));
+	ms->rmaps_2m = (struct rmap_head *)((char *)ms->rmaps + rmaps_bytes(nr_pages));
+	ms->st.meta_bytes = bitmap_bytes(nr_pages);
 	return 0;
 }
 
 void memslot_destroy(struct memslot *ms)
 {
 	for (uint64_t g = 0; ms->slots && g < ms->nr_pages; g++) {
-		uint64_t v = ms->slots[g];
+		uint64_t v;
+
+		if (!memslot_meta_backed(ms, g)) {
+			g = chunk_last(ms, g);
+			continue;
+		}
+		v = ms->slots[g];
 
 		switch (ms_slot_state(v)) {
 		case MS_RESIDENT:
@@ -99,14 +178,72 @@ void memslot_destroy(struct memslot *ms)
 		}
 	}
 	if (ms->slots)
-		ms->ops->free_meta(ms->slots, ms->nr_pages * sizeof(*ms->slots));
-	if (ms->rmaps)
-		ms->ops->free_meta(ms->rmaps, ms->nr_pages * sizeof(*ms->rmaps));
-	if (ms->rmaps_2m)
-		ms->ops->free_meta(ms->rmaps_2m, nr_blocks(ms) * sizeof(*ms->rmaps_2m));
+		ms->ops->release_meta(ms->slots, reserved_bytes(ms->nr_pages));
+	if (ms->backed)
+		ms->ops->free_meta(ms->backed, bitmap_bytes(ms->nr_pages));
 	ms->slots = NULL;
 	ms->rmaps = NULL;
 	ms->rmaps_2m = NULL;
+	ms->backed = NULL;
+	ms->st.meta_bytes = 0;
+}
+
+/*
+ * Back the slot words and rmap heads of @gfn's chunk, once: under meta_lock,
+ * so that two first touches of a chunk back it once and count it once.  Out
+ * of memory, reclaim (outside the lock: it opens invalidations) and try again,
+ * like get_page().  A chunk whose slot words were backed but not its rmap
+ * heads stays unbacked; the next try backs the rest (back_meta() skips what
+ * is backed).  The page holding the chunk's 2 MiB rmap head is backed with
+ * the first chunk that needs it (its own bit, counted once).
+ */
+/* meta_lock held: back the page of 2 MiB rmap heads that chunk @c's is on; 0 or -1. */
+static int back_rmap_2m_page(struct memslot *ms, uint64_t c)
+{
+	uint64_t pg = c / RMAPS_2M_PER_PAGE, *w = &ms->backed[chunk_words(ms->nr_pages) + pg / 64];
+
+	lockdep_assert_held(&ms->meta_lock);
+	if (*w & (1ull << (pg % 64)))
+		return 0;
+	if (ms->ops->back_meta(&ms->rmaps_2m[pg * RMAPS_2M_PER_PAGE], 4096))
+		return -1;
+	stat_add(&ms->st.meta_bytes, 4096);
+	/* Only ever read under meta_lock: no ordering of its own. */
+	*w |= 1ull << (pg % 64);
+	return 0;
+}
+
+static bool back_chunk(struct memslot *ms, uint64_t gfn)
+{
+	uint64_t c = gfn / MEMSLOT_META_CHUNK, first = c * MEMSLOT_META_CHUNK;
+
+	for (int tries = 0; tries < 8; tries++) {
+		bool ok;
+
+		spin_lock(&ms->meta_lock);
+		ok = memslot_meta_backed(ms, gfn);
+		if (!ok && !back_rmap_2m_page(ms, c) &&
+		    !ms->ops->back_meta(&ms->slots[first], MEMSLOT_META_CHUNK * sizeof(uint64_t)) &&
+		    !ms->ops->back_meta(&ms->rmaps[first],
+					MEMSLOT_META_CHUNK * sizeof(struct rmap_head))) {
+			stat_add(&ms->st.meta_bytes, CHUNK_BYTES);
+			/*
+			 * Release: pairs with the acquire in memslot_meta_backed(); the
+			 * mappings (and their zeroes) are seen before the bit.  A CPU that
+			 * read the bit clear never touched the chunk, and not-present
+			 * entries are not cached in TLBs: no flush is needed.
+			 */
+			__atomic_fetch_or(&ms->backed[c / 64], 1ull << (c % 64), __ATOMIC_RELEASE);
+			ok = true;
+		}
+		spin_unlock(&ms->meta_lock);
+		if (ok)
+			return true;
+		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH, ms))
+			break;
+	}
+	stat_add(&ms->st.nomem, 1);
+	return false;
 }
 
 /* A page for @ms, reclaiming when none is left (rmap/reclaim.h says from whom). */
@@ -283,6 +420,9 @@ bool memslot_resolve_level(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int 
 	*level = 1;
 	if (gfn >= ms->nr_pages)
 		return false;
+	/* The chunk is the 2 MiB block: backing it backs everything populate_huge() touches. */
+	if (!memslot_meta_backed(ms, gfn) && !back_chunk(ms, gfn))
+		return false;
 	/* Acquire: pairs with the release in publish(), the page's contents are in place. */
 	v = load_acquire(&ms->slots[gfn]);
 	if (v == MS_EMPTY) {
@@ -302,6 +442,8 @@ bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 	uint64_t v;
 
 	if (gfn >= ms->nr_pages)
+		return false;
+	if (!memslot_meta_backed(ms, gfn) && !back_chunk(ms, gfn))
 		return false;
 	/* Acquire: pairs with the release in publish(), the page's contents are in place. */
 	v = load_acquire(&ms->slots[gfn]);
@@ -463,9 +605,14 @@ static void fold_old(struct memslot *ms, uint64_t max, long delta[GEN_SEQ_NR])
 	unsigned int idx = gen_seq_idx(max - GEN_OLDEST);
 
 	for (uint64_t g = 0; g < ms->nr_pages; g++) {
-		uint64_t v = READ_ONCE(ms->slots[g]);
+		uint64_t v;
 		int old;
 
+		if (!memslot_meta_backed(ms, g)) {
+			g = chunk_last(ms, g);
+			continue;
+		}
+		v = READ_ONCE(ms->slots[g]);
 		if (ms_slot_state(v) != MS_RESIDENT || gen_age(max, ms_slot_gen_idx(v)) < GEN_FOLD_AGE)
 			continue;
 		old = move_gen(ms, g, v, idx);
@@ -489,6 +636,8 @@ size_t memslot_age(struct memslot *ms)
 	__atomic_store_n(&ms->gens.max_seq, max, __ATOMIC_RELAXED);
 	for_each_valid_ept_root(ms->ept, root) {
 		for (uint64_t base = 0; base < ms->nr_pages; base += MEMSLOT_AGE_CHUNK) {
+			if (!memslot_meta_backed(ms, base))
+				continue;	/* EMPTY: nothing mapped */
 			/* The tables walked are freed after a grace period. */
 			grace_read_lock();
 			young += age_chunk(ms, root, base, gen_seq_idx(max), delta);
@@ -586,8 +735,15 @@ static size_t pick_old(struct memslot *ms, size_t n, unsigned int gen, uint64_t 
 		g = 0;
 	grace_read_lock();	/* the second-chance test reads EPT entries */
 	for (uint64_t seen = 0; seen < ms->nr_pages && taken < n; seen++) {
-		uint64_t v = READ_ONCE(ms->slots[g]);
+		uint64_t v = MS_EMPTY;
 
+		if (!memslot_meta_backed(ms, g)) {
+			/* EMPTY to its end: the step below leaves its last gfn. */
+			seen += chunk_last(ms, g) - g;
+			g = chunk_last(ms, g);
+		} else {
+			v = READ_ONCE(ms->slots[g]);
+		}
 		if (ms_slot_state(v) == MS_RESIDENT && !(v & MS_PIN_MASK) &&
 		    gen_of_age(gen_age(max, ms_slot_gen_idx(v))) >= gen) {
 			if (gen == GEN_YOUNGEST || !gfn_test_clear_young(ms, g)) {
@@ -660,8 +816,11 @@ size_t memslot_evict_oldest(struct memslot *ms, size_t n, unsigned int min_gen)
  */
 static bool discard_one(struct memslot *ms, uint64_t gfn)
 {
-	uint64_t *slot = &ms->slots[gfn], v = load_acquire(slot);
+	uint64_t *slot = &ms->slots[gfn], v;
 
+	if (!memslot_meta_backed(ms, gfn))
+		return false;	/* EMPTY */
+	v = load_acquire(slot);
 	for (;;) {
 		switch (ms_slot_state(v)) {
 		case MS_EMPTY:
@@ -700,9 +859,12 @@ static bool discard_one(struct memslot *ms, uint64_t gfn)
 /* Does any gfn of [start, end) hold memory?  A racy look: only to skip empty runs. */
 static bool any_populated(struct memslot *ms, uint64_t start, uint64_t end)
 {
-	for (uint64_t g = start; g < end; g++)
-		if (READ_ONCE(ms->slots[g]) != MS_EMPTY)
+	for (uint64_t g = start; g < end; g++) {
+		if (!memslot_meta_backed(ms, g))
+			g = chunk_last(ms, g);
+		else if (READ_ONCE(ms->slots[g]) != MS_EMPTY)
 			return true;
+	}
 	return false;
 }
 
@@ -754,6 +916,7 @@ void memslot_stats(struct memslot *ms, struct memslot_stats *st, size_t hist[GEN
 	st->huge_populated = stat_read(&ms->st.huge_populated);
 	st->leaves_4k = stat_read(&ms->st.leaves_4k);
 	st->leaves_2m = stat_read(&ms->st.leaves_2m);
+	st->meta_bytes = stat_read(&ms->st.meta_bytes);
 	if (hist)
 		gen_histogram(&ms->gens, hist);
 }
@@ -767,6 +930,8 @@ bool memslot_page_info(struct memslot *ms, uint64_t gfn, struct memslot_page_inf
 	memset(out, 0, sizeof(*out));
 	if (gfn >= ms->nr_pages)
 		return false;
+	if (!memslot_meta_backed(ms, gfn))
+		return true;	/* EMPTY, never mapped */
 	v = load_acquire(&ms->slots[gfn]);
 	switch (ms_slot_state(v)) {
 	case MS_RESIDENT:
@@ -798,8 +963,13 @@ bool memslot_gfn_of_hpa(struct memslot *ms, uint64_t hpa, uint64_t *gfn)
 {
 	hpa &= MS_ADDR_MASK;
 	for (uint64_t g = 0; g < ms->nr_pages; g++) {
-		uint64_t v = READ_ONCE(ms->slots[g]);
+		uint64_t v;
 
+		if (!memslot_meta_backed(ms, g)) {
+			g = chunk_last(ms, g);
+			continue;
+		}
+		v = READ_ONCE(ms->slots[g]);
 		if (ms_slot_state(v) == MS_RESIDENT && (v & MS_ADDR_MASK) == hpa) {
 			*gfn = g;
 			return true;

@@ -24,7 +24,9 @@
  *
  * Lock order: mmu_lock -> ms->age_lock (one aging pass at a time; only the
  * aging baseline takes it inside mmu_lock) -> ept roots_lock, and mmu_lock ->
- * rmap bit lock.  Faults, refaults and eviction take no memslot lock.
+ * rmap bit lock.  Faults, refaults and eviction take no memslot lock, but
+ * for ms->meta_lock (innermost but for the allocator's) around backing a
+ * chunk of metadata, once per chunk.
  */
 #ifndef RMAP_MEMSLOT_H
 #define RMAP_MEMSLOT_H
@@ -90,9 +92,20 @@ struct memslot_ops {
 	 * (never reclaims for one).  NULL op: 4 KiB leaves only.
 	 */
 	void *(*alloc_huge)(struct memslot *ms);
-	/* Zeroed memory for the per-gfn arrays, and its release. */
+	/* Small zeroed blocks (the backed bitmap), and their release. */
 	void *(*alloc_meta)(size_t bytes);
 	void (*free_meta)(void *p, size_t bytes);
+	/*
+	 * The per-gfn arrays: @bytes of address space with nothing behind it
+	 * (NULL: none left); [@p, @p + @bytes) (page aligned) backed by zeroed
+	 * memory, 0, or -1 out of memory (what was backed stays backed); and
+	 * the whole reservation back, backed or not.  Nothing touched an
+	 * unbacked page: it may fault (the hypervisor's vmap, a PROT_NONE
+	 * mapping in host tests).
+	 */
+	void *(*reserve_meta)(size_t bytes);
+	int (*back_meta)(void *p, size_t bytes);
+	void (*release_meta)(void *p, size_t bytes);
 	/* This CPU's (thread's) scratch for the store; never shared between concurrent calls. */
 	struct zstore_scratch *(*scratch)(void);
 };
@@ -107,12 +120,25 @@ struct memslot_stats {
 	uint64_t nomem;		/* resolves that found no page even after reclaim */
 	uint64_t incompressible;/* victims kept because the store refused them */
 	uint64_t discarded;	/* pages dropped by memslot_discard() that held memory */
+	uint64_t meta_bytes;	/* per-gfn metadata backed now: chunks and the bitmap */
 	uint64_t huge_populated;/* 2 MiB blocks taken at a first touch */
 	uint64_t leaves_4k;	/* EPT leaves mapping the memslot now: 4 KiB... */
 	uint64_t leaves_2m;	/* ... and 2 MiB */
 };
 
 #define MS_HUGE_PAGES		512	/* gfns a 2 MiB leaf maps */
+
+/*
+ * Metadata: the slot words and rmap heads of [0, nr_pages), and the 2 MiB
+ * rmap heads, sit in address space reserved at init (16 B a gfn: 4 GiB for a
+ * guest of 1 TiB) and are backed a chunk of MEMSLOT_META_CHUNK gfns (4 KiB
+ * of slot words, 4 KiB of rmap heads, and the page holding the chunk's 2 MiB
+ * rmap head) at a time, by the first resolve of a gfn in the chunk.  A
+ * chunk is never unbacked before memslot_destroy().  An unbacked chunk is
+ * EMPTY and unmapped throughout, so scans skip it and a guest of 1 TiB
+ * costs only the chunks it touched (plus 1 bit of bitmap per chunk).
+ */
+#define MEMSLOT_META_CHUNK	512	/* a 2 MiB block of guest memory */
 
 struct memslot {
 	struct ept_vm *ept;
@@ -124,12 +150,20 @@ struct memslot {
 	/* 2 MiB leaves wanted (needs ops->alloc_huge); set by the owner after init. */
 	bool huge;
 
-	/* The slot words (above); atomics only. */
+	/* The slot words (above); atomics only.  Only backed chunks may be touched. */
 	uint64_t *slots;
 	/* The rmap heads, one per gfn (rmap/rmap.h says how they are locked)... */
 	struct rmap_head *rmaps;
-	/* ... and one per 2 MiB block of gfns, for its 2 MiB leaves. */
+	/* ... and one per 2 MiB block of gfns (= chunk), for its 2 MiB leaves. */
 	struct rmap_head *rmaps_2m;
+	/*
+	 * One bit per chunk of MEMSLOT_META_CHUNK gfns: its slot words and rmap
+	 * heads are backed.  Set once, under meta_lock, with release; read with
+	 * acquire (memslot_meta_backed()); cleared only by memslot_destroy().
+	 */
+	uint64_t *backed;
+	/* Serialises backing chunks: the bitmap's writers and ops->back_meta(). */
+	spinlock_t meta_lock;
 	/* Generation numbers and their counts (rmap/gen.h). */
 	struct gen_seqs gens;
 	/* One aging pass at a time; faults and eviction never take it. */
@@ -146,6 +180,24 @@ struct memslot {
 	/* On the reclaim's list (reclaim->lock). */
 	struct memslot *next;
 };
+
+/*
+ * Is the metadata of @gfn's chunk backed?  Unbacked means EMPTY.  Acquire:
+ * pairs with the release in back_chunk(), so that the mapping (and the zeroes
+ * behind it) are seen before the words are read.
+ */
+static inline bool memslot_meta_backed(const struct memslot *ms, uint64_t gfn)
+{
+	uint64_t c = gfn / MEMSLOT_META_CHUNK;
+
+	return (__atomic_load_n(&ms->backed[c / 64], __ATOMIC_ACQUIRE) >> (c % 64)) & 1;
+}
+
+/*
+ * memslot_meta_bytes - what the metadata of a memslot of @nr_pages gfns
+ * would cost with every chunk backed (the worst case; it is backed lazily).
+ */
+uint64_t memslot_meta_bytes(uint64_t nr_pages);
 
 /** memslot_init - an empty memslot of @nr_pages gfns behind @ept; -1 without metadata memory. */
 int memslot_init(struct memslot *ms, struct ept_vm *ept, const struct memslot_ops *ops,

@@ -41,6 +41,7 @@ enum lock_order {
 	LOCK_ORDER_TLB,		/* a CPU's queued INVEPTs (hv/mm/tlb.c) */
 	LOCK_ORDER_CALL,	/* cross-CPU calls, one at a time (smp/call.c) */
 	LOCK_ORDER_GRACE,	/* grace-period state and callback lists (smp/grace.c) */
+	LOCK_ORDER_MEMSLOT_META,/* ms->meta_lock: backing a chunk of per-gfn metadata (rmap/memslot.c) */
 	LOCK_ORDER_VMAP,	/* the vmap area's reservations and tables (hv/cpu/vmap.c) */
 	LOCK_ORDER_PAGE_ALLOC,	/* the buddy allocator (hv/cpu/page_alloc.c) */
 	LOCK_ORDER_CONSOLE,	/* printk: innermost, anything may print */
@@ -59,7 +60,7 @@ static const char *const lock_order_names[LOCK_ORDER_MAX] = {
 	[LOCK_ORDER_IOAPIC] = "ioapic lock",
 	[LOCK_ORDER_HOST_CMOS] = "host cmos lock", [LOCK_ORDER_TLB] = "tlb queue lock",
 	[LOCK_ORDER_CALL] = "call_lock", [LOCK_ORDER_GRACE] = "grace_lock",
-	[LOCK_ORDER_VMAP] = "vmap lock", [LOCK_ORDER_PAGE_ALLOC] = "page allocator lock", [LOCK_ORDER_CONSOLE] = "console_lock",
+	[LOCK_ORDER_MEMSLOT_META] = "memslot meta_lock", [LOCK_ORDER_VMAP] = "vmap lock", [LOCK_ORDER_PAGE_ALLOC] = "page allocator lock", [LOCK_ORDER_CONSOLE] = "console_lock",
 };
 
 _Static_assert(LOCK_ORDER_MAX <= 64, "held locks are one bit each in a 64-bit mask");

@@ -323,8 +323,9 @@ static void guest_key(struct parser *p, const char *key, const char *val)
 	} else if (!strcmp(key, "module")) {
 		module_key(p, val);
 	} else if (!strcmp(key, "memory")) {
-		if (!parse_u64(val, &v) || v < 2 * MiB || v > 4096 * MiB || v % (2 * MiB))
-			error(p, "bad memory size '%s' (expected 2M to 4G, a multiple of 2M)", val);
+		/* What the host can give a guest is checked when it starts (hv/mm/gmem.c). */
+		if (!parse_u64(val, &v) || v < 2 * MiB || v >> 52 || v % (2 * MiB))
+			error(p, "bad memory size '%s' (expected 2M to 4P, a multiple of 2M)", val);
 		else
 			g->memory = v;
 	} else if (!strcmp(key, "vcpus")) {

@@ -35,6 +35,44 @@
 #define PORT_PCI_ADDRESS	0xcf8		/* CONFIG_ADDRESS, 32-bit accesses */
 #define PORT_PCI_DATA		0xcfc		/* CONFIG_DATA, 0xcfc-0xcff */
 
+/*
+ * Guest RAM: [0, memory) up to 3 GiB.  A larger guest has [0, 3 GiB) and the
+ * rest from 4 GiB up, as QEMU's q35 machine: the hole below 4 GiB holds the
+ * PCI window, ECAM, the I/O APIC and the local APIC.  The memslot covers
+ * [0, guest_ram_top()); the hole's gfns are never populated (no EPT region).
+ */
+#define GUEST_LOW_RAM_MAX	GUEST_PCI_MMIO_BASE
+#define GUEST_HIGH_RAM_BASE	0x100000000ULL
+
+static inline uint64_t guest_low_ram_end(uint64_t memory)
+{
+	return memory < GUEST_LOW_RAM_MAX ? memory : GUEST_LOW_RAM_MAX;
+}
+
+/* The end of the highest RAM: memory itself, or memory + the 1 GiB hole. */
+static inline uint64_t guest_ram_top(uint64_t memory)
+{
+	return memory <= GUEST_LOW_RAM_MAX ? memory
+					   : memory - GUEST_LOW_RAM_MAX + GUEST_HIGH_RAM_BASE;
+}
+
+/* Is [@gpa, @gpa + @len) guest RAM (@len > 0), all of it in one of the two ranges? */
+static inline bool guest_range_is_ram(uint64_t memory, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = gpa + len;
+
+	if (!len || end < gpa)
+		return false;
+	if (end <= guest_low_ram_end(memory))
+		return true;
+	return gpa >= GUEST_HIGH_RAM_BASE && end <= guest_ram_top(memory);
+}
+
+static inline bool guest_gpa_is_ram(uint64_t memory, uint64_t gpa)
+{
+	return guest_range_is_ram(memory, gpa, 1);
+}
+
 static inline unsigned int guest_pci_gsi(unsigned int slot, unsigned int pin)
 {
 	return GUEST_PCI_GSI_BASE + (slot + pin) % GUEST_PCI_GSI_COUNT;

@@ -153,9 +153,16 @@ static void flush_tlb(void *arg)
 	write_cr3(read_cr3());
 }
 
+/* Put @pa on the list of pages to free after the flush, linked through their first word. */
+static void defer_free(uint64_t *list, uint64_t pa)
+{
+	*(uint64_t *)(uintptr_t)pa = *list;
+	*list = pa;
+}
+
 void vmap_release(void *va)
 {
-	uint64_t start = (uint64_t)(uintptr_t)va;
+	uint64_t start = (uint64_t)(uintptr_t)va, list = 0;
 	struct vmap_range *r;
 	uint64_t freed[2] = { 0, 0 };
 
@@ -172,29 +179,39 @@ void vmap_release(void *va)
 		if (!pde || !(*pde & PTE_P))
 			continue;
 		pt = table_of(*pde);
+		/* The 2 MiB stretch is this reservation's alone: its table goes too. */
+		WRITE_ONCE(*pde, 0);
 		for (unsigned int i = 0; i < 512; i++) {
 			if (pt[i] & PTE_P) {
-				page_free(pt[i] & PTE_ADDR, 0);
+				defer_free(&list, pt[i] & PTE_ADDR);
 				freed[0]++;
 			}
 		}
-		/* The 2 MiB stretch is this reservation's alone: its table goes too. */
-		WRITE_ONCE(*pde, 0);
-		page_free((uint64_t)(uintptr_t)pt, 0);
+		defer_free(&list, (uint64_t)(uintptr_t)pt);
 		freed[1]++;
 	}
 	stats.backed_pages -= freed[0];
 	stats.table_pages -= freed[1];
-	stats.reserved_bytes -= r->len;
-	r->len = 0;
 	spin_unlock(&vmap_lock);
 	/*
-	 * No CPU may keep a translation into the range.  The pages went back
-	 * before this flush, but the caller promised that nothing touches the
-	 * range any more, so a stale translation is never used meanwhile.
+	 * No CPU may keep a translation, or a cached page directory entry, into
+	 * the range before its pages and tables go back to the allocator (a
+	 * stale walk through a reused table could load anything), nor before
+	 * the range is reserved again (a stale entry would shadow the new
+	 * owner's pages).  The caller promised that nothing touches it meanwhile.
 	 */
 	flush_tlb(NULL);
 	smp_call_on_cpus(smp_online_mask(), flush_tlb, NULL, 1000000);
+	spin_lock(&vmap_lock);
+	stats.reserved_bytes -= r->len;
+	r->len = 0;
+	spin_unlock(&vmap_lock);
+	while (list) {
+		uint64_t next = *(uint64_t *)(uintptr_t)list;
+
+		page_free(list, 0);
+		list = next;
+	}
 }
 
 void vmap_get_stats(struct vmap_stats *st)

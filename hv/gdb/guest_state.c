@@ -80,7 +80,7 @@ static int read_phys(void *opaque, uint64_t gpa, void *buf, unsigned int len)
 {
 	struct vm *vm = opaque;
 
-	if (gpa >= vm->cfg.memory || len > vm->cfg.memory - gpa)
+	if (!guest_range_is_ram(vm->cfg.memory, gpa, len ? len : 1))
 		return -1;
 	return gmem_read(vm, gpa, buf, len);
 }
@@ -89,7 +89,7 @@ static int access_phys(void *opaque, uint64_t gpa, void *buf, size_t n, bool wri
 {
 	struct vm *vm = opaque;
 
-	if (gpa >= vm->cfg.memory || n > vm->cfg.memory - gpa)
+	if (!guest_range_is_ram(vm->cfg.memory, gpa, n ? n : 1))
 		return -1;
 	return write ? gmem_write(vm, gpa, buf, n) : gmem_read(vm, gpa, buf, n);
 }

@@ -15,6 +15,7 @@ static unsigned int suffix_shift(char c)
 	case 'k': case 'K': return 10;
 	case 'm': case 'M': return 20;
 	case 'g': case 'G': return 30;
+	case 't': case 'T': return 40;
 	}
 	return 0;
 }

@@ -65,7 +65,8 @@ static int check_segment(struct vm *vm, uint64_t size, const struct flat_seg *s,
 			    (unsigned long long)s->off);
 		return -1;
 	}
-	if (s->pa + s->memsz < s->pa || s->pa + s->memsz > vm->cfg.memory) {
+	/* Images stay below 3 GiB, in the RAM every guest has there. */
+	if (s->pa + s->memsz < s->pa || s->pa + s->memsz > guest_low_ram_end(vm->cfg.memory)) {
 		hv_snprintf(err, n, "ELF segment %llx-%llx lies outside the guest's %llu MiB",
 			    (unsigned long long)s->pa, (unsigned long long)(s->pa + s->memsz),
 			    (unsigned long long)(vm->cfg.memory >> 20));
@@ -285,7 +286,8 @@ static int load_flat_elf(struct vm *vm, enum image_kind kind, const uint8_t *img
 				    (unsigned long long)vm->cfg.load);
 			return -1;
 		}
-		if (vm->cfg.load + size > vm->cfg.memory || vm->cfg.load + size < vm->cfg.load) {
+		if (vm->cfg.load + size > guest_low_ram_end(vm->cfg.memory) ||
+		    vm->cfg.load + size < vm->cfg.load) {
 			hv_snprintf(err, n, "image '%s' (%llu bytes at %llx) does not fit in %llu MiB",
 				    vm->cfg.image, (unsigned long long)size,
 				    (unsigned long long)vm->cfg.load,
@@ -299,7 +301,8 @@ static int load_flat_elf(struct vm *vm, enum image_kind kind, const uint8_t *img
 	for (unsigned int i = 0; i < nsegs; i++)
 		taken[i] = (struct layout_range){ segs[i].pa, segs[i].pa + segs[i].memsz };
 	if (vm->cfg.mode != MODE_REAL) {
-		if (layout_boot_area(taken, nsegs, tables + FLAT_GDT_SIZE, vm->cfg.memory, &area)) {
+		if (layout_boot_area(taken, nsegs, tables + FLAT_GDT_SIZE,
+				     guest_low_ram_end(vm->cfg.memory), &area)) {
 			hv_snprintf(err, n, "the image leaves no %llu KiB of guest RAM for the "
 				    "loader's page tables and GDT",
 				    (unsigned long long)((tables + FLAT_GDT_SIZE) >> 10));

@@ -3,6 +3,8 @@
  * Free guest RAM for the loader's structures and modules, and the guest's
  * memory map.  Guest RAM is [0, GUEST_LOWMEM_END) and [GUEST_BIOS_END,
  * memory); the hole between holds the ACPI tables and is never handed out.
+ * A guest of more than 3 GiB has the rest from 4 GiB up, in its map only:
+ * the loaders place nothing there (they pass guest_low_ram_end()).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -112,6 +114,8 @@ unsigned int layout_e820(struct e820_entry map[E820_MAX], uint64_t memory,
 	put(map, &nr, GUEST_LOWMEM_END, 0xa0000, E820_RESERVED);
 	put(map, &nr, GUEST_ACPI_BASE, GUEST_ACPI_BASE + GUEST_ACPI_SIZE, E820_ACPI);
 	put(map, &nr, GUEST_ACPI_BASE + GUEST_ACPI_SIZE, GUEST_BIOS_END, E820_RESERVED);
-	put_ram(map, &nr, GUEST_BIOS_END, memory, reserved);
+	put_ram(map, &nr, GUEST_BIOS_END, guest_low_ram_end(memory), reserved);
+	/* Above the hole, as QEMU's q35 does (hv/core/guest_boot.h). */
+	put(map, &nr, GUEST_HIGH_RAM_BASE, guest_ram_top(memory), E820_RAM);
 	return nr;
 }

@@ -22,7 +22,7 @@ struct e820_entry {
 #define E820_RAM	1
 #define E820_RESERVED	2
 #define E820_ACPI	3
-#define E820_MAX	7		/* the platform's five, one RAM entry cut in three */
+#define E820_MAX	8		/* the platform's five, one RAM entry cut in three, RAM above 4 GiB */
 
 /* [start, end) of guest-physical memory; empty when start == end. */
 struct layout_range {
@@ -57,8 +57,8 @@ int layout_boot_area(const struct layout_range *taken, unsigned int n, uint64_t 
 		     uint64_t memory, uint64_t *at);
 /*
  * The memory map of a guest of @memory bytes: RAM, the legacy hole, the
- * ACPI tables, with @reserved (if not empty; inside RAM) cut out of RAM as
- * E820_RESERVED.  Entries in address order; returns their number.
+ * ACPI tables, with @reserved (if not empty; inside RAM below 3 GiB) cut out
+ * of RAM as E820_RESERVED, and RAM above 4 GiB for a guest of more than 3 GiB.  Entries in address order; returns their number.
  */
 unsigned int layout_e820(struct e820_entry map[E820_MAX], uint64_t memory,
 			 struct layout_range reserved);

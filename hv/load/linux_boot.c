@@ -187,8 +187,10 @@ static void build_boot_params(uint8_t *bp, const uint8_t *img, uint64_t size,
 }
 
 int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char *cmdline,
-	       uint64_t memory, struct linux_plan *p, char *err, unsigned int n)
+	       uint64_t ram_size, struct linux_plan *p, char *err, unsigned int n)
 {
+	/* The kernel, initrd and boot area below 3 GiB; the e820 tells of all of RAM. */
+	uint64_t memory = guest_low_ram_end(ram_size);
 	struct layout_range taken[2];
 	struct linux_image li;
 	uint64_t footprint, cmax, len = strlen(cmdline);
@@ -235,7 +237,7 @@ int linux_plan(const void *img, uint64_t size, uint64_t initrd_size, const char 
 	p->kernel_off = li.kernel_off;
 	p->kernel_size = li.kernel_size;
 	p->cmdline_len = len + 1;
-	build_boot_params(p->boot_params, img, size, &li, p, memory);
+	build_boot_params(p->boot_params, img, size, &li, p, ram_size);
 
 	p->gdt[BOOT_CS / 8] = 0x00af9b000000ffffULL;	/* 64-bit code */
 	p->gdt[BOOT_DS / 8] = 0x00cf93000000ffffULL;	/* flat data */

@@ -266,9 +266,11 @@ static int build_info(struct multiboot_plan *p, const char *image, const char *c
 }
 
 int multiboot_plan(const void *img, uint64_t size, const char *image, const char *cmdline,
-		   const struct mb_module *mods, unsigned int nmods, uint64_t memory,
+		   const struct mb_module *mods, unsigned int nmods, uint64_t ram_size,
 		   struct multiboot_plan *p, char *err, unsigned int n)
 {
+	/* Images, modules and the info below 3 GiB; the map tells of all of RAM. */
+	uint64_t memory = guest_low_ram_end(ram_size);
 	struct layout_range taken[MB_MAX_SEGS + MB_MAX_MODS];
 	long hdr = multiboot_find_header(img, size);
 	unsigned int nt = 0;
@@ -332,7 +334,7 @@ int multiboot_plan(const void *img, uint64_t size, const char *image, const char
 			    "for the Multiboot info", MB_AREA_SIZE >> 10);
 		return -1;
 	}
-	if (build_info(p, image, cmdline, mods, nmods, memory, err, n))
+	if (build_info(p, image, cmdline, mods, nmods, ram_size, err, n))
 		return -1;
 
 	p->gdt[MB_DS / 8] = 0x00cf93000000ffffULL;	/* flat data */

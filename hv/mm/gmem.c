@@ -12,8 +12,10 @@
 #include "hv/core/request.h"
 #include "hv/core/vm.h"
 #include "hv/cpu/page_alloc.h"
+#include "hv/cpu/vmap.h"
 #include "hv/cpu/vmx_caps.h"
 #include "hv/lib/format.h"
+#include "hv/lib/x86.h"
 #include "hv/mm/gmem.h"
 #include "hv/mm/tlb.h"
 #include "lib/check.h"
@@ -236,6 +238,23 @@ static void ms_free_meta(void *p, size_t bytes)
 	page_free((uint64_t)(uintptr_t)p, meta_order(bytes));
 }
 
+/* The per-gfn arrays: in the vmap area, backed a chunk at a time (rmap/memslot.h). */
+static void *ms_reserve_meta(size_t bytes)
+{
+	return vmap_reserve(bytes);
+}
+
+static int ms_back_meta(void *p, size_t bytes)
+{
+	return vmap_populate(p, bytes);
+}
+
+static void ms_release_meta(void *p, size_t bytes)
+{
+	(void)bytes;
+	vmap_release(p);
+}
+
 static struct zstore_scratch *ms_scratch(void)
 {
 	return scratch[smp_processor_id()];
@@ -247,6 +266,9 @@ static const struct memslot_ops memslot_ops = {
 	.alloc_huge = ms_alloc_huge,
 	.alloc_meta = ms_alloc_meta,
 	.free_meta = ms_free_meta,
+	.reserve_meta = ms_reserve_meta,
+	.back_meta = ms_back_meta,
+	.release_meta = ms_release_meta,
 	.scratch = ms_scratch,
 };
 
@@ -308,23 +330,27 @@ static bool op_resolve(struct ept_vm *ept, uint64_t gfn, uint64_t *hpa, int *max
 	return memslot_resolve_level(&vm->mem, gfn, hpa, max_level);
 }
 
-/* Leaves outside the memslot (the APIC-access page) have no rmap. */
+/*
+ * Leaves outside guest RAM (the APIC-access page, in the hole below 4 GiB
+ * that a guest of more than 3 GiB has inside its memslot) have no rmap: their
+ * metadata chunk may not even be backed.
+ */
 static void op_leaf_set(struct ept_vm *ept, uint64_t gfn, int level, uint64_t *sptep)
 {
-	struct memslot *ms = &ept_to_vm(ept)->mem;
+	struct vm *vm = ept_to_vm(ept);
 
-	if (gfn < ms->nr_pages)
-		memslot_leaf_set(ms, gfn, level, sptep);
+	if (guest_gpa_is_ram(vm->cfg.memory, gfn << PAGE_SHIFT))
+		memslot_leaf_set(&vm->mem, gfn, level, sptep);
 }
 
 static void op_leaf_clear(struct ept_vm *ept, uint64_t gfn, int level, uint64_t *sptep,
 			  uint64_t old)
 {
-	struct memslot *ms = &ept_to_vm(ept)->mem;
+	struct vm *vm = ept_to_vm(ept);
 
 	(void)old;
-	if (gfn < ms->nr_pages)
-		memslot_leaf_clear(ms, gfn, level, sptep);
+	if (guest_gpa_is_ram(vm->cfg.memory, gfn << PAGE_SHIFT))
+		memslot_leaf_clear(&vm->mem, gfn, level, sptep);
 }
 
 static const struct ept_ops hv_ept_ops = {
@@ -372,29 +398,56 @@ void gmem_limits(uint64_t *charged_pages, uint64_t *limit, uint64_t *reserve)
 	*reserve = reserve_pages;
 }
 
+/*
+ * The guest-physical address width a guest can have: the host's (CPUID
+ * 0x80000008, which guests see unchanged), at most the 48 bits a 4-level EPT
+ * translates.
+ */
+unsigned int gmem_phys_bits(void)
+{
+	unsigned int bits = 36;		/* without leaf 0x80000008 */
+
+	if (cpuid(0x80000000, 0).eax >= 0x80000008)
+		bits = cpuid(0x80000008, 0).eax & 0xff;
+	return bits < 48 ? bits : 48;
+}
+
+/* Bits needed to address every byte below @top (> 0). */
+static unsigned int bits_for(uint64_t top)
+{
+	return 64 - (unsigned int)__builtin_clzll(top - 1);
+}
+
 int gmem_init(struct vm *vm, char *err, unsigned int n)
 {
-	uint64_t pages = vm->cfg.memory >> PAGE_SHIFT;
+	uint64_t top = guest_ram_top(vm->cfg.memory), pages = top >> PAGE_SHIFT;
+	uint64_t low = guest_low_ram_end(vm->cfg.memory) >> PAGE_SHIFT;
 
-	/* Each per-gfn array (slot words, rmap heads) is one buddy block: at most 4 MiB. */
-	if (pages * sizeof(uint64_t) > (PAGE_SIZE << PAGE_MAX_ORDER)) {
-		hv_snprintf(err, n, "%llu MiB of guest memory is more than this hypervisor "
-			    "supports (%llu MiB)", (unsigned long long)(vm->cfg.memory >> 20),
-			    (unsigned long long)((PAGE_SIZE << PAGE_MAX_ORDER) /
-						 sizeof(uint64_t) * PAGE_SIZE >> 20));
+	/* Metadata is backed as it is touched: only address width and space are limits here. */
+	if (bits_for(top) > gmem_phys_bits()) {
+		hv_snprintf(err, n, "%llu MiB of guest memory (RAM up to 0x%llx) needs %u physical "
+			    "address bits, this CPU has %u", (unsigned long long)(vm->cfg.memory >> 20),
+			    (unsigned long long)top, bits_for(top), gmem_phys_bits());
 		return -1;
 	}
 	ept_vm_init(&vm->ept, &hv_ept_ops, vm);
 	if (memslot_init(&vm->mem, &vm->ept, &memslot_ops, &gmem_store, pages, vm)) {
-		hv_snprintf(err, n, "out of memory for the metadata of %llu MiB of guest memory",
-			    (unsigned long long)(vm->cfg.memory >> 20));
+		hv_snprintf(err, n, "no room for the metadata of %llu MiB of guest memory "
+			    "(%llu MiB of address space, %llu MiB if all of it were touched)",
+			    (unsigned long long)(vm->cfg.memory >> 20),
+			    (unsigned long long)(pages * (sizeof(uint64_t) + sizeof(struct rmap_head)) >> 20),
+			    (unsigned long long)(memslot_meta_bytes(pages) >> 20));
 		return -1;
 	}
 	vm->mem.rmap_ops = &rmap_pool_ops;
 	vm->mem.huge = vm->cfg.hugepages;
-	/* The xAPIC page, for APIC virtualization, unless guest RAM covers it. */
-	if (ept_add_region(&vm->ept, 0, pages) ||
-	    (pages <= GUEST_LAPIC_BASE >> PAGE_SHIFT &&
+	/*
+	 * RAM below 3 GiB and, for a larger guest, from 4 GiB up (hv/core/guest_boot.h);
+	 * the xAPIC page, for APIC virtualization, unless guest RAM covers it.
+	 */
+	if (ept_add_region(&vm->ept, 0, low) ||
+	    (pages > low && ept_add_region(&vm->ept, GUEST_HIGH_RAM_BASE >> PAGE_SHIFT, pages)) ||
+	    (!guest_gpa_is_ram(vm->cfg.memory, GUEST_LAPIC_BASE) &&
 	     ept_add_region(&vm->ept, GUEST_LAPIC_BASE >> PAGE_SHIFT,
 			    (GUEST_LAPIC_BASE >> PAGE_SHIFT) + 1))) {
 		memslot_destroy(&vm->mem);
@@ -413,11 +466,13 @@ void gmem_destroy(struct vm *vm)
 	if (!vm->mem_ready)
 		return;
 	struct memslot_stats ms;
+	uint64_t meta;
 
 	reclaim_unregister(&gmem_reclaim, &vm->mem);
 	memslot_stats(&vm->mem, &ms, NULL);
+	meta = ms.meta_bytes;
 	/* What it holds now goes with it: only the event counts carry over. */
-	ms.resident = ms.evicted = ms.leaves_4k = ms.leaves_2m = 0;
+	ms.resident = ms.evicted = ms.meta_bytes = ms.leaves_4k = ms.leaves_2m = 0;
 	stats_add(&retired, &ms);
 	/* Zaps every root (rmaps emptied) and waits until their tables are freed. */
 	ept_vm_destroy(&vm->ept);
@@ -425,10 +480,12 @@ void gmem_destroy(struct vm *vm)
 	vm->mem_ready = false;
 	ept_vm_stats(&vm->ept, &st);
 	pr_info("guest %s: memory freed; EPT roots alive %llu, table pages %llu; "
-		"%llu pages charged to guests; 2 MiB blocks taken %llu, 2 MiB leaves split %llu\n",
-		vm->cfg.name, (unsigned long long)st.roots_alive,
-		(unsigned long long)st.table_pages, (unsigned long long)READ_ONCE(charged),
-		(unsigned long long)ms.huge_populated, (unsigned long long)st.splits);
+		"%llu pages charged to guests; 2 MiB blocks taken %llu, 2 MiB leaves split %llu; "
+		"metadata %llu KiB backed of %llu KiB\n", vm->cfg.name,
+		(unsigned long long)st.roots_alive, (unsigned long long)st.table_pages,
+		(unsigned long long)READ_ONCE(charged), (unsigned long long)ms.huge_populated,
+		(unsigned long long)st.splits, (unsigned long long)meta >> 10,
+		(unsigned long long)memslot_meta_bytes(guest_ram_top(vm->cfg.memory) >> PAGE_SHIFT) >> 10);
 }
 
 void gmem_totals(struct memslot_stats *t)

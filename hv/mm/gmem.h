@@ -27,6 +27,8 @@ void gmem_limits(uint64_t *charged_pages, uint64_t *limit, uint64_t *reserve);
 /* Counters over every guest since boot (resident and evicted: now); control CPU only. */
 void gmem_totals(struct memslot_stats *t);
 
+/* The widest guest-physical address a guest may have, in bits (the host's, at most 48). */
+unsigned int gmem_phys_bits(void);
 /* A guest's memory, empty: populated lazily by EPT violations. */
 int gmem_init(struct vm *vm, char *err, unsigned int n);
 /* Everything back: roots, tables, pages, stored copies.  No vCPU may hold a root. */

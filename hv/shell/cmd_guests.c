@@ -124,7 +124,7 @@ static int stack_read_phys(void *opaque, uint64_t gpa, void *buf, unsigned int l
 {
 	struct vm *vm = opaque;
 
-	return gpa < vm->cfg.memory && len <= vm->cfg.memory - gpa ? gmem_read(vm, gpa, buf, len) : -1;
+	return guest_range_is_ram(vm->cfg.memory, gpa, len ? len : 1) ? gmem_read(vm, gpa, buf, len) : -1;
 }
 
 static int stack_phys(void *opaque, uint64_t gpa, void *buf, size_t n, bool write)

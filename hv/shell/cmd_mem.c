@@ -212,8 +212,14 @@ static unsigned int show_rmap_head(struct rmap_head *head, const char *size)
 
 static void show_rmap(struct vm *vm, uint64_t gfn)
 {
-	unsigned int n = show_rmap_head(&vm->mem.rmaps[gfn], "4 KiB");
+	unsigned int n;
 
+	/* An unbacked chunk of metadata: never touched, nothing maps it. */
+	if (!memslot_meta_backed(&vm->mem, gfn)) {
+		pr_info("  0 mapping(s)\n");
+		return;
+	}
+	n = show_rmap_head(&vm->mem.rmaps[gfn], "4 KiB");
 	n += show_rmap_head(&vm->mem.rmaps_2m[gfn / MS_HUGE_PAGES], "2 MiB");
 	pr_info("  %u mapping(s)\n", n);
 }
@@ -303,6 +309,10 @@ void shell_mem_reclaim_report(void)
 		pr_info("  %-16s EPT leaves: 4 KiB %llu, 2 MiB %llu; 2 MiB blocks taken %llu, "
 			"2 MiB leaves split %llu\n", "", (ull)st.leaves_4k, (ull)st.leaves_2m,
 			(ull)st.huge_populated, (ull)es.splits);
+		/* Backed a chunk at a time as gfns are first touched (rmap/memslot.h). */
+		pr_info("  %-16s metadata %llu KiB backed, %llu KiB if every page were touched\n",
+			vms[i].cfg.name, (ull)st.meta_bytes >> 10,
+			(ull)memslot_meta_bytes(vms[i].mem.nr_pages) >> 10);
 		shell_mem_devices_report(&vms[i]);
 	}
 	gmem_totals(&tot);

@@ -360,14 +360,8 @@ static int pci_attach(struct vm *vm)
 	vm->pci = NULL;
 	if (!config_has_pci(&vm->cfg))
 		return 0;
-	if (vm->cfg.memory > GUEST_PCI_MMIO_BASE) {
-		pr_err("guest %s: %llu MiB of memory reach the PCI window at %llx: at most %llu "
-		       "MiB with virtio devices\n", vm->cfg.name,
-		       (unsigned long long)(vm->cfg.memory >> 20),
-		       (unsigned long long)GUEST_PCI_MMIO_BASE,
-		       (unsigned long long)(GUEST_PCI_MMIO_BASE >> 20));
-		return -1;
-	}
+	/* RAM beyond 3 GiB goes above 4 GiB: the window is never RAM (hv/core/guest_boot.h). */
+	BUILD_BUG_ON(GUEST_LOW_RAM_MAX > GUEST_PCI_MMIO_BASE);
 	memset(bus, 0, sizeof(*bus));
 	spin_lock_init_order(&bus->lock, LOCK_ORDER_PCI);
 	vm->pci = bus;

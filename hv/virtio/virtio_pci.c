@@ -72,10 +72,13 @@ const char *virtio_kind(const struct virtio_dev *d)
 
 /* ---- guest memory ---- */
 
+/* Guest RAM only: the hole below 4 GiB of a large guest is not memory (hv/core/guest_boot.h). */
 static int mem_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
 	struct vm *vm = ctx;
 
+	if (!guest_range_is_ram(vm->cfg.memory, gpa, len))
+		return -1;
 	return READ_ONCE(vm->mem_ready) ? memslot_access(&vm->mem, gpa, buf, len, false) : -1;
 }
 
@@ -83,6 +86,8 @@ static int mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
 	struct vm *vm = ctx;
 
+	if (!guest_range_is_ram(vm->cfg.memory, gpa, len))
+		return -1;
 	return READ_ONCE(vm->mem_ready) ? memslot_access(&vm->mem, gpa, (void *)buf, len, true) : -1;
 }
 
@@ -535,7 +540,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *d, const struct virtio_dev_
 	d->vm = vm;
 	d->priv = priv;
 	d->features = ops->features | RING_FEATURES;
-	d->mem = (struct virtq_mem){ mem_read, mem_write, vm, vm->cfg.memory };
+	d->mem = (struct virtq_mem){ mem_read, mem_write, vm, guest_ram_top(vm->cfg.memory) };
 	fn = pci_add_function(vm, kind, VIRTIO_VENDOR, (uint16_t)(0x1040 + ops->device_id),
 			      ops->pci_class, 1, VIRTIO_VENDOR, VIRTIO_SUBSYS);
 	if (!fn)

@@ -154,7 +154,7 @@ static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 	if (len > 4096)
 		return HC_EINVAL;
-	if (gpa + len < gpa || gpa + len > v->vm->cfg.memory)
+	if (len && !guest_range_is_ram(v->vm->cfg.memory, gpa, len))
 		return HC_EFAULT;
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done > sizeof(buf) ? sizeof(buf) : len - done;
@@ -200,7 +200,7 @@ static int handle_vmcall(struct vcpu *v)
 		struct hv_info info = { HC_ABI_VERSION, v->id, v->vm->cfg.vcpus, 0,
 					v->vm->cfg.memory, tsc_khz };
 
-		if (a0 + sizeof(info) < a0 || a0 + sizeof(info) > v->vm->cfg.memory ||
+		if (!guest_range_is_ram(v->vm->cfg.memory, a0, sizeof(info)) ||
 		    gmem_write(v->vm, a0, &info, sizeof(info)))
 			ret = HC_EFAULT;
 		break;
@@ -362,11 +362,11 @@ static int handle_ept_violation(struct vcpu *v)
 	const struct mmio_range *dev = NULL;
 
 	/* The xAPIC page under APIC virtualization: map the APIC-access page there, once. */
-	if (gpa >= v->vm->cfg.memory && apicv_maps_apic_page(v, gpa)) {
+	if (!guest_gpa_is_ram(v->vm->cfg.memory, gpa) && apicv_maps_apic_page(v, gpa)) {
 		drop_pending_dbg_of_refault();
 		return apicv_fault_apic_page(v, gpa, q);
 	}
-	if (gpa >= v->vm->cfg.memory) {
+	if (!guest_gpa_is_ram(v->vm->cfg.memory, gpa)) {
 		dev = vm_find_mmio(v, gpa);
 		/*
 		 * Neither RAM nor a device: on a PC the access ends in a master

@@ -419,6 +419,13 @@ def run_check_guest(m, name, timeout):
             m.command(f'guest stop {name}', 120)
         except Timeout:
             pass
+    # The shell's idle poll frees an ended guest's memory and says so; wait for it, so that
+    # its line does not cut into the echo of the next command.
+    if status is not None or why.startswith('failed'):
+        try:
+            m.expect(rf'guest {name}: memory freed[^\n]*\n', 60)
+        except Timeout:
+            pass
     out = m.out[start:].decode(errors='replace')
     m.command('guests', 120)            # the shell answers before the next guest
     # A line may follow the shell's prompt ("hv> [name] PASS ...").

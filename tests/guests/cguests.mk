@@ -5,7 +5,8 @@
 # Multiboot header's address fields.  No libgcc: the runtime brings the
 # 64-bit division 16- and 32-bit code needs.
 CG_DIR		:= tests/guests/c
-CG_C		:= $(CG_DIR)/main.c $(CG_DIR)/rt.c $(CG_DIR)/mb.c $(CG_DIR)/apic.c $(CG_DIR)/ioapic.c
+CG_C		:= $(CG_DIR)/main.c $(CG_DIR)/rt.c $(CG_DIR)/mb.c $(CG_DIR)/apic.c $(CG_DIR)/ioapic.c \
+		   $(CG_DIR)/bigmem.c
 CG_HDRS		:= $(wildcard $(CG_DIR)/*.h)
 CG_CFLAGS	:= -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 		   -mgeneral-regs-only -fno-asynchronous-unwind-tables -fcf-protection=none \

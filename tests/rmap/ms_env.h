@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +242,78 @@ static inline void env_free_meta(void *p, size_t bytes)
 	free(p);
 }
 
+/*
+ * The per-gfn arrays: address space reserved PROT_NONE (touching an unbacked
+ * chunk faults, as in the hypervisor), made readable and writable chunk by
+ * chunk; fresh anonymous pages read as zeros.  meta_live counts the bitmap
+ * and the backed bytes; meta_fail_after counts backings and reservations too.
+ */
+static long meta_reserved;
+
+static inline bool env_meta_fail(void)
+{
+	long n = __atomic_load_n(&meta_fail_after, __ATOMIC_RELAXED);
+
+	if (n == 0)
+		return true;
+	if (n > 0)
+		__atomic_fetch_sub(&meta_fail_after, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static inline void *env_reserve_meta(size_t bytes)
+{
+	void *p;
+
+	if (env_meta_fail())
+		return NULL;
+	p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	__atomic_fetch_add(&meta_reserved, (long)bytes, __ATOMIC_RELAXED);
+	return p;
+}
+
+/* Bytes of [p, p + bytes) mapped readable (backed): mincore() cannot tell PROT_NONE apart. */
+static inline long env_backed_bytes(void *p, size_t bytes)
+{
+	unsigned long start = (unsigned long)p, end = start + bytes, a, b;
+	char line[256], perms[8];
+	FILE *f = fopen("/proc/self/maps", "r");
+	long n = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) != 3 || b <= start || a >= end)
+			continue;
+		if (perms[0] == 'r')
+			n += (long)((b < end ? b : end) - (a > start ? a : start));
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Backing what is backed already changes nothing and counts nothing, as in the vmap. */
+static inline int env_back_meta(void *p, size_t bytes)
+{
+	long before;
+
+	if (env_meta_fail())
+		return -1;
+	before = env_backed_bytes(p, bytes);
+	if (mprotect(p, bytes, PROT_READ | PROT_WRITE))
+		return -1;
+	__atomic_fetch_add(&meta_live, (long)bytes - before, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static inline void env_release_meta(void *p, size_t bytes)
+{
+	__atomic_fetch_sub(&meta_live, env_backed_bytes(p, bytes), __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&meta_reserved, (long)bytes, __ATOMIC_RELAXED);
+	munmap(p, bytes);
+}
+
 static __thread struct zstore_scratch tls_scratch;
 
 static inline struct zstore_scratch *env_scratch(void)
@@ -256,6 +329,9 @@ static const struct memslot_ops env_ms_ops = {
 #endif
 	.alloc_meta = env_alloc_meta,
 	.free_meta = env_free_meta,
+	.reserve_meta = env_reserve_meta,
+	.back_meta = env_back_meta,
+	.release_meta = env_release_meta,
 	.scratch = env_scratch,
 };
 
@@ -407,6 +483,39 @@ static inline void tvm_destroy(struct tvm *t)
 {
 	ept_vm_destroy(&t->ept);
 	memslot_destroy(&t->ms);
+}
+
+/*
+ * A test's world on CPU 0: every counter zeroed, @frames guest pages (at most
+ * @limit in use; < 0: no limit), the store @zs.  env_world_end() takes it
+ * down after the VMs and says whether every page, store page, table,
+ * descriptor and byte of metadata came back.
+ */
+static inline void env_world_begin(struct zstore *zs, long frames, long limit)
+{
+	tables_live = desc_live = meta_live = store_live = meta_reserved = 0;
+	meta_fail_after = store_budget = -1;
+	pool_init(frames, limit, true);
+	zstore_init(zs, &env_store_ops, NULL);
+	hosted_cpu_id = 0;
+	grace_cpu_online(0);
+}
+
+static inline bool env_world_end(struct zstore *zs)
+{
+	bool ok;
+
+	grace_barrier();
+	zstore_destroy(zs);
+	ok = pool_live() == 0 && store_live == 0 && tables_live == 0 && desc_live == 0 &&
+	     meta_live == 0 && meta_reserved == 0 && pool.bad_poison == 0 && pool.bad_free == 0;
+	if (!ok)
+		printf("# left: pages %ld, store pages %ld, tables %ld, descriptors %ld, "
+		       "metadata %ld B (%ld B reserved)\n", pool_live(), store_live, tables_live,
+		       desc_live, meta_live, meta_reserved);
+	pool_fini();
+	grace_cpu_offline(0);
+	return ok;
 }
 
 /* ---- the hardware ---- */

@@ -32,11 +32,13 @@ $(eval $(call host_test_tsan,rmap/test_memslot,tests/rmap/test_memslot.c $(MS_SR
 $(eval $(call host_test,rmap/stress_reclaim,tests/rmap/stress_reclaim.c $(MS_SRC)))
 $(eval $(call host_test_tsan,rmap/stress_reclaim,tests/rmap/stress_reclaim.c $(MS_SRC)))
 $(eval $(call host_test,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
+$(eval $(call host_test,rmap/test_bigslot,tests/rmap/test_bigslot.c $(MS_SRC)))
+$(eval $(call host_test_tsan,rmap/test_bigslot,tests/rmap/test_bigslot.c $(MS_SRC)))
 $(eval $(call host_test_tsan,rmap/test_reclaim,tests/rmap/test_reclaim.c $(MS_SRC)))
 
 # The shared environment and page contents are below the top-level HDRS wildcard.
 MS_HDRS		:= tests/rmap/ms_env.h tests/rmap/desc_env.h tests/store/zpages.h
-$(foreach t,test_memslot test_reclaim stress_reclaim,\
+$(foreach t,test_memslot test_reclaim stress_reclaim test_bigslot,\
   $(eval $(BUILD)/host/rmap/$(t) $(BUILD)/host/rmap/$(t)-tsan: $(MS_HDRS)))
 $(BUILD)/host/rmap/stress_reclaim $(BUILD)/host/rmap/stress_reclaim-tsan: tests/ept/ept_check.h \
   tests/ept/soft_tlb.h

@@ -536,6 +536,11 @@ static void check_leaves(uint16_t *leaves, uint16_t *leaves_2m)
 					  it.level);
 				continue;
 			}
+			if (!memslot_meta_backed(&vm.ms, g)) {
+				stress_violation("gfn %llu: leaf in a chunk never backed",
+					  (unsigned long long)g);
+				continue;
+			}
 			v = vm.ms.slots[g];
 			if (ms_slot_state(v) != MS_RESIDENT ||
 			    ept_spte_addr(it.old_spte) != (v & MS_ADDR_MASK))
@@ -563,7 +568,8 @@ static size_t check_gens(void)
 	size_t total = 0, hist[GEN_NR];
 
 	for (uint64_t g = 0; g < NGFN; g++) {
-		uint64_t v = vm.ms.slots[g];
+		/* An unbacked chunk is EMPTY (and would fault if read). */
+		uint64_t v = memslot_meta_backed(&vm.ms, g) ? vm.ms.slots[g] : MS_EMPTY;
 		unsigned int idx = ms_slot_gen_idx(v);
 
 		if (ms_slot_state(v) != MS_RESIDENT)
@@ -615,12 +621,17 @@ static void check_world(void)
 		n2m += leaves_2m[b];
 	}
 	for (uint64_t g = 0; g < NGFN; g++) {
-		uint64_t v = ms->slots[g];
 		struct rmap_head *rh = &ms->rmaps[g];
-		unsigned int maps = rmap_count(&vm.ept.mmu_lock, rh);
-		uint64_t state = ms_slot_state(v);
+		uint64_t v, state, *sptep;
 		struct rmap_iter it;
-		uint64_t *sptep;
+		unsigned int maps;
+
+		/* Never touched: EMPTY, nothing maps it (check_leaves() said so). */
+		if (!memslot_meta_backed(ms, g))
+			continue;
+		v = ms->slots[g];
+		state = ms_slot_state(v);
+		maps = rmap_count(&vm.ept.mmu_lock, rh);
 
 		n4k += leaves[g];
 		if (maps != leaves[g])

@@ -24,12 +24,7 @@ static struct ept_root *root;
 /* A VM of @nr_pages gfns on CPU 0, its guest pages limited to @limit (< 0: none). */
 static bool setup(uint64_t nr_pages, long limit)
 {
-	tables_live = desc_live = meta_live = store_live = 0;
-	meta_fail_after = store_budget = -1;
-	pool_init(limit < 0 ? (long)nr_pages + 64 : limit, limit, true);
-	zstore_init(&zs, &env_store_ops, NULL);
-	hosted_cpu_id = 0;
-	grace_cpu_online(0);
+	env_world_begin(&zs, limit < 0 ? (long)nr_pages + 64 : limit, limit);
 	if (tvm_init(&t, &zs, nr_pages))
 		return false;
 	root = ept_root_load_for_vcpu(&t.ept);
@@ -49,12 +44,7 @@ static bool teardown(void)
 	grace_barrier();
 	st = store_stats(&zs);
 	ok = st.handles == 0 && st.entries == 0 && st.data_pages == 0;
-	zstore_destroy(&zs);
-	ok = ok && pool_live() == 0 && store_live == 0 && tables_live == 0 && desc_live == 0 &&
-	     meta_live == 0 && pool.bad_poison == 0 && pool.bad_free == 0;
-	pool_fini();
-	grace_cpu_offline(0);
-	return ok;
+	return env_world_end(&zs) && ok;
 }
 
 static struct memslot_stats stats(size_t hist[GEN_NR])
@@ -102,15 +92,24 @@ TEST(init_and_destroy_give_everything_back)
 	uint8_t buf[4096];
 	struct memslot ms2;
 
+	struct memslot_stats st;
+	long reserved;
+
 	CHECK(setup(1000, -1));
-	/* A slot word and an rmap head per gfn, an rmap head per 2 MiB block. */
-	CHECK_EQ(meta_live, 1000 * (sizeof(uint64_t) + sizeof(struct rmap_head)) +
-			    2 * sizeof(struct rmap_head));
+	/* Only the bitmap (its two chunks, its one page of 2 MiB rmap heads): address space. */
+	CHECK_EQ(meta_live, 2 * sizeof(uint64_t));
 	for (uint64_t g = 0; g < 40; g++) {
 		fill(buf, g, g % 2 ? ZP_TEXT : ZP_ZERO);
 		CHECK(!memslot_access(&t.ms, g << 12, buf, sizeof(buf), true));
 		CHECK(tvm_touch(&t, &root, g + 100));
 	}
+	/*
+	 * gfns 0-139: the first chunk, 4 KiB of slot words and 4 KiB of rmap
+	 * heads, and the page of 2 MiB rmap heads.
+	 */
+	CHECK_EQ(meta_live, 2 * sizeof(uint64_t) + MEMSLOT_META_CHUNK * 16 + 4096);
+	memslot_stats(&t.ms, &st, NULL);
+	CHECK_EQ(st.meta_bytes, meta_live);
 	CHECK_EQ(pool_live(), 80);
 	age_to_oldest();
 	CHECK_EQ(memslot_evict_oldest(&t.ms, 30, GEN_OLDEST), 30);
@@ -120,11 +119,12 @@ TEST(init_and_destroy_give_everything_back)
 
 	/* No metadata: -1, and what was had is given back. */
 	CHECK(setup(16, -1));
+	reserved = meta_reserved;
 	for (long fail_after = 0; fail_after < 2; fail_after++) {
 		meta_fail_after = fail_after;
 		CHECK_EQ(memslot_init(&ms2, &t.ept, &env_ms_ops, &zs, 1 << 20, NULL), -1);
-		CHECK_EQ(meta_live, 16 * (sizeof(uint64_t) + sizeof(struct rmap_head)) +
-				    sizeof(struct rmap_head));
+		CHECK_EQ(meta_live, 2 * sizeof(uint64_t));
+		CHECK_EQ(meta_reserved, reserved);
 	}
 	meta_fail_after = -1;
 	CHECK(teardown());

@@ -167,6 +167,7 @@ uint64_t rt_cmdline_num(const char *key, uint64_t def);
 /* The suites (mb.c, apic.c, ioapic.c); each prints its checks. */
 void test_multiboot(void);
 void test_memory(void);
+void test_bigmem(void);
 void test_lapic(void);
 void test_ioapic(void);
 

@@ -143,6 +143,10 @@ TEST(crlf_and_blank_lines)
 	CHECK_EQ(parse("\r\n# c\r\n[guest w]\r\nimage = w.bin\r\nmemory = 2M\r\n"), 0);
 	CHECK_STR(cfg.guests[0].image, "w.bin");
 	CHECK_EQ(cfg.guests[0].memory, 2 << 20);
+
+	/* Big guests: the limits are the host's, checked at start. */
+	CHECK_EQ(parse("[guest big]\nimage = b.bin\nmemory = 1T\n"), 0);
+	CHECK_EQ(cfg.guests[0].memory, 1ULL << 40);
 }
 
 TEST(linux_keys_initrd_and_cmdline_with_hash)

@@ -24,7 +24,9 @@
  * (default 2 s, 4 s under TSan).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 
 #include "tests/ept/soft_tlb.h"
 #include "tests/host/affinity.h"
@@ -60,6 +62,48 @@ uint64_t time_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * hv/cpu/vmap.c edits the live page tables: here the metadata's area is a
+ * PROT_NONE reservation, made readable and writable where it is backed.
+ */
+static struct { void *va; uint64_t len; } vmaps[64];
+static pthread_mutex_t vmaps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *vmap_reserve(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	pthread_mutex_lock(&vmaps_lock);
+	for (unsigned int i = 0; i < 64; i++) {
+		if (!vmaps[i].va) {
+			vmaps[i].va = p;
+			vmaps[i].len = bytes;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vmaps_lock);
+	return p;
+}
+
+int vmap_populate(void *va, uint64_t bytes)
+{
+	return mprotect(va, bytes, PROT_READ | PROT_WRITE) ? -1 : 0;
+}
+
+void vmap_release(void *va)
+{
+	pthread_mutex_lock(&vmaps_lock);
+	for (unsigned int i = 0; i < 64; i++) {
+		if (vmaps[i].va == va) {
+			munmap(va, vmaps[i].len);
+			vmaps[i].va = NULL;
+		}
+	}
+	pthread_mutex_unlock(&vmaps_lock);
 }
 
 /* As hv/core/request.c: an IPI to each vCPU's CPU but this one. */
@@ -335,6 +379,64 @@ TEST(fault_maps_a_zeroed_page_and_keeps_the_rmap_in_step)
 	CHECK_EQ(gmem_fault(v, 64 << PAGE_SHIFT, 1), -1);
 	CHECK(vm->stop_request && strstr(vm->fail_reason, "outside guest memory"));
 	CHECK(vcpu_end(v));
+	CHECK(nothing_charged());
+	fails = 0;
+}
+
+/*
+ * The largest guest this CPU's address width allows, up to 1 TiB: RAM to 3
+ * GiB and from 4 GiB up, costing the metadata of the blocks touched.  The
+ * APIC-access page in the hole gets a leaf but no rmap (its chunk is never
+ * backed); the rest of the hole is outside guest memory.
+ */
+TEST(big_guest_has_ram_above_4g_and_metadata_only_where_touched)
+{
+	unsigned int bits = gmem_phys_bits();
+	uint64_t memory = bits > 40 ? 1ULL << 40 : (1ULL << bits) - (2ULL << 30);
+	uint64_t top = memory + (1ULL << 30), hpa, apic_page;
+	struct vcpu *v;
+	struct vm *vm;
+	char err[160], want[80];
+
+	boot();
+	printf("# %u address bits: a guest of %llu GiB\n", bits, (unsigned long long)(memory >> 30));
+	CHECK((vm = guest(0, memory >> PAGE_SHIFT, 1)));
+	v = &vm->vcpus[0];
+	on_cpu(1);
+	CHECK_EQ(gmem_vcpu_load_root(v), 1);
+	CHECK_EQ(vm->mem.nr_pages, top >> PAGE_SHIFT);
+	/* Only the bitmap: a bit per chunk, a bit per page of 2 MiB rmap heads (per 512 chunks). */
+	uint64_t chunks = (top >> PAGE_SHIFT) / MEMSLOT_META_CHUNK;
+
+	CHECK_EQ(ms_stats(vm).meta_bytes, ((chunks + 63) / 64 + ((chunks + 511) / 512 + 63) / 64) * 8);
+	for (uint64_t gpa = 0; gpa < 2; gpa++) {
+		uint64_t at = gpa ? top - PAGE_SIZE : 4ULL << 30;
+
+		CHECK_EQ(gmem_fault(v, at, 3), 0);
+		CHECK(hw_walk(v->root, at >> PAGE_SHIFT, &hpa));
+		CHECK_EQ(rmap_entries(vm, at >> PAGE_SHIFT), 1);
+	}
+	/* Two chunks, each with the page of 2 MiB rmap heads of its GiB. */
+	CHECK_EQ(ms_stats(vm).meta_bytes, ((chunks + 63) / 64 + ((chunks + 511) / 512 + 63) / 64) * 8 +
+					   2 * (MEMSLOT_META_CHUNK * 16 + PAGE_SIZE));
+	apic_page = (uint64_t)(uintptr_t)aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+	vm->apic_access_pa = apic_page;
+	CHECK_EQ(gmem_fault(v, GUEST_LAPIC_BASE, 3), 0);
+	CHECK(hw_walk(v->root, GUEST_LAPIC_BASE >> PAGE_SHIFT, &hpa) && hpa == apic_page);
+	CHECK(!memslot_meta_backed(&vm->mem, GUEST_LAPIC_BASE >> PAGE_SHIFT));
+	CHECK_EQ(gmem_fault(v, 3ULL << 30, 1), -1);
+	CHECK(vm->stop_request && strstr(vm->fail_reason, "outside guest memory"));
+	CHECK(vcpu_end(v));
+	free((void *)(uintptr_t)apic_page);
+
+	/* One bit more than the CPU has: refused with the numbers. */
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg.memory = (1ULL << bits) - (1ULL << 30) + (2ULL << 20);
+	CHECK_EQ(gmem_init(vm, err, sizeof(err)), -1);
+	printf("# %s\n", err);
+	snprintf(want, sizeof(want), "needs %u physical address bits, this CPU has %u", bits + 1,
+		 bits);
+	CHECK(strstr(err, want));
 	CHECK(nothing_charged());
 	fails = 0;
 }

@@ -182,6 +182,8 @@ TEST(parse_u64_suffixes_are_binary)
 	CHECK(u64_is("0x10K", 16 << 10));
 	CHECK(u64_is("0K", 0));
 	CHECK(u64_is("17179869183G", 17179869183ull << 30));
+	CHECK(u64_is("1T", 1ull << 40));
+	CHECK(u64_is("2t", 2ull << 40));
 }
 
 TEST(parse_u64_rejects_overflow)
@@ -191,6 +193,7 @@ TEST(parse_u64_rejects_overflow)
 	CHECK(u64_rejects("99999999999999999999"));
 	CHECK(u64_rejects("0x10000000000000000"));
 	CHECK(u64_rejects("17179869184G"));
+	CHECK(u64_rejects("16777216T"));
 	CHECK(u64_rejects("0x40000000000000K"));
 }
 
@@ -198,7 +201,7 @@ TEST(parse_u64_rejects_garbage)
 {
 	static const char *bad[] = {
 		"", "0x", "0X", "x1", "12abc", "abc", "4KB", "K", "4 ", " 4", "-1",
-		"+1", "0x-1", "1.5", "0xg", "1e3", "4T", "0b101", "4KK",
+		"+1", "0x-1", "1.5", "0xg", "1e3", "4P", "0b101", "4KK",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
