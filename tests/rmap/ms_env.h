@@ -324,14 +324,14 @@ static inline struct zstore_scratch *env_scratch(void)
 static const struct memslot_ops env_ms_ops = {
 	.alloc_page = env_alloc_page,
 	.free_page = env_free_page,
-#ifndef BENCH_V1	/* the design before issue 14 had no 2 MiB leaves */
-	.alloc_huge = env_alloc_huge,
-#endif
 	.alloc_meta = env_alloc_meta,
 	.free_meta = env_free_meta,
+#ifndef BENCH_V1	/* the design before issue 14: no 2 MiB leaves, metadata all at once */
+	.alloc_huge = env_alloc_huge,
 	.reserve_meta = env_reserve_meta,
 	.back_meta = env_back_meta,
 	.release_meta = env_release_meta,
+#endif
 	.scratch = env_scratch,
 };
 
