@@ -82,7 +82,9 @@ struct vcpu {
 } __attribute__((aligned(64)));
 
 static struct vcpu vcpus[MAX_T];
+#ifndef BENCH_V1
 static bool bench_huge;		/* run() maps with 2 MiB leaves */
+#endif
 static pthread_barrier_t barrier;
 static int ager_stop;
 static long ager_passes;
