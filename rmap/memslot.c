@@ -413,11 +413,13 @@ static int block_level(struct memslot *ms, uint64_t gfn, uint64_t v)
 	return 2;
 }
 
-bool memslot_resolve_level(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int *level)
+/* The host page behind @gfn; with @level, a first touch may take its block whole (2 MiB). */
+static bool resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int *level)
 {
 	uint64_t v;
 
-	*level = 1;
+	if (level)
+		*level = 1;
 	if (gfn >= ms->nr_pages)
 		return false;
 	/* The chunk is the 2 MiB block: backing it backs everything populate_huge() touches. */
@@ -425,33 +427,27 @@ bool memslot_resolve_level(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int 
 		return false;
 	/* Acquire: pairs with the release in publish(), the page's contents are in place. */
 	v = load_acquire(&ms->slots[gfn]);
-	if (v == MS_EMPTY) {
+	if (level && v == MS_EMPTY) {
 		populate_huge(ms, gfn);
 		v = load_acquire(&ms->slots[gfn]);
 	}
 	if (ms_slot_state(v) == MS_RESIDENT) {
 		*hpa = v & MS_ADDR_MASK;
-		*level = block_level(ms, gfn, v);
+		if (level)
+			*level = block_level(ms, gfn, v);
 		return true;
 	}
 	return populate(ms, gfn, hpa);
 }
 
+bool memslot_resolve_level(struct memslot *ms, uint64_t gfn, uint64_t *hpa, int *level)
+{
+	return resolve(ms, gfn, hpa, level);
+}
+
 bool memslot_resolve(struct memslot *ms, uint64_t gfn, uint64_t *hpa)
 {
-	uint64_t v;
-
-	if (gfn >= ms->nr_pages)
-		return false;
-	if (!memslot_meta_backed(ms, gfn) && !back_chunk(ms, gfn))
-		return false;
-	/* Acquire: pairs with the release in publish(), the page's contents are in place. */
-	v = load_acquire(&ms->slots[gfn]);
-	if (ms_slot_state(v) == MS_RESIDENT) {
-		*hpa = v & MS_ADDR_MASK;
-		return true;
-	}
-	return populate(ms, gfn, hpa);
+	return resolve(ms, gfn, hpa, NULL);
 }
 
 /*

@@ -53,6 +53,19 @@ static ept_spte_t *entry_at(struct ept_root *root, uint64_t gfn, int level)
 	return &table[ept_index(gfn, level)];
 }
 
+/* A VM whose gfns 1024-1535 are mapped by one 2 MiB leaf in the returned root. */
+static struct ept_root *map_large_leaf(struct ept_vm *vm)
+{
+	struct ept_root *root;
+
+	env_setup(vm, 4096);
+	env.max_level = 2;
+	root = ept_root_load_for_vcpu(vm);
+	if (ept_fault(vm, root, 1024ull << 12, EPT_R) != EPT_FIXED)
+		return NULL;
+	return root;
+}
+
 /* A zap of part of a 2 MiB leaf splits it: only that part goes, the rest stays mapped 4 KiB. */
 TEST(zap_of_part_of_a_large_leaf_splits_it)
 {
@@ -62,10 +75,8 @@ TEST(zap_of_part_of_a_large_leaf_splits_it)
 	long sets;
 	int level;
 
-	env_setup(&vm, 4096);
-	env.max_level = 2;
-	root = ept_root_load_for_vcpu(&vm);
-	CHECK_EQ(ept_fault(&vm, root, 1024ull << 12, EPT_R), EPT_FIXED);
+	root = map_large_leaf(&vm);
+	CHECK(root);
 	CHECK(env_mapped(&vm, root, 1500, &hpa, &level));
 	CHECK_EQ(level, 2);
 	/* Accessed by the "CPU": the parts inherit it. */
@@ -91,47 +102,31 @@ TEST(zap_of_part_of_a_large_leaf_splits_it)
 	CHECK(env_teardown(&vm));
 }
 
-/* With no page for the table, a partial zap takes the large leaf whole. */
-TEST(zap_of_part_of_a_large_leaf_without_memory_takes_it_whole)
+/*
+ * The large leaf taken whole, no split: by a partial zap with no page for the
+ * table, and by a zap covering all of it.
+ */
+TEST(zap_takes_a_large_leaf_whole_without_a_table_page_or_when_covered)
 {
+	static const uint64_t range[2][2] = { { 1100, 1101 }, { 1000, 1600 } };
 	struct ept_vm vm;
 	struct ept_root *root;
 
-	env_setup(&vm, 4096);
-	env.max_level = 2;
-	root = ept_root_load_for_vcpu(&vm);
-	ept_fault(&vm, root, 1024ull << 12, EPT_R);
-	CHECK(env_mapped(&vm, root, 1500, NULL, NULL));
-	env.alloc_budget = 0;
-	write_lock(&vm.mmu_lock);
-	CHECK(ept_zap_range(&vm, 1100, 1101));
-	write_unlock(&vm.mmu_lock);
-	CHECK_EQ(vm.splits, 0);
-	CHECK(!env_mapped(&vm, root, 1024, NULL, NULL));
-	CHECK(!env_mapped(&vm, root, 1500, NULL, NULL));
-	env.alloc_budget = -1;
-	ept_root_put(&vm, root);
-	CHECK(env_teardown(&vm));
-}
-
-/* A zap covering the whole large leaf takes it whole, no split. */
-TEST(zap_of_a_whole_large_leaf_does_not_split)
-{
-	struct ept_vm vm;
-	struct ept_root *root;
-
-	env_setup(&vm, 4096);
-	env.max_level = 2;
-	root = ept_root_load_for_vcpu(&vm);
-	ept_fault(&vm, root, 1024ull << 12, EPT_R);
-	write_lock(&vm.mmu_lock);
-	CHECK(ept_zap_range(&vm, 1000, 1600));
-	write_unlock(&vm.mmu_lock);
-	CHECK_EQ(vm.splits, 0);
-	CHECK_EQ(vm.zapped, 1);
-	CHECK(!env_mapped(&vm, root, 1500, NULL, NULL));
-	ept_root_put(&vm, root);
-	CHECK(env_teardown(&vm));
+	for (int i = 0; i < 2; i++) {
+		root = map_large_leaf(&vm);
+		CHECK(root);
+		env.alloc_budget = i ? -1 : 0;
+		write_lock(&vm.mmu_lock);
+		CHECK(ept_zap_range(&vm, range[i][0], range[i][1]));
+		write_unlock(&vm.mmu_lock);
+		env.alloc_budget = -1;
+		CHECK_EQ(vm.splits, 0);
+		CHECK_EQ(vm.zapped, 1);
+		CHECK(!env_mapped(&vm, root, 1024, NULL, NULL));
+		CHECK(!env_mapped(&vm, root, 1500, NULL, NULL));
+		ept_root_put(&vm, root);
+		CHECK(env_teardown(&vm));
+	}
 }
 
 TEST(zap_reaches_invalid_roots_still_held)

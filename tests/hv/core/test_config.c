@@ -3,6 +3,9 @@
 #include "hv/core/config.h"
 #include "tests/host/test.h"
 
+#include <stddef.h>
+#include <stdio.h>
+
 static struct hv_config cfg;
 
 static unsigned int parse(const char *s)
@@ -54,22 +57,29 @@ TEST(gdb_port)
 	CHECK(strstr(cfg.errors, "hv.cfg:1: bad gdb_port 'com3' (expected com1 or com2)") != NULL);
 }
 
-TEST(apicv_on_off_and_bad_value)
+/* The per-guest on/off keys: off, on, and a bad value named with its line. */
+TEST(on_off_keys_and_bad_values)
 {
-	CHECK_EQ(parse("[guest a]\nimage = a\napicv = off\n[guest b]\nimage = b\napicv = on\n"), 0);
-	CHECK(!cfg.guests[0].apicv);
-	CHECK(cfg.guests[1].apicv);
-	CHECK_EQ(parse("[guest c]\nimage = c\napicv = maybe\n"), 1);
-	CHECK(strstr(cfg.errors, "hv.cfg:3: bad apicv 'maybe'") != NULL);
-}
+	static const struct {
+		const char *key;
+		size_t field;
+	} keys[] = {
+		{ "apicv", offsetof(struct guest_config, apicv) },
+		{ "hugepages", offsetof(struct guest_config, hugepages) },
+	};
+	char text[160], want[80];
 
-TEST(hugepages_on_off_and_bad_value)
-{
-	CHECK_EQ(parse("[guest a]\nimage = a\nhugepages = off\n[guest b]\nimage = b\nhugepages = on\n"), 0);
-	CHECK(!cfg.guests[0].hugepages);
-	CHECK(cfg.guests[1].hugepages);
-	CHECK_EQ(parse("[guest c]\nimage = c\nhugepages = 2M\n"), 1);
-	CHECK(strstr(cfg.errors, "hv.cfg:3: bad hugepages '2M' (expected on or off)") != NULL);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(text, sizeof(text), "[guest a]\nimage = a\n%s = off\n[guest b]\nimage = b\n"
+			 "%s = on\n", keys[i].key, keys[i].key);
+		CHECK_EQ(parse(text), 0);
+		CHECK(!*(bool *)((char *)&cfg.guests[0] + keys[i].field));
+		CHECK(*(bool *)((char *)&cfg.guests[1] + keys[i].field));
+		snprintf(text, sizeof(text), "[guest c]\nimage = c\n%s = maybe\n", keys[i].key);
+		CHECK_EQ(parse(text), 1);
+		snprintf(want, sizeof(want), "hv.cfg:3: bad %s 'maybe' (expected on or off)", keys[i].key);
+		CHECK(strstr(cfg.errors, want) != NULL);
+	}
 }
 
 TEST(bad_value_names_line_and_drops_only_that_guest)
