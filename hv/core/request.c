@@ -28,7 +28,13 @@ void vm_kick_all(struct vm *vm)
 		cpu_kick(vm->vcpus[i].cpu);
 }
 
-/* End the guest: every vCPU leaves at its next exit; the lifecycle reaps it. */
+/*
+ * End the guest: every vCPU leaves at its next exit; the lifecycle reaps it.
+ * The calling vCPU is not marked done here: it still holds its EPT root and
+ * may still touch guest memory (its dump, the rest of its exit), and the
+ * reaper frees both once all_vcpus_off().  Its scheduler takes it off its
+ * CPU on stop_request and marks it done then (hv/guest/sched.c, remove()).
+ */
 static void vm_end(struct vm *vm, int state)
 {
 	spin_lock(&vm_lock);
@@ -37,11 +43,6 @@ static void vm_end(struct vm *vm, int state)
 	spin_unlock(&vm_lock);
 	WRITE_ONCE(vm->stop_request, true);
 	vm_kick_all(vm);
-}
-
-static void vcpu_done(struct vcpu *v)
-{
-	WRITE_ONCE(v->state, VCPU_DONE);
 }
 
 void guest_fail(struct vcpu *v, const char *fmt, ...)
@@ -56,7 +57,6 @@ void guest_fail(struct vcpu *v, const char *fmt, ...)
 	vm_units_flush(vm);
 	pr_err("guest %s failed: %s\n", vm->cfg.name, vm->fail_reason);
 	vcpu_make_request(v, VCPU_REQ_DUMP);
-	vcpu_done(v);
 	vm_end(vm, VM_FAILED);
 }
 
@@ -74,7 +74,6 @@ void guest_exit(struct vcpu *v, int status)
 	vm_units_flush(vm);
 	vm->exit_status = status;
 	pr_info("guest %s exited with status %d\n", vm->cfg.name, status);
-	vcpu_done(v);
 	vm_end(vm, VM_EXITED);
 }
 
@@ -85,7 +84,6 @@ void vm_guest_poweroff(struct vcpu *v)
 	vm_units_flush(vm);
 	vm->exit_status = 0;
 	pr_info("guest %s exited with status 0 (powered off: ACPI S5)\n", vm->cfg.name);
-	vcpu_done(v);
 	vm_end(vm, VM_EXITED);
 }
 
@@ -96,6 +94,5 @@ void vm_guest_reset(struct vcpu *v, const char *how)
 	vm_units_flush(vm);
 	pr_info("guest %s reset itself (%s): restarting\n", vm->cfg.name, how);
 	WRITE_ONCE(vm->restart_request, true);
-	vcpu_done(v);
 	vm_end(vm, VM_EXITED);
 }

@@ -42,7 +42,8 @@ class Timeout(Exception):
 
 # "WARNING at FILE:LINE: ..." lines the hypervisor printed (WARN_ONCE, the
 # lock order check) on any machine this test program ran: each is a failure.
-HV_WARNING = re.compile(rb'WARNING at [^\r\n]*')
+# What hv/cpu/panic.c prints for a WARN (and a PANIC): "WARNING on CPU n at file:line: ...".
+HV_WARNING = re.compile(rb'(?:WARNING|PANIC) on CPU \d+ at [^\r\n]*')
 hv_warnings = []
 machines_run = [0]
 

@@ -88,6 +88,8 @@ with Machine('bochs', 'iso', cpus=3, mem=256, timeout=900, iso='hv-guests.iso') 
             m.send(f'guest start {name}\r')
             try:
                 m.expect(pat, 180)
+                # Reaped once its vCPU left its CPU (after a failing vCPU's register dump).
+                m.expect(rf'guest {name}: memory freed[^\n]*\n', 60)
                 contained = True
             except Timeout as e:
                 contained = False
