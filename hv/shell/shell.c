@@ -59,9 +59,19 @@ static void run_line(char *line)
 
 extern struct vm *console_vm;
 
+/*
+ * A line half typed, its last key less than a second ago: the reaper's
+ * "memory freed" line would land inside its echo, so it waits (a second at
+ * most, so a line left half typed does not keep a guest's memory).
+ */
+static bool typing(uint64_t key_quiet)
+{
+	return editor.len && !editor.done && !deadline_passed(key_quiet);
+}
+
 void shell_run(void)
 {
-	static uint64_t next_reap;
+	static uint64_t next_reap, key_quiet;
 
 	line_edit_init(&editor, SHELL_PROMPT, shell_out, NULL);
 	line_edit_set_completer(&editor, shell_completer, NULL);
@@ -80,7 +90,8 @@ void shell_run(void)
 			if (deadline_passed(next_reap)) {
 				/* The control CPU's housekeeping: a quiescent state for grace periods. */
 				grace_quiescent();
-				vm_reap_all();
+				if (!typing(key_quiet))
+					vm_reap_all();
 				gmem_background();
 				next_reap = deadline_us(10000);
 				/* The attached guest ended (not a reset): the terminal comes back. */
@@ -105,6 +116,7 @@ void shell_run(void)
 			}
 			continue;
 		}
+		key_quiet = deadline_us(1000000);
 		switch (line_edit_feed(&editor, (char)c)) {
 		case LE_LINE:
 			run_line(editor.buf);
