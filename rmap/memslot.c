@@ -197,6 +197,15 @@ void memslot_destroy(struct memslot *ms)
  * is backed).  The page holding the chunk's 2 MiB rmap head is backed with
  * the first chunk that needs it (its own bit, counted once).
  */
+/*
+ * Out of memory for @ms: reclaim a batch (rmap/reclaim.h says from whom), not
+ * under any lock since it opens invalidations.  Whether it is worth trying again.
+ */
+static bool reclaim_for(struct memslot *ms)
+{
+	return ms->reclaim && reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH, ms);
+}
+
 /* meta_lock held: back the page of 2 MiB rmap heads that chunk @c's is on; 0 or -1. */
 static int back_rmap_2m_page(struct memslot *ms, uint64_t c)
 {
@@ -239,7 +248,7 @@ static bool back_chunk(struct memslot *ms, uint64_t gfn)
 		spin_unlock(&ms->meta_lock);
 		if (ok)
 			return true;
-		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH, ms))
+		if (!reclaim_for(ms))
 			break;
 	}
 	stat_add(&ms->st.nomem, 1);
@@ -254,7 +263,7 @@ static void *get_page(struct memslot *ms)
 
 		if (p)
 			return p;
-		if (!ms->reclaim || !reclaim_direct(ms->reclaim, MEMSLOT_EVICT_BATCH, ms))
+		if (!reclaim_for(ms))
 			break;
 	}
 	stat_add(&ms->st.nomem, 1);
